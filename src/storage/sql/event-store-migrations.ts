@@ -1,0 +1,141 @@
+import type { Migration } from './migrate.js';
+
+/**
+ * The event log. Global order is (tx_id, global_position): a reader only ever sees transactions
+ * older than every transaction still running, so no event that commits late is skipped (see
+ * shared/research/eventsourcing.md §4). Keep to PostgreSQL 15 SQL: PGlite is 18, servers may be 15.
+ */
+const createEventLog = (s: string) => `
+CREATE TABLE ${s}.es_streams (
+  stream_id       text PRIMARY KEY,
+  version         bigint  NOT NULL,                -- last revision; -1 before the first event
+  truncate_before bigint  NOT NULL DEFAULT 0,      -- reads start here (soft delete)
+  deleted         boolean NOT NULL DEFAULT false,  -- soft-deleted until the next append
+  tombstoned      boolean NOT NULL DEFAULT false,  -- hard-deleted: never written again
+  last_tx         xid8    NOT NULL,                -- per-stream order guard
+  last_hash       bytea                            -- head of the stream's hash chain
+);
+
+CREATE TABLE ${s}.es_events (
+  global_position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  tx_id           xid8        NOT NULL DEFAULT pg_current_xact_id(),
+  stream_id       text        NOT NULL,
+  stream_version  bigint      NOT NULL,
+  event_id        uuid        NOT NULL,
+  type            text        NOT NULL,
+  data            jsonb       NOT NULL,
+  metadata        jsonb       NOT NULL,
+  created_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+  prev_hash       bytea,
+  hash            bytea       NOT NULL,
+  CONSTRAINT es_events_stream_version_uq UNIQUE (stream_id, stream_version),
+  CONSTRAINT es_events_event_id_uq UNIQUE (event_id)
+);
+CREATE INDEX es_events_order_idx ON ${s}.es_events (tx_id, global_position);
+CREATE INDEX es_events_type_order_idx ON ${s}.es_events (type, tx_id, global_position);
+
+-- One round trip per append. Expected: -2 any, -1 no_stream, -3 stream_exists, >= 0 exact.
+-- p_events: [{id, type, data, metadata, digest}] where digest is the hex SHA-256 of the
+-- event's canonical JSON, chained here onto the stream's last hash.
+-- Errors: OD001 wrong expected version (message = actual revision or no_stream),
+-- OD002 tombstoned, OD003 event id reused, 40001 an older transaction must retry.
+CREATE FUNCTION ${s}.es_append(p_stream text, p_expected bigint, p_events jsonb)
+RETURNS TABLE (out_revision bigint, out_tx text, out_position bigint)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_version bigint; v_last_tx xid8; v_tomb boolean; v_deleted boolean; v_head bytea;
+  v_exists boolean; v_found bigint; v_matched bigint; v_prev bytea; v_hash bytea;
+  v_hashes bytea[] := '{}'; v_digest text; v_pos bigint;
+  v_n int := jsonb_array_length(p_events);
+BEGIN
+  SELECT version, last_tx, tombstoned, deleted, last_hash
+    INTO v_version, v_last_tx, v_tomb, v_deleted, v_head
+    FROM ${s}.es_streams WHERE stream_id = p_stream FOR UPDATE;
+  IF NOT FOUND THEN
+    INSERT INTO ${s}.es_streams (stream_id, version, last_tx)
+      VALUES (p_stream, -1, pg_current_xact_id()) ON CONFLICT DO NOTHING;
+    SELECT version, last_tx, tombstoned, deleted, last_hash
+      INTO v_version, v_last_tx, v_tomb, v_deleted, v_head
+      FROM ${s}.es_streams WHERE stream_id = p_stream FOR UPDATE;
+  END IF;
+  IF v_tomb THEN
+    RAISE EXCEPTION USING ERRCODE = 'OD002', MESSAGE = p_stream;
+  END IF;
+  -- An older transaction appending after a newer one would be delivered before it.
+  IF pg_current_xact_id() < v_last_tx THEN
+    RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'stream ' || p_stream || ' has a newer writer; retry';
+  END IF;
+
+  -- Idempotent retry: the same ids at the same place answer as the first time did.
+  SELECT stream_version INTO v_found FROM ${s}.es_events
+    WHERE event_id = (p_events->0->>'id')::uuid AND stream_id = p_stream;
+  IF FOUND THEN
+    SELECT count(*) INTO v_matched
+      FROM jsonb_array_elements(p_events) WITH ORDINALITY AS b(e, ord)
+      JOIN ${s}.es_events ev ON ev.stream_id = p_stream
+        AND ev.stream_version = v_found + b.ord - 1 AND ev.event_id = (b.e->>'id')::uuid;
+    IF v_matched <> v_n THEN
+      RAISE EXCEPTION USING ERRCODE = 'OD003', MESSAGE = 'a retried append must repeat the same events';
+    END IF;
+    RETURN QUERY SELECT ev.stream_version, ev.tx_id::text, ev.global_position
+      FROM ${s}.es_events ev WHERE ev.stream_id = p_stream AND ev.stream_version = v_found + v_n - 1;
+    RETURN;
+  END IF;
+
+  v_exists := v_version >= 0 AND NOT v_deleted;
+  IF (p_expected = -1 AND v_exists) OR (p_expected = -3 AND NOT v_exists)
+     OR (p_expected >= 0 AND (NOT v_exists OR p_expected <> v_version)) THEN
+    RAISE EXCEPTION USING ERRCODE = 'OD001',
+      MESSAGE = CASE WHEN v_exists THEN v_version::text ELSE 'no_stream' END;
+  END IF;
+
+  v_prev := v_head;
+  FOR v_digest IN SELECT b.e->>'digest' FROM jsonb_array_elements(p_events) WITH ORDINALITY AS b(e, ord) ORDER BY b.ord LOOP
+    v_hash := sha256(coalesce(v_prev, decode(repeat('00', 32), 'hex')) || convert_to(p_stream, 'UTF8')
+      || '\\x00'::bytea || int8send(v_version + 1 + cardinality(v_hashes)) || decode(v_digest, 'hex'));
+    v_hashes := v_hashes || v_hash;
+    v_prev := v_hash;
+  END LOOP;
+
+  WITH inserted AS (
+    INSERT INTO ${s}.es_events (stream_id, stream_version, event_id, type, data, metadata, prev_hash, hash)
+    SELECT p_stream, v_version + b.ord, (b.e->>'id')::uuid, b.e->>'type', b.e->'data', b.e->'metadata',
+           CASE WHEN b.ord = 1 THEN v_head ELSE v_hashes[b.ord - 1] END, v_hashes[b.ord]
+      FROM jsonb_array_elements(p_events) WITH ORDINALITY AS b(e, ord)
+     ORDER BY b.ord
+    RETURNING global_position)
+  SELECT max(global_position) INTO v_pos FROM inserted;
+
+  UPDATE ${s}.es_streams
+     SET version = v_version + v_n, last_tx = pg_current_xact_id(), last_hash = v_prev, deleted = false
+   WHERE stream_id = p_stream;
+  RETURN QUERY SELECT v_version + v_n, pg_current_xact_id()::text, v_pos;
+END $fn$;
+
+-- Soft delete (p_tombstone false) or tombstone, with the same expected-revision rules.
+CREATE FUNCTION ${s}.es_delete(p_stream text, p_expected bigint, p_tombstone boolean)
+RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE v_version bigint; v_tomb boolean; v_deleted boolean; v_exists boolean;
+BEGIN
+  INSERT INTO ${s}.es_streams (stream_id, version, last_tx)
+    VALUES (p_stream, -1, pg_current_xact_id()) ON CONFLICT DO NOTHING;
+  SELECT version, tombstoned, deleted INTO v_version, v_tomb, v_deleted
+    FROM ${s}.es_streams WHERE stream_id = p_stream FOR UPDATE;
+  IF v_tomb THEN
+    RAISE EXCEPTION USING ERRCODE = 'OD002', MESSAGE = p_stream;
+  END IF;
+  v_exists := v_version >= 0 AND NOT v_deleted;
+  IF (p_expected = -1 AND v_exists) OR (p_expected = -3 AND NOT v_exists)
+     OR (p_expected >= 0 AND (NOT v_exists OR p_expected <> v_version)) THEN
+    RAISE EXCEPTION USING ERRCODE = 'OD001',
+      MESSAGE = CASE WHEN v_exists THEN v_version::text ELSE 'no_stream' END;
+  END IF;
+  UPDATE ${s}.es_streams
+     SET truncate_before = v_version + 1, deleted = true, tombstoned = p_tombstone
+   WHERE stream_id = p_stream;
+END $fn$;
+`;
+
+export const eventStoreMigrations: readonly Migration[] = [
+  { id: 1, name: 'event log, append and delete functions', sql: createEventLog },
+];

@@ -1,0 +1,356 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { AppendSignal } from '../event-store/append-signal.js';
+import {
+  DuplicateEventId,
+  EventStoreError,
+  InvalidEvent,
+  StreamDeleted,
+  WrongExpectedVersion,
+} from '../event-store/errors.js';
+import type { EventMetadata } from '../event-store/metadata.js';
+import type {
+  AppendOptions,
+  AppendResult,
+  DeleteOptions,
+  EventBatch,
+  EventFilter,
+  EventStore,
+  ExpectedRevision,
+  JsonObject,
+  NewEvent,
+  Position,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  SubscribeOptions,
+} from '../event-store/port.js';
+import {
+  assertExpectedRevision,
+  assertStreamName,
+  DEFAULT_MAX_EVENT_BYTES,
+  prepareBatch,
+} from '../event-store/validation.js';
+import { eventStoreMigrations } from './event-store-migrations.js';
+import { migrate } from './migrate.js';
+import { formatPosition, parsePosition, START, type SqlPosition } from './positions.js';
+import { quoteIdent, sqlState, type SqlClient, type SqlQueryable } from './sql-client.js';
+
+export interface SqlEventStoreOptions {
+  /** Schema holding the log; lets tests and tenants share one database. */
+  schema?: string;
+  maxEventBytes?: number;
+  /** Safety-net poll for subscribers, for wake-ups that never arrive (another process, a lost NOTIFY). */
+  pollIntervalMs?: number;
+  /** Whether close() also closes the client (false when the client is shared). */
+  ownsClient?: boolean;
+  /** Called inside each append's transaction: lets tests widen the window between append and commit. */
+  testHooks?: {
+    afterBegin?: (tx: SqlQueryable) => Promise<void>;
+    beforeCommit?: (tx: SqlQueryable) => Promise<void>;
+  };
+}
+
+const EXPECTED_CODES = { any: -2, no_stream: -1, stream_exists: -3 } as const;
+const toExpectedCode = (expected: ExpectedRevision): number =>
+  typeof expected === 'number' ? expected : EXPECTED_CODES[expected];
+
+const MAX_SERIALIZATION_RETRIES = 30;
+const DEFAULT_PAGE = 1000;
+const NOTIFY_COALESCE_MS = 5;
+const FILTERED_CHECKPOINT_EVERY_MS = 1000;
+
+interface EventRow {
+  global_position: number;
+  tx: string;
+  stream_id: string;
+  stream_version: number;
+  event_id: string;
+  type: string;
+  data: JsonObject;
+  metadata: EventMetadata;
+  created_at: Date;
+  prev_hash: string | null;
+  hash: string;
+}
+
+const EVENT_COLUMNS = `e.global_position, e.tx_id::text AS tx, e.stream_id, e.stream_version,
+  e.event_id::text AS event_id, e.type, e.data, e.metadata, e.created_at,
+  encode(e.prev_hash, 'hex') AS prev_hash, encode(e.hash, 'hex') AS hash`;
+
+const toRecordedEvent = (row: EventRow): RecordedEvent => ({
+  id: row.event_id,
+  stream: row.stream_id,
+  revision: row.stream_version,
+  type: row.type,
+  data: row.data,
+  metadata: row.metadata,
+  position: formatPosition({ tx: row.tx, position: row.global_position }),
+  recordedAt: row.created_at,
+  hash: row.hash,
+  prevHash: row.prev_hash,
+});
+
+const lastPositionOf = (rows: readonly EventRow[]): SqlPosition | undefined => {
+  const last = rows.at(-1);
+  return last && { tx: last.tx, position: last.global_position };
+};
+
+const assertLimit = (limit: number | undefined, fallback: number): number => {
+  const value = limit ?? fallback;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidEvent(`limit must be a whole number >= 1, got ${String(limit)}`);
+  }
+  return value;
+};
+
+const escapeLike = (prefix: string) => prefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
+
+/** SQL conditions and parameters for a filter, numbered from `firstParam`. */
+const filterClause = (filter: EventFilter | undefined, firstParam: number) => {
+  const conditions: string[] = [];
+  const params: string[] = [];
+  if (filter?.eventTypes?.length) {
+    params.push(JSON.stringify(filter.eventTypes));
+    conditions.push(`e.type IN (SELECT jsonb_array_elements_text($${firstParam + params.length - 1}::text::jsonb))`);
+  }
+  if (filter?.streamPrefixes?.length) {
+    params.push(JSON.stringify(filter.streamPrefixes.map(escapeLike)));
+    conditions.push(
+      `e.stream_id LIKE ANY (ARRAY(SELECT jsonb_array_elements_text($${firstParam + params.length - 1}::text::jsonb)))`,
+    );
+  }
+  return { sql: conditions.map((c) => ` AND ${c}`).join(''), params };
+};
+
+const isFiltered = (filter?: EventFilter) =>
+  Boolean(filter?.eventTypes?.length || filter?.streamPrefixes?.length);
+
+// One AppendSignal per client, so every store on an embedded database wakes every subscriber.
+const signals = new WeakMap<SqlClient, AppendSignal>();
+const signalFor = (client: SqlClient) => {
+  let signal = signals.get(client);
+  if (!signal) signals.set(client, (signal = new AppendSignal()));
+  return signal;
+};
+
+const mapAppendError = (error: unknown, stream: string, expected: ExpectedRevision): unknown => {
+  switch (sqlState(error)) {
+    case 'OD001': {
+      const actual = (error as Error).message;
+      return new WrongExpectedVersion(stream, expected, actual === 'no_stream' ? actual : Number(actual));
+    }
+    case 'OD002':
+      return new StreamDeleted(stream);
+    case 'OD003':
+      return new DuplicateEventId(stream, 'a retried append must repeat the same events in the same order');
+    case '23505':
+      return new DuplicateEventId(stream, 'an event id in this append was already used by another append');
+    case '22P02':
+    case '22P05':
+      return new InvalidEvent(`the database refused the event: ${(error as Error).message}`);
+    default:
+      return error;
+  }
+};
+
+const isRetryable = (error: unknown) => ['40001', '40P01'].includes(sqlState(error) ?? '');
+
+/** The SQL adapter: one code path for PostgreSQL and PGlite. */
+export const openSqlEventStore = async (
+  client: SqlClient,
+  options: SqlEventStoreOptions = {},
+): Promise<EventStore> => {
+  const schema = options.schema ?? 'public';
+  const s = quoteIdent(schema);
+  const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+  const pollIntervalMs = options.pollIntervalMs ?? 500;
+  const signal = signalFor(client);
+  const notifyChannel = `odyssey_events_${schema}`;
+  await migrate(client, schema, 'event-store', eventStoreMigrations);
+
+  let notifyScheduled = false;
+  /** Tells other processes, at most once per few ms and never inside the append transaction. */
+  const notifyOtherProcesses = () => {
+    if (!client.notify || notifyScheduled) return;
+    notifyScheduled = true;
+    setTimeout(() => {
+      notifyScheduled = false;
+      client.notify?.(notifyChannel).catch(() => {
+        // Subscribers in other processes still poll; a lost wake-up only delays them.
+      });
+    }, NOTIFY_COALESCE_MS).unref();
+  };
+
+  let stopListening: Promise<() => Promise<void>> | undefined;
+  const listenForOtherProcesses = () => {
+    if (client.listen && !stopListening) {
+      stopListening = client.listen(notifyChannel, () => signal.wake());
+      stopListening.catch(() => (stopListening = undefined));
+    }
+  };
+
+  const appendOnce = async (stream: string, expectedCode: number, payload: string) =>
+    client.transaction(async (tx) => {
+      await options.testHooks?.afterBegin?.(tx);
+      const [row] = await tx.query<{ out_revision: number; out_tx: string; out_position: number }>(
+        `SELECT * FROM ${s}.es_append($1, $2, $3::text::jsonb)`,
+        [stream, expectedCode, payload],
+      );
+      await options.testHooks?.beforeCommit?.(tx);
+      if (!row) throw new Error('es_append returned no row');
+      return row;
+    });
+
+  const append = async (
+    stream: string,
+    events: readonly NewEvent[],
+    appendOptions: AppendOptions = {},
+  ): Promise<AppendResult> => {
+    assertStreamName(stream);
+    const expected = assertExpectedRevision(appendOptions.expectedRevision);
+    const payload = JSON.stringify(prepareBatch(events, new Date(), maxEventBytes));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const row = await appendOnce(stream, toExpectedCode(expected), payload);
+        notifyOtherProcesses();
+        return {
+          nextExpectedRevision: row.out_revision,
+          position: formatPosition({ tx: row.out_tx, position: row.out_position }),
+        };
+      } catch (error) {
+        if (isRetryable(error) && attempt < MAX_SERIALIZATION_RETRIES) {
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt));
+          continue;
+        }
+        throw mapAppendError(error, stream, expected);
+      } finally {
+        // Also on failure: a rolled-back transaction may have been holding back every reader.
+        signal.wake();
+      }
+    }
+  };
+
+  const readStream = async (stream: string, readOptions: ReadStreamOptions = {}) => {
+    assertStreamName(stream);
+    const limit = assertLimit(readOptions.limit, Number.MAX_SAFE_INTEGER);
+    const backwards = readOptions.direction === 'backwards';
+    const from = readOptions.fromRevision ?? (backwards ? Number.MAX_SAFE_INTEGER : 0);
+    const rows = await client.query<EventRow & { tombstoned: boolean }>(
+      `SELECT st.tombstoned, ${EVENT_COLUMNS}
+         FROM ${s}.es_streams st
+         LEFT JOIN LATERAL (
+           SELECT * FROM ${s}.es_events ev
+            WHERE ev.stream_id = st.stream_id AND ev.stream_version >= st.truncate_before
+              AND ev.stream_version ${backwards ? '<=' : '>='} $2
+            ORDER BY ev.stream_version ${backwards ? 'DESC' : 'ASC'}
+            LIMIT $3) e ON true
+        WHERE st.stream_id = $1`,
+      [stream, from, limit],
+    );
+    if (rows[0]?.tombstoned) throw new StreamDeleted(stream);
+    return rows.filter((row) => row.event_id !== null).map(toRecordedEvent);
+  };
+
+  /** Events after `after` that every reader can see: older than the oldest running transaction. */
+  const readPage = async (
+    after: SqlPosition,
+    limit: number,
+    filter: EventFilter | undefined,
+    backwards = false,
+  ): Promise<EventRow[]> => {
+    const where = filterClause(filter, 4);
+    return client.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM ${s}.es_events e
+        WHERE (e.tx_id, e.global_position) ${backwards ? '<' : '>'} ($1::text::xid8, $2::int8)
+          AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())${where.sql}
+        ORDER BY e.tx_id ${backwards ? 'DESC' : 'ASC'}, e.global_position ${backwards ? 'DESC' : 'ASC'}
+        LIMIT $3`,
+      [after.tx, after.position, limit, ...where.params],
+    );
+  };
+
+  const stableHead = async (): Promise<SqlPosition | undefined> => {
+    const [row] = await client.query<{ tx: string; global_position: number }>(
+      `SELECT tx_id::text AS tx, global_position FROM ${s}.es_events
+        WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY tx_id DESC, global_position DESC LIMIT 1`,
+    );
+    return row && { tx: row.tx, position: row.global_position };
+  };
+
+  const END_OF_ORDER: SqlPosition = { tx: '18446744073709551615', position: Number.MAX_SAFE_INTEGER };
+
+  const readAll = async (readOptions: ReadAllOptions = {}) => {
+    const backwards = readOptions.direction === 'backwards';
+    const limit = assertLimit(readOptions.limit, DEFAULT_PAGE);
+    const from = parsePosition(readOptions.from ?? (backwards ? 'end' : 'start'));
+    if (from === 'end' && !backwards) return [];
+    const after = from === 'end' ? END_OF_ORDER : from;
+    const rows = await readPage(after, limit, readOptions.filter, backwards);
+    return rows.map(toRecordedEvent);
+  };
+
+  async function* subscribe(subscribeOptions: SubscribeOptions = {}): AsyncGenerator<EventBatch> {
+    const { filter, signal: abort } = subscribeOptions;
+    const batchSize = assertLimit(subscribeOptions.batchSize, DEFAULT_PAGE);
+    const from = parsePosition(subscribeOptions.from ?? 'start');
+    let checkpoint: SqlPosition = from === 'end' ? ((await stableHead()) ?? START) : from;
+    const filtered = isFiltered(filter);
+    let reportedCaughtUp = false;
+    let lastYieldAt = Date.now();
+    listenForOtherProcesses();
+    while (!abort?.aborted) {
+      const seen = signal.generation;
+      // Read the head before the page: everything up to it that matches is then in the page.
+      const head = filtered ? await stableHead() : undefined;
+      const rows = await readPage(checkpoint, batchSize, filter);
+      const caughtUp = rows.length < batchSize;
+      checkpoint = lastPositionOf(rows) ?? checkpoint;
+      const skipped =
+        filtered && caughtUp && head && formatPosition(head) > formatPosition(checkpoint) ? head : undefined;
+      const dueForCheckpoint = skipped && Date.now() - lastYieldAt >= FILTERED_CHECKPOINT_EVERY_MS;
+      if (rows.length > 0 || (caughtUp && !reportedCaughtUp) || dueForCheckpoint) {
+        if (skipped && (rows.length > 0 || dueForCheckpoint || !reportedCaughtUp)) checkpoint = skipped;
+        reportedCaughtUp ||= caughtUp;
+        lastYieldAt = Date.now();
+        const isStart = checkpoint.tx === START.tx && checkpoint.position === START.position;
+        yield { events: rows.map(toRecordedEvent), position: isStart ? 'start' : formatPosition(checkpoint), caughtUp };
+      }
+      // PGlite runs on this thread: let the rest of the process breathe between pages.
+      await yieldToEventLoop();
+      if (caughtUp) await signal.waitForAppend(seen, pollIntervalMs, abort);
+    }
+  }
+
+  const deleteWith = (tombstone: boolean) => async (stream: string, deleteOptions: DeleteOptions = {}) => {
+    assertStreamName(stream);
+    const expected = assertExpectedRevision(deleteOptions.expectedRevision);
+    try {
+      await client.query(`SELECT ${s}.es_delete($1, $2, $3)`, [stream, toExpectedCode(expected), tombstone]);
+    } catch (error) {
+      throw mapAppendError(error, stream, expected);
+    }
+  };
+
+  return {
+    kind: client.dialect,
+    append,
+    readStream,
+    readAll,
+    subscribe: (subscribeOptions) => subscribe(subscribeOptions),
+    deleteStream: deleteWith(false),
+    tombstoneStream: deleteWith(true),
+    headPosition: async () => {
+      const head = await stableHead();
+      return head ? formatPosition(head) : 'start';
+    },
+    close: async () => {
+      const unlisten = await stopListening?.catch(() => undefined);
+      await unlisten?.().catch(() => undefined);
+      if (options.ownsClient) await client.close();
+    },
+  };
+};
+
+export const isEventStoreError = (error: unknown): error is EventStoreError => error instanceof EventStoreError;
+export type { Position };
