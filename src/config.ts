@@ -1,0 +1,75 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Where each part of the system keeps its data, decided once at start from the environment. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** PostgreSQL for events (unless KurrentDB) and read models; PGlite under dataDir when absent. */
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  /** KurrentDB for events; read models stay in SQL. */
+  kurrentDbUrl: string | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const urlWithScheme = (schemes: readonly string[]) =>
+  z
+    .string()
+    .refine((value) => URL.canParse(value) && schemes.includes(new URL(value).protocol.slice(0, -1)), {
+      message: `must be a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`,
+    });
+
+const wholeNumber = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { message: `must be a whole number from ${min} to ${max}` })
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { message: `must be a whole number from ${min} to ${max}` });
+
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+
+const Environment = z.object({
+  PORT: optional(wholeNumber(0, 65535)),
+  HOST: optional(z.string().min(1)),
+  DATA_DIR: optional(z.string().min(1)),
+  LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
+  DATABASE_URL: optional(urlWithScheme(['postgres', 'postgresql'])),
+  DATABASE_POOL_SIZE: optional(wholeNumber(1, 1000)),
+  KURRENTDB_URL: optional(urlWithScheme(['kurrentdb', 'kurrentdb+discover', 'kdb', 'kdb+discover', 'esdb', 'esdb+discover'])),
+});
+
+/** Keeps passwords in URLs out of error messages and logs. */
+export const redact = (value: string | undefined) => value?.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+
+/** Reads the configuration, or throws a ConfigError naming the first variable that is wrong. */
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
+  const parsed = Environment.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'environment');
+    throw new ConfigError(variable, `${issue?.message ?? 'is invalid'} (got ${JSON.stringify(redact(env[variable]))})`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT ?? 4000,
+    host: e.HOST ?? '0.0.0.0',
+    dataDir: resolve(e.DATA_DIR ?? 'data'),
+    logLevel: e.LOG_LEVEL ?? 'info',
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE ?? 20,
+    kurrentDbUrl: e.KURRENTDB_URL,
+  };
+};

@@ -1,0 +1,32 @@
+import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import type { Config } from '../../config.js';
+import type { Logger } from '../../log.js';
+import { openStorage } from '../../storage/open-storage.js';
+import { createApp } from './app.js';
+
+export interface RunningServer {
+  port: number;
+  stop(): Promise<void>;
+}
+
+export const serve = async (config: Config, log: Logger): Promise<RunningServer> => {
+  const storage = await openStorage(config, log);
+  const server = createApp(storage).listen(config.port, config.host);
+  try {
+    await once(server, 'listening');
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+  const { port } = server.address() as AddressInfo;
+  log.info({ port, host: config.host, events: storage.describe.events, readModels: storage.describe.readModels }, 'odyssey listening');
+  return {
+    port,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await storage.close();
+    },
+  };
+};

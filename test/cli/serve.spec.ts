@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runOdyssey, startServer, type ServerProcess } from '../support/odyssey-process.js';
+import { postgresUnavailable, testDatabaseUrl } from '../support/postgres.js';
+
+describe('odyssey serve', () => {
+  let dataDir: string;
+  const running: ServerProcess[] = [];
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'odyssey-serve-'));
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((server) => server.stop('SIGKILL')));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const start = async (env: Record<string, string>) => {
+    const server = await startServer(env);
+    running.push(server);
+    return server;
+  };
+
+  it('serves /health and /ready on the embedded default, and warns that PGlite is not power-loss durable', async () => {
+    const server = await start({ DATA_DIR: dataDir });
+    const health = await fetch(`${server.url}/health`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { status: 'ok' });
+    const ready = await fetch(`${server.url}/ready`);
+    assert.equal(ready.status, 200);
+    const body = (await ready.json()) as { status: string; eventStore: { kind: string; head: string } };
+    assert.equal(body.status, 'ready');
+    assert.deepEqual(body.eventStore, { kind: 'pglite', head: 'start' });
+    assert.ok(server.logs.some((line) => /not durable against power loss/.test(line)));
+    const unknown = await fetch(`${server.url}/no/such/route`);
+    assert.equal(unknown.status, 404);
+    assert.deepEqual(await unknown.json(), { error: { code: 'not_found', message: 'no such route' } });
+  });
+
+  it('refuses a second process on the same data folder with a clear error, and frees it on exit', async () => {
+    const first = await start({ DATA_DIR: dataDir });
+    const second = await runOdyssey(['serve'], { DATA_DIR: dataDir, PORT: '0' });
+    assert.equal(second.code, 73);
+    assert.match(second.stderr, new RegExp(`data folder .* is in use by process ${first.child.pid}`));
+    assert.equal(await first.stop('SIGTERM'), 0);
+    const third = await start({ DATA_DIR: dataDir });
+    assert.equal((await fetch(`${third.url}/ready`)).status, 200);
+  });
+
+  it('takes over the lock of a process that was killed', async () => {
+    const first = await start({ DATA_DIR: dataDir });
+    await first.stop('SIGKILL');
+    const second = await start({ DATA_DIR: dataDir });
+    assert.equal((await fetch(`${second.url}/health`)).status, 200);
+  });
+
+  it('runs on PostgreSQL when DATABASE_URL is set', async function () {
+    if (await postgresUnavailable()) return this.skip(); // needs the local PostgreSQL
+    const server = await start({ DATA_DIR: dataDir, DATABASE_URL: testDatabaseUrl });
+    const body = (await (await fetch(`${server.url}/ready`)).json()) as { eventStore: { kind: string } };
+    assert.equal(body.eventStore.kind, 'postgres');
+  });
+
+  describe('invalid configuration fails at start with one line naming the variable', () => {
+    const cases: Array<[string, string]> = [
+      ['PORT', 'not-a-port'],
+      ['PORT', '70000'],
+      ['DATABASE_URL', 'mysql://user:secret@localhost/db'],
+      ['KURRENTDB_URL', 'http://localhost:2113'],
+      ['LOG_LEVEL', 'loud'],
+    ];
+    for (const [variable, value] of cases) {
+      it(`${variable}=${value}`, async () => {
+        const { code, stderr } = await runOdyssey(['serve'], { DATA_DIR: dataDir, [variable]: value });
+        assert.equal(code, 78);
+        const lines = stderr.trim().split('\n');
+        assert.equal(lines.length, 1, stderr);
+        assert.match(lines[0]!, new RegExp(`^odyssey: invalid configuration: ${variable} `));
+        assert.doesNotMatch(stderr, /secret/);
+      });
+    }
+  });
+
+  it('exits with a usage error on an unknown command', async () => {
+    const { code, stderr } = await runOdyssey(['launch'], {});
+    assert.equal(code, 2);
+    assert.match(stderr, /unknown command 'launch'/);
+  });
+});
