@@ -7,7 +7,10 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
@@ -16,7 +19,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['node:*', '../storage/*', '../gateway/*'], message: 'src/domain is pure: no I/O.' }] },
+        {
+          patterns: [
+            {
+              group: ['node:*', '../storage/*', '../gateway/*'],
+              message: 'src/domain is pure: no I/O.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -27,16 +27,21 @@ export class ConfigError extends Error {
 const urlWithScheme = (schemes: readonly string[]) =>
   z
     .string()
-    .refine((value) => URL.canParse(value) && schemes.includes(new URL(value).protocol.slice(0, -1)), {
-      message: `must be a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`,
-    });
+    .refine(
+      (value) => URL.canParse(value) && schemes.includes(new URL(value).protocol.slice(0, -1)),
+      {
+        message: `must be a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`,
+      },
+    );
 
 const wholeNumber = (min: number, max: number) =>
   z
     .string()
     .regex(/^\d+$/, { message: `must be a whole number from ${min} to ${max}` })
     .transform(Number)
-    .refine((n) => n >= min && n <= max, { message: `must be a whole number from ${min} to ${max}` });
+    .refine((n) => n >= min && n <= max, {
+      message: `must be a whole number from ${min} to ${max}`,
+    });
 
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
@@ -48,11 +53,21 @@ const Environment = z.object({
   LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
   DATABASE_URL: optional(urlWithScheme(['postgres', 'postgresql'])),
   DATABASE_POOL_SIZE: optional(wholeNumber(1, 1000)),
-  KURRENTDB_URL: optional(urlWithScheme(['kurrentdb', 'kurrentdb+discover', 'kdb', 'kdb+discover', 'esdb', 'esdb+discover'])),
+  KURRENTDB_URL: optional(
+    urlWithScheme([
+      'kurrentdb',
+      'kurrentdb+discover',
+      'kdb',
+      'kdb+discover',
+      'esdb',
+      'esdb+discover',
+    ]),
+  ),
 });
 
 /** Keeps passwords in URLs out of error messages and logs. */
-export const redact = (value: string | undefined) => value?.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+export const redact = (value: string | undefined) =>
+  value?.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
 
 /** Reads the configuration, or throws a ConfigError naming the first variable that is wrong. */
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
@@ -60,7 +75,10 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const variable = String(issue?.path[0] ?? 'environment');
-    throw new ConfigError(variable, `${issue?.message ?? 'is invalid'} (got ${JSON.stringify(redact(env[variable]))})`);
+    throw new ConfigError(
+      variable,
+      `${issue?.message ?? 'is invalid'} (got ${JSON.stringify(redact(env[variable]))})`,
+    );
   }
   const e = parsed.data;
   return {

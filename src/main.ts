@@ -27,7 +27,9 @@ const program = new Command('odyssey')
 
 program
   .command('serve')
-  .description('run the HTTP server (PGlite under ./data unless DATABASE_URL / KURRENTDB_URL are set)')
+  .description(
+    'run the HTTP server (PGlite under ./data unless DATABASE_URL / KURRENTDB_URL are set)',
+  )
   .action(async () => {
     const config = loadConfig();
     const log = createLogger(config.logLevel);

@@ -45,7 +45,10 @@ export const openStorage = async (config: Config, log: Logger): Promise<Storage>
     return {
       events,
       sql,
-      describe: { events: config.kurrentDbUrl ? `kurrentdb ${new URL(config.kurrentDbUrl).host}` : readModels, readModels },
+      describe: {
+        events: config.kurrentDbUrl ? `kurrentdb ${new URL(config.kurrentDbUrl).host}` : readModels,
+        readModels,
+      },
       close: async () => {
         await events.close();
         await sql.close();

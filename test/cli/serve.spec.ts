@@ -28,20 +28,28 @@ describe('odyssey serve', () => {
     assert.deepEqual(await health.json(), { status: 'ok' });
     const ready = await fetch(`${server.url}/ready`);
     assert.equal(ready.status, 200);
-    const body = (await ready.json()) as { status: string; eventStore: { kind: string; head: string } };
+    const body = (await ready.json()) as {
+      status: string;
+      eventStore: { kind: string; head: string };
+    };
     assert.equal(body.status, 'ready');
     assert.deepEqual(body.eventStore, { kind: 'pglite', head: 'start' });
     assert.ok(server.logs.some((line) => /not durable against power loss/.test(line)));
     const unknown = await fetch(`${server.url}/no/such/route`);
     assert.equal(unknown.status, 404);
-    assert.deepEqual(await unknown.json(), { error: { code: 'not_found', message: 'no such route' } });
+    assert.deepEqual(await unknown.json(), {
+      error: { code: 'not_found', message: 'no such route' },
+    });
   });
 
   it('refuses a second process on the same data folder with a clear error, and frees it on exit', async () => {
     const first = await start({ DATA_DIR: dataDir });
     const second = await runOdyssey(['serve'], { DATA_DIR: dataDir, PORT: '0' });
     assert.equal(second.code, 73);
-    assert.match(second.stderr, new RegExp(`data folder .* is in use by process ${first.child.pid}`));
+    assert.match(
+      second.stderr,
+      new RegExp(`data folder .* is in use by process ${first.child.pid}`),
+    );
     assert.equal(await first.stop('SIGTERM'), 0);
     const third = await start({ DATA_DIR: dataDir });
     assert.equal((await fetch(`${third.url}/ready`)).status, 200);
@@ -57,7 +65,9 @@ describe('odyssey serve', () => {
   it('runs on PostgreSQL when DATABASE_URL is set', async function () {
     if (await postgresUnavailable()) return this.skip(); // needs the local PostgreSQL
     const server = await start({ DATA_DIR: dataDir, DATABASE_URL: testDatabaseUrl });
-    const body = (await (await fetch(`${server.url}/ready`)).json()) as { eventStore: { kind: string } };
+    const body = (await (await fetch(`${server.url}/ready`)).json()) as {
+      eventStore: { kind: string };
+    };
     assert.equal(body.eventStore.kind, 'postgres');
   });
 
@@ -71,7 +81,10 @@ describe('odyssey serve', () => {
     ];
     for (const [variable, value] of cases) {
       it(`${variable}=${value}`, async () => {
-        const { code, stderr } = await runOdyssey(['serve'], { DATA_DIR: dataDir, [variable]: value });
+        const { code, stderr } = await runOdyssey(['serve'], {
+          DATA_DIR: dataDir,
+          [variable]: value,
+        });
         assert.equal(code, 78);
         const lines = stderr.trim().split('\n');
         assert.equal(lines.length, 1, stderr);

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { NewEventMetadata } from '../../src/storage/event-store/metadata.js';
-import type { EventBatch, EventStore, JsonObject, NewEvent, RecordedEvent } from '../../src/storage/event-store/port.js';
+import type {
+  EventBatch,
+  EventStore,
+  JsonObject,
+  NewEvent,
+  RecordedEvent,
+} from '../../src/storage/event-store/port.js';
 
 export const testMetadata = (extra: Partial<NewEventMetadata> = {}): NewEventMetadata => ({
   actor: { kind: 'user', id: 'user-1', auth: 'guest' },
@@ -8,7 +14,11 @@ export const testMetadata = (extra: Partial<NewEventMetadata> = {}): NewEventMet
   ...extra,
 });
 
-export const newEvent = (type: string, data: JsonObject = {}, metadata = testMetadata()): NewEvent => ({
+export const newEvent = (
+  type: string,
+  data: JsonObject = {},
+  metadata = testMetadata(),
+): NewEvent => ({
   id: randomUUID(),
   type,
   data,
@@ -35,6 +45,11 @@ export const collect = async (
   return { events, last };
 };
 
-export const appendMany = async (store: EventStore, stream: string, count: number, type = 'Counted') => {
+export const appendMany = async (
+  store: EventStore,
+  stream: string,
+  count: number,
+  type = 'Counted',
+) => {
   for (let i = 0; i < count; i++) await store.append(stream, [newEvent(type, { i })]);
 };

@@ -31,7 +31,9 @@ export const startServer = async (env: Record<string, string>): Promise<ServerPr
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`odyssey exited with ${code}: ${logs.join('\n')}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`odyssey exited with ${code}: ${logs.join('\n')}`)),
+    );
   });
   return {
     child,

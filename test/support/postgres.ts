@@ -1,7 +1,8 @@
 import postgres from 'postgres';
 
 /** The PostgreSQL the tests use: TEST_DATABASE_URL, else the local server's `test` database. */
-export const testDatabaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const testDatabaseUrl =
+  process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 let reachable: Promise<string | undefined> | undefined;
 

@@ -14,7 +14,10 @@ export const createApp = (storage: Storage): Express => {
 
   app.get('/ready', async (_req, res) => {
     try {
-      const [head] = await Promise.all([storage.events.headPosition(), storage.sql.query('SELECT 1')]);
+      const [head] = await Promise.all([
+        storage.events.headPosition(),
+        storage.sql.query('SELECT 1'),
+      ]);
       res.json({
         status: 'ready',
         eventStore: { kind: storage.events.kind, head },

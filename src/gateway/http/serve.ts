@@ -20,7 +20,15 @@ export const serve = async (config: Config, log: Logger): Promise<RunningServer>
     throw error;
   }
   const { port } = server.address() as AddressInfo;
-  log.info({ port, host: config.host, events: storage.describe.events, readModels: storage.describe.readModels }, 'odyssey listening');
+  log.info(
+    {
+      port,
+      host: config.host,
+      events: storage.describe.events,
+      readModels: storage.describe.readModels,
+    },
+    'odyssey listening',
+  );
   return {
     port,
     stop: async () => {

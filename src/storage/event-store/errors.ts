@@ -86,6 +86,9 @@ export class InvalidExpectedRevision extends EventStoreError {
 
 export class InvalidPosition extends EventStoreError {
   constructor(value: unknown) {
-    super('invalid_position', `not a position of this store: ${JSON.stringify(value) ?? String(value)}`);
+    super(
+      'invalid_position',
+      `not a position of this store: ${JSON.stringify(value) ?? String(value)}`,
+    );
   }
 }

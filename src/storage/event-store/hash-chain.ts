@@ -18,7 +18,12 @@ export const contentDigest = ({ id, type, data, metadata }: HashedContent): stri
     .update(canonicalize({ id, type, data, metadata }) ?? '')
     .digest('hex');
 
-export const chainHash = (prevHash: string | null, stream: string, revision: number, digest: string) => {
+export const chainHash = (
+  prevHash: string | null,
+  stream: string,
+  revision: number,
+  digest: string,
+) => {
   const revisionBytes = Buffer.alloc(8);
   revisionBytes.writeBigInt64BE(BigInt(revision));
   return createHash('sha256')
@@ -38,12 +43,21 @@ export type ChainVerdict =
 export const verifyChain = (events: readonly RecordedEvent[]): ChainVerdict => {
   let previous: RecordedEvent | undefined;
   for (const [index, event] of events.entries()) {
-    const fail = (reason: string): ChainVerdict => ({ ok: false, verified: index, revision: event.revision, reason });
-    if (previous && event.revision !== previous.revision + 1) return fail('revisions are not consecutive');
-    if (previous && event.prevHash !== previous.hash) return fail('prevHash does not match the previous event');
-    if (event.revision === 0 && event.prevHash !== null) return fail('the first event must not have a prevHash');
+    const fail = (reason: string): ChainVerdict => ({
+      ok: false,
+      verified: index,
+      revision: event.revision,
+      reason,
+    });
+    if (previous && event.revision !== previous.revision + 1)
+      return fail('revisions are not consecutive');
+    if (previous && event.prevHash !== previous.hash)
+      return fail('prevHash does not match the previous event');
+    if (event.revision === 0 && event.prevHash !== null)
+      return fail('the first event must not have a prevHash');
     const expected = chainHash(event.prevHash, event.stream, event.revision, contentDigest(event));
-    if (expected !== event.hash) return fail('content does not match its hash: the event was altered');
+    if (expected !== event.hash)
+      return fail('content does not match its hash: the event was altered');
     previous = event;
   }
   return { ok: true, verified: events.length, head: previous?.hash ?? null };

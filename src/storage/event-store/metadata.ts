@@ -38,7 +38,10 @@ export type EventMetadata = NewEventMetadata & {
   schemaVersion: number;
 };
 
-export const completeMetadata = (metadata: z.output<typeof NewEventMetadata>, now: Date): EventMetadata => ({
+export const completeMetadata = (
+  metadata: z.output<typeof NewEventMetadata>,
+  now: Date,
+): EventMetadata => ({
   ...metadata,
   causationId: metadata.causationId ?? metadata.commandId ?? metadata.correlationId,
   occurredAt: metadata.occurredAt ?? now.toISOString(),

@@ -99,7 +99,11 @@ export type EventStoreKind = 'pglite' | 'postgres' | 'kurrentdb';
 
 export interface EventStore {
   readonly kind: EventStoreKind;
-  append(stream: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult>;
+  append(
+    stream: string,
+    events: readonly NewEvent[],
+    options?: AppendOptions,
+  ): Promise<AppendResult>;
   /** Events of a stream; empty when it does not exist or was soft-deleted. Throws StreamDeleted when tombstoned. */
   readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** One page of the global log, in subscription order. Events of deleted streams stay visible here. */

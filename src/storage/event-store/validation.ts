@@ -1,6 +1,11 @@
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
-import { EventTooLarge, InvalidEvent, InvalidExpectedRevision, InvalidStreamName } from './errors.js';
+import {
+  EventTooLarge,
+  InvalidEvent,
+  InvalidExpectedRevision,
+  InvalidStreamName,
+} from './errors.js';
 import { contentDigest } from './hash-chain.js';
 import { completeMetadata, NewEventMetadata, type EventMetadata } from './metadata.js';
 import type { ExpectedRevision, JsonObject, NewEvent } from './port.js';
@@ -48,7 +53,8 @@ const findNonJson = (value: unknown, path: string, seen: Set<object>): string | 
   if (typeof value === 'string') {
     return value.includes('\u0000') ? `${path} contains a NUL character` : undefined;
   }
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : `${path} is not a finite number`;
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? undefined : `${path} is not a finite number`;
   if (typeof value !== 'object') return `${path} is a ${typeof value}, which JSON cannot carry`;
   if (seen.has(value)) return `${path} is a circular reference`;
   const prototype = Object.getPrototypeOf(value) as unknown;
@@ -56,7 +62,9 @@ const findNonJson = (value: unknown, path: string, seen: Set<object>): string | 
     return `${path} is a ${value.constructor?.name ?? 'non-plain object'}, not a plain JSON object`;
   }
   seen.add(value);
-  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+  const entries = Array.isArray(value)
+    ? value.map((v, i) => [String(i), v] as const)
+    : Object.entries(value);
   for (const [key, child] of entries) {
     const problem = findNonJson(child, `${path}.${key}`, seen);
     if (problem) return problem;
@@ -85,7 +93,8 @@ const describeIssue = (error: z.ZodError, what: string): string => {
 };
 
 export const prepareEvent = (event: NewEvent, now: Date, maxBytes: number): PreparedEvent => {
-  if (event === null || typeof event !== 'object') throw new InvalidEvent('an event must be an object');
+  if (event === null || typeof event !== 'object')
+    throw new InvalidEvent('an event must be an object');
   const shape = EventShape.safeParse(event);
   if (!shape.success) throw new InvalidEvent(describeIssue(shape.error, 'event'));
   const data = assertJsonObject(event.data, 'data');

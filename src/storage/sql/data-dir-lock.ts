@@ -63,7 +63,10 @@ export const lockDataDir = (dataDir: string): DataDirLock => {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = readHolder(path);
-      if (holder !== undefined && (heldHere.has(path) || (holder !== process.pid && isAlive(holder)))) {
+      if (
+        holder !== undefined &&
+        (heldHere.has(path) || (holder !== process.pid && isAlive(holder)))
+      ) {
         throw new DataDirLocked(dataDir, holder);
       }
       rmSync(path, { force: true });

@@ -31,7 +31,9 @@ export const migrate = async (
       );`);
     const applied = new Set(
       (
-        await tx.query<{ id: number }>(`SELECT id FROM ${s}.odyssey_migrations WHERE scope = $1`, [scope])
+        await tx.query<{ id: number }>(`SELECT id FROM ${s}.odyssey_migrations WHERE scope = $1`, [
+          scope,
+        ])
       ).map((row) => row.id),
     );
     const pending = migrations.filter((migration) => !applied.has(migration.id));

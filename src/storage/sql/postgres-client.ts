@@ -44,7 +44,8 @@ export const openPostgresClient = async (
   return {
     dialect: 'postgres',
     ...queryable(sql),
-    transaction: async (work) => (await sql.begin((tx) => work(queryable(tx)))) as Awaited<ReturnType<typeof work>>,
+    transaction: async (work) =>
+      (await sql.begin((tx) => work(queryable(tx)))) as Awaited<ReturnType<typeof work>>,
     listen: async (channel, onNotify) => {
       const { unlisten } = await sql.listen(channel, onNotify);
       return unlisten;

@@ -4,7 +4,10 @@
  */
 export interface SqlQueryable {
   /** One statement with $n parameters. int8 comes back as a number, json/jsonb parsed. */
-  query<Row extends object = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<Row[]>;
+  query<Row extends object = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+  ): Promise<Row[]>;
   /** Several statements without parameters (migrations). */
   exec(text: string): Promise<void>;
 }

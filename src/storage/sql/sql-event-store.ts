@@ -111,7 +111,9 @@ const filterClause = (filter: EventFilter | undefined, firstParam: number) => {
   const params: string[] = [];
   if (filter?.eventTypes?.length) {
     params.push(JSON.stringify(filter.eventTypes));
-    conditions.push(`e.type IN (SELECT jsonb_array_elements_text($${firstParam + params.length - 1}::text::jsonb))`);
+    conditions.push(
+      `e.type IN (SELECT jsonb_array_elements_text($${firstParam + params.length - 1}::text::jsonb))`,
+    );
   }
   if (filter?.streamPrefixes?.length) {
     params.push(JSON.stringify(filter.streamPrefixes.map(escapeLike)));
@@ -137,14 +139,24 @@ const mapAppendError = (error: unknown, stream: string, expected: ExpectedRevisi
   switch (sqlState(error)) {
     case 'OD001': {
       const actual = (error as Error).message;
-      return new WrongExpectedVersion(stream, expected, actual === 'no_stream' ? actual : Number(actual));
+      return new WrongExpectedVersion(
+        stream,
+        expected,
+        actual === 'no_stream' ? actual : Number(actual),
+      );
     }
     case 'OD002':
       return new StreamDeleted(stream);
     case 'OD003':
-      return new DuplicateEventId(stream, 'a retried append must repeat the same events in the same order');
+      return new DuplicateEventId(
+        stream,
+        'a retried append must repeat the same events in the same order',
+      );
     case '23505':
-      return new DuplicateEventId(stream, 'an event id in this append was already used by another append');
+      return new DuplicateEventId(
+        stream,
+        'an event id in this append was already used by another append',
+      );
     case '22P02':
     case '22P05':
       return new InvalidEvent(`the database refused the event: ${(error as Error).message}`);
@@ -278,7 +290,10 @@ export const openSqlEventStore = async (
     return row && { tx: row.tx, position: row.global_position };
   };
 
-  const END_OF_ORDER: SqlPosition = { tx: '18446744073709551615', position: Number.MAX_SAFE_INTEGER };
+  const END_OF_ORDER: SqlPosition = {
+    tx: '18446744073709551615',
+    position: Number.MAX_SAFE_INTEGER,
+  };
 
   const readAll = async (readOptions: ReadAllOptions = {}) => {
     const backwards = readOptions.direction === 'backwards';
@@ -307,14 +322,21 @@ export const openSqlEventStore = async (
       const caughtUp = rows.length < batchSize;
       checkpoint = lastPositionOf(rows) ?? checkpoint;
       const skipped =
-        filtered && caughtUp && head && formatPosition(head) > formatPosition(checkpoint) ? head : undefined;
+        filtered && caughtUp && head && formatPosition(head) > formatPosition(checkpoint)
+          ? head
+          : undefined;
       const dueForCheckpoint = skipped && Date.now() - lastYieldAt >= FILTERED_CHECKPOINT_EVERY_MS;
       if (rows.length > 0 || (caughtUp && !reportedCaughtUp) || dueForCheckpoint) {
-        if (skipped && (rows.length > 0 || dueForCheckpoint || !reportedCaughtUp)) checkpoint = skipped;
+        if (skipped && (rows.length > 0 || dueForCheckpoint || !reportedCaughtUp))
+          checkpoint = skipped;
         reportedCaughtUp ||= caughtUp;
         lastYieldAt = Date.now();
         const isStart = checkpoint.tx === START.tx && checkpoint.position === START.position;
-        yield { events: rows.map(toRecordedEvent), position: isStart ? 'start' : formatPosition(checkpoint), caughtUp };
+        yield {
+          events: rows.map(toRecordedEvent),
+          position: isStart ? 'start' : formatPosition(checkpoint),
+          caughtUp,
+        };
       }
       // PGlite runs on this thread: let the rest of the process breathe between pages.
       await yieldToEventLoop();
@@ -322,15 +344,21 @@ export const openSqlEventStore = async (
     }
   }
 
-  const deleteWith = (tombstone: boolean) => async (stream: string, deleteOptions: DeleteOptions = {}) => {
-    assertStreamName(stream);
-    const expected = assertExpectedRevision(deleteOptions.expectedRevision);
-    try {
-      await client.query(`SELECT ${s}.es_delete($1, $2, $3)`, [stream, toExpectedCode(expected), tombstone]);
-    } catch (error) {
-      throw mapAppendError(error, stream, expected);
-    }
-  };
+  const deleteWith =
+    (tombstone: boolean) =>
+    async (stream: string, deleteOptions: DeleteOptions = {}) => {
+      assertStreamName(stream);
+      const expected = assertExpectedRevision(deleteOptions.expectedRevision);
+      try {
+        await client.query(`SELECT ${s}.es_delete($1, $2, $3)`, [
+          stream,
+          toExpectedCode(expected),
+          tombstone,
+        ]);
+      } catch (error) {
+        throw mapAppendError(error, stream, expected);
+      }
+    };
 
   return {
     kind: client.dialect,
@@ -352,5 +380,6 @@ export const openSqlEventStore = async (
   };
 };
 
-export const isEventStoreError = (error: unknown): error is EventStoreError => error instanceof EventStoreError;
+export const isEventStoreError = (error: unknown): error is EventStoreError =>
+  error instanceof EventStoreError;
 export type { Position };
