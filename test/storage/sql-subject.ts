@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { openSqlEventStore } from '../../src/storage/sql/sql-event-store.js';
+import {
+  openSqlEventStore,
+  type SqlEventStoreOptions,
+} from '../../src/storage/sql/sql-event-store.js';
 import type { SqlClient } from '../../src/storage/sql/sql-client.js';
 import type { ContractSubject } from './event-store.contract.js';
 
@@ -7,7 +10,10 @@ import type { ContractSubject } from './event-store.contract.js';
  * Each test gets its own schema on the shared client, so tests see only their own log. A store
  * reopened by the same test (restart) keeps its schema.
  */
-export const sqlSubject = (client: () => SqlClient): ContractSubject => {
+export const sqlSubject = (
+  client: () => SqlClient,
+  storeOptions: Pick<SqlEventStoreOptions, 'commitBatching'> = {},
+): ContractSubject => {
   let schema = '';
   let currentTest: unknown;
   const schemaFor = (test: unknown) => {
@@ -24,6 +30,7 @@ export const sqlSubject = (client: () => SqlClient): ContractSubject => {
       const opened = await openSqlEventStore(client(), {
         schema: schemaFor(mochaTest()),
         pollIntervalMs: 200,
+        ...storeOptions,
         ...(testHooks ? { testHooks } : {}),
       });
       schemas.set(opened, schema);

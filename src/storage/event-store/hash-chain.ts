@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { canonicalJson } from './canonical-json.js';
 import type { RecordedEvent } from './port.js';
 
 /**
@@ -13,10 +13,14 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 type HashedContent = Pick<RecordedEvent, 'id' | 'type' | 'data' | 'metadata'>;
 
-export const contentDigest = ({ id, type, data, metadata }: HashedContent): string =>
-  createHash('sha256')
-    .update(canonicalize({ id, type, data, metadata }) ?? '')
-    .digest('hex');
+/** The canonical text an event's digest covers. */
+export const canonicalEvent = ({ id, type, data, metadata }: HashedContent): string =>
+  canonicalJson({ id, type, data, metadata }, 'event');
+
+export const digestOf = (canonicalText: string): string =>
+  createHash('sha256').update(canonicalText).digest('hex');
+
+export const contentDigest = (event: HashedContent): string => digestOf(canonicalEvent(event));
 
 export const chainHash = (
   prevHash: string | null,

@@ -1,15 +1,16 @@
-import canonicalize from 'canonicalize';
 import { z } from 'zod';
+import { canonicalJson, NotJson } from './canonical-json.js';
 import {
   EventTooLarge,
   InvalidEvent,
   InvalidExpectedRevision,
   InvalidStreamName,
 } from './errors.js';
-import { contentDigest } from './hash-chain.js';
+import { digestOf } from './hash-chain.js';
 import { completeMetadata, NewEventMetadata, type EventMetadata } from './metadata.js';
 import type { ExpectedRevision, JsonObject, NewEvent } from './port.js';
 
+/** The most an event may weigh, as the bytes of its canonical JSON. */
 export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
 const MAX_NAME_LENGTH = 512;
 // KurrentDB reserves '$'-prefixed names for system streams and types.
@@ -21,7 +22,9 @@ export interface PreparedEvent {
   type: string;
   data: JsonObject;
   metadata: EventMetadata;
-  /** Hex SHA-256 of the event's canonical JSON, the leaf of the stream's hash chain. */
+  /** RFC 8785 JSON of {id, type, data, metadata}: what the digest covers. */
+  canonical: string;
+  /** Hex SHA-256 of `canonical`, the leaf of the stream's hash chain. */
   digest: string;
 }
 
@@ -47,71 +50,65 @@ export const assertExpectedRevision = (value: unknown): ExpectedRevision => {
   throw new InvalidExpectedRevision(value);
 };
 
-/** Rejects anything JSON cannot carry exactly, including what JSON.stringify would silently drop. */
-const findNonJson = (value: unknown, path: string, seen: Set<object>): string | undefined => {
-  if (value === null || typeof value === 'boolean') return undefined;
-  if (typeof value === 'string') {
-    return value.includes('\u0000') ? `${path} contains a NUL character` : undefined;
-  }
-  if (typeof value === 'number')
-    return Number.isFinite(value) ? undefined : `${path} is not a finite number`;
-  if (typeof value !== 'object') return `${path} is a ${typeof value}, which JSON cannot carry`;
-  if (seen.has(value)) return `${path} is a circular reference`;
-  const prototype = Object.getPrototypeOf(value) as unknown;
-  if (!Array.isArray(value) && prototype !== Object.prototype && prototype !== null) {
-    return `${path} is a ${value.constructor?.name ?? 'non-plain object'}, not a plain JSON object`;
-  }
-  seen.add(value);
-  const entries = Array.isArray(value)
-    ? value.map((v, i) => [String(i), v] as const)
-    : Object.entries(value);
-  for (const [key, child] of entries) {
-    const problem = findNonJson(child, `${path}.${key}`, seen);
-    if (problem) return problem;
-  }
-  seen.delete(value);
-  return undefined;
-};
-
-const assertJsonObject = (value: unknown, what: string): JsonObject => {
+const assertObject = (value: unknown, what: string) => {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new InvalidEvent(`${what} must be a JSON object`);
   }
-  const problem = findNonJson(value, what, new Set());
-  if (problem) throw new InvalidEvent(problem);
-  return value as JsonObject;
 };
 
-const EventShape = z.object({
-  id: z.uuid(),
-  type: z.string().min(1).max(MAX_NAME_LENGTH).regex(NAME_PATTERN),
-});
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const assertIdAndType = (event: NewEvent) => {
+  if (typeof event.id !== 'string' || !UUID_PATTERN.test(event.id)) {
+    throw new InvalidEvent(
+      `event.id must be a UUID, got ${JSON.stringify(event.id) ?? String(event.id)}`,
+    );
+  }
+  const { type } = event;
+  if (
+    typeof type !== 'string' ||
+    type.length === 0 ||
+    type.length > MAX_NAME_LENGTH ||
+    !NAME_PATTERN.test(type)
+  ) {
+    throw new InvalidEvent(
+      `event.type must be a name of 1 to ${MAX_NAME_LENGTH} characters, not starting with '$', without control characters`,
+    );
+  }
+};
 
 const describeIssue = (error: z.ZodError, what: string): string => {
   const issue = error.issues[0];
   return `${what}${issue?.path.length ? '.' + issue.path.join('.') : ''}: ${issue?.message ?? 'invalid'}`;
 };
 
+const canonicalOrThrow = (content: object) => {
+  try {
+    return canonicalJson(content, 'event');
+  } catch (error) {
+    if (error instanceof NotJson) throw new InvalidEvent(error.message.replace(/^event\./, ''));
+    throw error;
+  }
+};
+
 export const prepareEvent = (event: NewEvent, now: Date, maxBytes: number): PreparedEvent => {
   if (event === null || typeof event !== 'object')
     throw new InvalidEvent('an event must be an object');
-  const shape = EventShape.safeParse(event);
-  if (!shape.success) throw new InvalidEvent(describeIssue(shape.error, 'event'));
-  const data = assertJsonObject(event.data, 'data');
-  assertJsonObject(event.metadata, 'metadata');
+  assertIdAndType(event);
+  assertObject(event.data, 'data');
+  assertObject(event.metadata, 'metadata');
   const metadata = NewEventMetadata.safeParse(event.metadata);
   if (!metadata.success) throw new InvalidEvent(describeIssue(metadata.error, 'metadata'));
-  const prepared = {
-    id: shape.data.id.toLowerCase(),
-    type: shape.data.type,
-    data,
+  const content = {
+    id: event.id.toLowerCase(),
+    type: event.type,
+    data: event.data,
     metadata: completeMetadata(metadata.data, now),
   };
-  const bytes =
-    Buffer.byteLength(canonicalize(prepared.data) ?? '') +
-    Buffer.byteLength(canonicalize(prepared.metadata) ?? '');
-  if (bytes > maxBytes) throw new EventTooLarge(prepared.id, bytes, maxBytes);
-  return { ...prepared, digest: contentDigest(prepared) };
+  const canonical = canonicalOrThrow(content);
+  const bytes = Buffer.byteLength(canonical);
+  if (bytes > maxBytes) throw new EventTooLarge(content.id, bytes, maxBytes);
+  return { ...content, canonical, digest: digestOf(canonical) };
 };
 
 export const prepareBatch = (

@@ -35,8 +35,8 @@ CREATE INDEX es_events_order_idx ON ${s}.es_events (tx_id, global_position);
 CREATE INDEX es_events_type_order_idx ON ${s}.es_events (type, tx_id, global_position);
 
 -- One round trip per append. Expected: -2 any, -1 no_stream, -3 stream_exists, >= 0 exact.
--- p_events: [{id, type, data, metadata, digest}] where digest is the hex SHA-256 of the
--- event's canonical JSON, chained here onto the stream's last hash.
+-- p_events: [{d: digest, e: {id, type, data, metadata}}] where d is the hex SHA-256 of e's
+-- canonical JSON, chained here onto the stream's last hash.
 -- Errors: OD001 wrong expected version (message = actual revision or no_stream),
 -- OD002 tombstoned, OD003 event id reused, 40001 an older transaction must retry.
 CREATE FUNCTION ${s}.es_append(p_stream text, p_expected bigint, p_events jsonb)
@@ -68,12 +68,12 @@ BEGIN
 
   -- Idempotent retry: the same ids at the same place answer as the first time did.
   SELECT stream_version INTO v_found FROM ${s}.es_events
-    WHERE event_id = (p_events->0->>'id')::uuid AND stream_id = p_stream;
+    WHERE event_id = (p_events->0->'e'->>'id')::uuid AND stream_id = p_stream;
   IF FOUND THEN
     SELECT count(*) INTO v_matched
       FROM jsonb_array_elements(p_events) WITH ORDINALITY AS b(e, ord)
       JOIN ${s}.es_events ev ON ev.stream_id = p_stream
-        AND ev.stream_version = v_found + b.ord - 1 AND ev.event_id = (b.e->>'id')::uuid;
+        AND ev.stream_version = v_found + b.ord - 1 AND ev.event_id = (b.e->'e'->>'id')::uuid;
     IF v_matched <> v_n THEN
       RAISE EXCEPTION USING ERRCODE = 'OD003', MESSAGE = 'a retried append must repeat the same events';
     END IF;
@@ -90,7 +90,7 @@ BEGIN
   END IF;
 
   v_prev := v_head;
-  FOR v_digest IN SELECT b.e->>'digest' FROM jsonb_array_elements(p_events) WITH ORDINALITY AS b(e, ord) ORDER BY b.ord LOOP
+  FOR v_digest IN SELECT b.e->>'d' FROM jsonb_array_elements(p_events) WITH ORDINALITY AS b(e, ord) ORDER BY b.ord LOOP
     v_hash := sha256(coalesce(v_prev, decode(repeat('00', 32), 'hex')) || convert_to(p_stream, 'UTF8')
       || '\\x00'::bytea || int8send(v_version + 1 + cardinality(v_hashes)) || decode(v_digest, 'hex'));
     v_hashes := v_hashes || v_hash;
@@ -99,7 +99,7 @@ BEGIN
 
   WITH inserted AS (
     INSERT INTO ${s}.es_events (stream_id, stream_version, event_id, type, data, metadata, prev_hash, hash)
-    SELECT p_stream, v_version + b.ord, (b.e->>'id')::uuid, b.e->>'type', b.e->'data', b.e->'metadata',
+    SELECT p_stream, v_version + b.ord, (b.e->'e'->>'id')::uuid, b.e->'e'->>'type', b.e->'e'->'data', b.e->'e'->'metadata',
            CASE WHEN b.ord = 1 THEN v_head ELSE v_hashes[b.ord - 1] END, v_hashes[b.ord]
       FROM jsonb_array_elements(p_events) WITH ORDINALITY AS b(e, ord)
      ORDER BY b.ord
@@ -110,6 +110,27 @@ BEGIN
      SET version = v_version + v_n, last_tx = pg_current_xact_id(), last_hash = v_prev, deleted = false
    WHERE stream_id = p_stream;
   RETURN QUERY SELECT v_version + v_n, pg_current_xact_id()::text, v_pos;
+END $fn$;
+
+-- Group commit: several appends in one transaction. Each runs in its own exception block, so one
+-- command's conflict is reported for it alone (b_error = SQLSTATE) and the others still commit.
+-- p_batch: [{s: stream, x: expected, p: events as for es_append}].
+CREATE FUNCTION ${s}.es_append_batch(p_batch jsonb)
+RETURNS TABLE (b_revision bigint, b_tx text, b_position bigint, b_error text, b_message text)
+LANGUAGE plpgsql AS $fn$
+DECLARE v_item jsonb; v_result record;
+BEGIN
+  FOR v_item IN SELECT b.e FROM jsonb_array_elements(p_batch) WITH ORDINALITY AS b(e, ord) ORDER BY b.ord LOOP
+    BEGIN
+      SELECT * INTO v_result FROM ${s}.es_append(v_item->>'s', (v_item->>'x')::bigint, v_item->'p');
+      b_revision := v_result.out_revision; b_tx := v_result.out_tx; b_position := v_result.out_position;
+      b_error := NULL; b_message := NULL;
+    EXCEPTION WHEN OTHERS THEN
+      b_revision := NULL; b_tx := NULL; b_position := NULL;
+      b_error := SQLSTATE; b_message := SQLERRM;
+    END;
+    RETURN NEXT;
+  END LOOP;
 END $fn$;
 
 -- Soft delete (p_tombstone false) or tombstone, with the same expected-revision rules.

@@ -2,7 +2,6 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { AppendSignal } from '../event-store/append-signal.js';
 import {
   DuplicateEventId,
-  EventStoreError,
   InvalidEvent,
   StreamDeleted,
   WrongExpectedVersion,
@@ -18,7 +17,6 @@ import type {
   ExpectedRevision,
   JsonObject,
   NewEvent,
-  Position,
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
@@ -29,8 +27,10 @@ import {
   assertStreamName,
   DEFAULT_MAX_EVENT_BYTES,
   prepareBatch,
+  type PreparedEvent,
 } from '../event-store/validation.js';
 import { eventStoreMigrations } from './event-store-migrations.js';
+import { createCommitBatcher, type Outcome } from './commit-batcher.js';
 import { migrate } from './migrate.js';
 import { formatPosition, parsePosition, START, type SqlPosition } from './positions.js';
 import { quoteIdent, sqlState, type SqlClient, type SqlQueryable } from './sql-client.js';
@@ -44,6 +44,11 @@ export interface SqlEventStoreOptions {
   /** Whether close() also closes the client (false when the client is shared). */
   ownsClient?: boolean;
   /** Called inside each append's transaction: lets tests widen the window between append and commit. */
+  /**
+   * Group commit (default on): appends that arrive while others are being written share one
+   * transaction. Off, every append is its own transaction.
+   */
+  commitBatching?: boolean;
   testHooks?: {
     afterBegin?: (tx: SqlQueryable) => Promise<void>;
     beforeCommit?: (tx: SqlQueryable) => Promise<void>;
@@ -51,10 +56,19 @@ export interface SqlEventStoreOptions {
 }
 
 const EXPECTED_CODES = { any: -2, no_stream: -1, stream_exists: -3 } as const;
+interface AppendCommand {
+  stream: string;
+  expectedCode: number;
+  payload: string;
+}
+
 const toExpectedCode = (expected: ExpectedRevision): number =>
   typeof expected === 'number' ? expected : EXPECTED_CODES[expected];
 
 const MAX_SERIALIZATION_RETRIES = 30;
+// PostgreSQL keeps up to 64 subtransaction ids per backend in shared memory; past that every
+// snapshot in the cluster gets slower, and each command of a batch is one subtransaction.
+const MAX_COMMIT_BATCH = 50;
 const DEFAULT_PAGE = 1000;
 const NOTIFY_COALESCE_MS = 5;
 const FILTERED_CHECKPOINT_EVERY_MS = 1000;
@@ -165,6 +179,10 @@ const mapAppendError = (error: unknown, stream: string, expected: ExpectedRevisi
   }
 };
 
+/** es_append's argument, built from the canonical texts already made for hashing. */
+const toPayload = (events: readonly PreparedEvent[]) =>
+  `[${events.map((event) => `{"d":"${event.digest}","e":${event.canonical}}`).join(',')}]`;
+
 const isRetryable = (error: unknown) => ['40001', '40P01'].includes(sqlState(error) ?? '');
 
 /** The SQL adapter: one code path for PostgreSQL and PGlite. */
@@ -201,17 +219,65 @@ export const openSqlEventStore = async (
     }
   };
 
-  const appendOnce = async (stream: string, expectedCode: number, payload: string) =>
-    client.transaction(async (tx) => {
-      await options.testHooks?.afterBegin?.(tx);
-      const [row] = await tx.query<{ out_revision: number; out_tx: string; out_position: number }>(
-        `SELECT * FROM ${s}.es_append($1, $2, $3::text::jsonb)`,
-        [stream, expectedCode, payload],
-      );
-      await options.testHooks?.beforeCommit?.(tx);
-      if (!row) throw new Error('es_append returned no row');
-      return row;
+  type AppendRow = { out_revision: number; out_tx: string; out_position: number };
+  type BatchRow = {
+    b_revision: number | null;
+    b_tx: string | null;
+    b_position: number | null;
+    b_error: string | null;
+    b_message: string | null;
+  };
+
+  const appendOne = async (db: SqlQueryable, { stream, expectedCode, payload }: AppendCommand) => {
+    const [row] = await db.query<AppendRow>(
+      `SELECT * FROM ${s}.es_append($1, $2, $3::text::jsonb)`,
+      [stream, expectedCode, payload],
+    );
+    if (!row) throw new Error('es_append returned no row');
+    return [{ ok: true, value: row }] satisfies Outcome<AppendRow>[];
+  };
+
+  const appendSeveral = async (db: SqlQueryable, commands: readonly AppendCommand[]) => {
+    const batch = `[${commands.map((c) => `{"s":${JSON.stringify(c.stream)},"x":${c.expectedCode},"p":${c.payload}}`).join(',')}]`;
+    const rows = await db.query<BatchRow>(`SELECT * FROM ${s}.es_append_batch($1::text::jsonb)`, [
+      batch,
+    ]);
+    return rows.map((row): Outcome<AppendRow> =>
+      row.b_error === null
+        ? {
+            ok: true,
+            value: {
+              out_revision: row.b_revision!,
+              out_tx: row.b_tx!,
+              out_position: row.b_position!,
+            },
+          }
+        : { ok: false, error: { code: row.b_error, message: row.b_message ?? '' } },
+    );
+  };
+
+  const runBatch = (commands: AppendCommand[]) => {
+    const execute = (db: SqlQueryable) =>
+      commands.length === 1 ? appendOne(db, commands[0]!) : appendSeveral(db, commands);
+    const hooks = options.testHooks;
+    // One statement is atomic on its own; an explicit transaction would cost two more round trips,
+    // so it is only opened when a test wants to act between the append and its commit.
+    if (!hooks) return execute(client);
+    return client.transaction(async (tx) => {
+      await hooks.afterBegin?.(tx);
+      const outcomes = await execute(tx);
+      await hooks.beforeCommit?.(tx);
+      return outcomes;
     });
+  };
+
+  const batcher = createCommitBatcher<AppendCommand, AppendRow>({
+    maxBatch: options.commitBatching === false ? 1 : MAX_COMMIT_BATCH,
+    maxInFlight: options.commitBatching === false ? Number.POSITIVE_INFINITY : 2,
+    run: runBatch,
+    // Batches lock stream rows in name order, so two batches under way never deadlock.
+    compare: (a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0),
+  });
 
   const append = async (
     stream: string,
@@ -220,10 +286,14 @@ export const openSqlEventStore = async (
   ): Promise<AppendResult> => {
     assertStreamName(stream);
     const expected = assertExpectedRevision(appendOptions.expectedRevision);
-    const payload = JSON.stringify(prepareBatch(events, new Date(), maxEventBytes));
+    const payload = toPayload(prepareBatch(events, new Date(), maxEventBytes));
     for (let attempt = 1; ; attempt++) {
       try {
-        const row = await appendOnce(stream, toExpectedCode(expected), payload);
+        const row = await batcher.submit({
+          stream,
+          expectedCode: toExpectedCode(expected),
+          payload,
+        });
         notifyOtherProcesses();
         return {
           nextExpectedRevision: row.out_revision,
@@ -379,7 +449,3 @@ export const openSqlEventStore = async (
     },
   };
 };
-
-export const isEventStoreError = (error: unknown): error is EventStoreError =>
-  error instanceof EventStoreError;
-export type { Position };

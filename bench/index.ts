@@ -1,0 +1,17 @@
+import { eventStoreBench } from './eventstore.js';
+
+const benchmarks: Record<string, () => Promise<void>> = {
+  eventstore: eventStoreBench,
+};
+
+const names = process.argv.slice(2);
+const unknown = names.filter((name) => !(name in benchmarks));
+if (unknown.length > 0) {
+  console.error(
+    `unknown benchmark ${unknown.join(', ')}; available: ${Object.keys(benchmarks).join(', ')}`,
+  );
+  process.exit(2);
+}
+for (const name of names.length > 0 ? names : Object.keys(benchmarks)) {
+  await benchmarks[name]!();
+}
