@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import canonicalize from 'canonicalize';
-import { canonicalJson, NotJson } from '../../src/storage/event-store/canonical-json.js';
+import type { NotJson } from '../../src/storage/event-store/canonical-json.js';
+import { canonicalJson } from '../../src/storage/event-store/canonical-json.js';
 
 // The `canonicalize` package is the reference implementation of RFC 8785; ours must agree with it.
 describe('canonical JSON (RFC 8785)', () => {
