@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { DuplicateEventId, WrongExpectedVersion } from '../../src/storage/event-store/errors.js';
+import {
+  DuplicateEventId,
+  LogOrderBroken,
+  WrongExpectedVersion,
+} from '../../src/storage/event-store/errors.js';
 import type { EventStore } from '../../src/storage/event-store/port.js';
 import { openPgliteClient } from '../../src/storage/sql/pglite-client.js';
 import { openPostgresClient } from '../../src/storage/sql/postgres-client.js';
@@ -139,5 +143,25 @@ describe('per-stream order guard on PostgreSQL', () => {
     await slow.close();
     await fast.close();
     await client!.exec(`DROP SCHEMA "${schema}" CASCADE`);
+  });
+});
+
+describe('log order check at start', () => {
+  it('refuses to open a log whose transaction ids are ahead of the database (a logical restore)', async () => {
+    const client = await openPgliteClient();
+    try {
+      const store = await openSqlEventStore(client, { schema: 'restored' });
+      await store.append(uniqueName('old'), [newEvent('BeforeRestore')]);
+      await store.close();
+      // What a restore into a fresh cluster looks like: rows carry ids the new server has not reached.
+      await client.exec(`UPDATE restored.es_events SET tx_id = '900000000000'`);
+      await assert.rejects(openSqlEventStore(client, { schema: 'restored' }), (error: unknown) => {
+        assert.ok(error instanceof LogOrderBroken);
+        assert.match(error.message, /transaction id 900000000000 .* logical restore/);
+        return true;
+      });
+    } finally {
+      await client.close();
+    }
   });
 });

@@ -9,7 +9,8 @@ export type EventStoreErrorCode =
   | 'event_too_large'
   | 'invalid_expected_revision'
   | 'invalid_position'
-  | 'event_store_unavailable';
+  | 'event_store_unavailable'
+  | 'log_order_broken';
 
 /** Every failure the port reports carries a machine-readable code the gateway can map to HTTP. */
 export class EventStoreError extends Error {
@@ -89,6 +90,21 @@ export class InvalidPosition extends EventStoreError {
     super(
       'invalid_position',
       `not a position of this store: ${JSON.stringify(value) ?? String(value)}`,
+    );
+  }
+}
+
+/**
+ * The log holds transaction ids at or ahead of the database's next one: a logical restore or a copy
+ * into another server. New events would sort before old ones and subscribers would stop seeing them.
+ */
+export class LogOrderBroken extends EventStoreError {
+  constructor(newestInLog: string, nextTransaction: string) {
+    super(
+      'log_order_broken',
+      `the event log holds transaction id ${newestInLog} but this database will next assign ` +
+        `${nextTransaction}, so new events would sort before old ones; this happens after a logical ` +
+        "restore: advance the server's transaction ids past the log's (pg_resetwal -e) before starting",
     );
   }
 }

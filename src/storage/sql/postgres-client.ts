@@ -37,6 +37,8 @@ export const openPostgresClient = async (
     onnotice: options.onNotice ?? (() => {}),
     connection: {
       application_name: 'odyssey',
+      // A transaction left idle holds back the horizon every subscriber reads up to.
+      idle_in_transaction_session_timeout: 10_000,
       ...(options.searchPath ? { search_path: options.searchPath } : {}),
     },
   });

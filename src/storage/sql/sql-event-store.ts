@@ -3,6 +3,7 @@ import { AppendSignal } from '../event-store/append-signal.js';
 import {
   DuplicateEventId,
   InvalidEvent,
+  LogOrderBroken,
   StreamDeleted,
   WrongExpectedVersion,
 } from '../event-store/errors.js';
@@ -185,6 +186,15 @@ const toPayload = (events: readonly PreparedEvent[]) =>
 
 const isRetryable = (error: unknown) => ['40001', '40P01'].includes(sqlState(error) ?? '');
 
+const assertLogOrderHolds = async (client: SqlClient, s: string) => {
+  const [row] = await client.query<{ newest: string | null; next: string; broken: boolean | null }>(
+    `SELECT newest::text, next::text, newest >= next AS broken
+       FROM (SELECT (SELECT tx_id FROM ${s}.es_events ORDER BY tx_id DESC LIMIT 1) AS newest,
+                    pg_snapshot_xmax(pg_current_snapshot()) AS next) ids`,
+  );
+  if (row?.broken) throw new LogOrderBroken(row.newest!, row.next);
+};
+
 /** The SQL adapter: one code path for PostgreSQL and PGlite. */
 export const openSqlEventStore = async (
   client: SqlClient,
@@ -197,6 +207,7 @@ export const openSqlEventStore = async (
   const signal = signalFor(client);
   const notifyChannel = `odyssey_events_${schema}`;
   await migrate(client, schema, 'event-store', eventStoreMigrations);
+  await assertLogOrderHolds(client, s);
 
   let notifyScheduled = false;
   /** Tells other processes, at most once per few ms and never inside the append transaction. */
