@@ -6,6 +6,7 @@ import {
   EventTooLarge,
   InvalidEvent,
   InvalidExpectedRevision,
+  InvalidLimit,
   InvalidStreamName,
   StreamDeleted,
   WrongExpectedVersion,
@@ -485,6 +486,13 @@ export const eventStoreContract = (subject: ContractSubject) => {
         assert.ok(error.bytes > error.limit);
       });
       await assertNothingWritten(before);
+    });
+
+    it('rejects a limit that is not a whole number >= 1', async () => {
+      for (const limit of [0, -5, 2.5]) {
+        await rejectsWith(store.readAll({ limit }), InvalidLimit);
+        await rejectsWith(store.readStream('any-stream', { limit }), InvalidLimit);
+      }
     });
 
     for (const value of ['latest', -1, 1.5, '3', null]) {

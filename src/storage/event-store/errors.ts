@@ -9,6 +9,7 @@ export type EventStoreErrorCode =
   | 'event_too_large'
   | 'invalid_expected_revision'
   | 'invalid_position'
+  | 'invalid_limit'
   | 'event_store_unavailable'
   | 'log_order_broken';
 
@@ -105,6 +106,15 @@ export class LogOrderBroken extends EventStoreError {
       `the event log holds transaction id ${newestInLog} but this database will next assign ` +
         `${nextTransaction}, so new events would sort before old ones; this happens after a logical ` +
         "restore: advance the server's transaction ids past the log's (pg_resetwal -e) before starting",
+    );
+  }
+}
+
+export class InvalidLimit extends EventStoreError {
+  constructor(value: unknown) {
+    super(
+      'invalid_limit',
+      `a limit or batch size must be a whole number >= 1, got ${String(value)}`,
     );
   }
 }

@@ -4,6 +4,7 @@ import {
   EventTooLarge,
   InvalidEvent,
   InvalidExpectedRevision,
+  InvalidLimit,
   InvalidStreamName,
 } from './errors.js';
 import { digestOf } from './hash-chain.js';
@@ -27,6 +28,15 @@ export interface PreparedEvent {
   /** Hex SHA-256 of `canonical`, the leaf of the stream's hash chain. */
   digest: string;
 }
+
+/** Page and batch size when the caller names none. */
+export const DEFAULT_PAGE = 1000;
+
+export const assertLimit = (limit: number | undefined, fallback: number): number => {
+  const value = limit ?? fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidLimit(limit);
+  return value;
+};
 
 export const assertStreamName = (stream: unknown): string => {
   if (typeof stream !== 'string' || stream.length === 0) {

@@ -66,7 +66,9 @@ import type {
 import {
   assertExpectedRevision,
   assertStreamName,
+  assertLimit,
   DEFAULT_MAX_EVENT_BYTES,
+  DEFAULT_PAGE,
   prepareBatch,
   type PreparedEvent,
 } from '../event-store/validation.js';
@@ -82,7 +84,6 @@ type Log = NonNullable<KurrentDbOptions['log']>;
 
 const DEFAULT_RESUBSCRIBE_DELAY_MS = 500;
 /** Same default page as the SQL adapter, so callers see the same paging either way. */
-const DEFAULT_PAGE = 1000;
 /** Largest single read from $all; longer reads go page by page. */
 const MAX_PAGE = 1000;
 /** Appends that lose the race for the stream's tail re-read it and rebuild the chain this often. */
@@ -303,14 +304,6 @@ const isPermanent = (error: unknown) =>
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
-
-const assertLimit = (limit: number | undefined, fallback: number): number => {
-  const value = limit ?? fallback;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new InvalidEvent(`limit must be a whole number >= 1, got ${String(limit)}`);
-  }
-  return value;
-};
 
 const toReadRevision = (revision: number): bigint => {
   if (!Number.isSafeInteger(revision) || revision < 0) throw new InvalidPosition(revision);

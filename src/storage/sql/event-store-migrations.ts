@@ -34,6 +34,19 @@ CREATE TABLE ${s}.es_events (
 CREATE INDEX es_events_order_idx ON ${s}.es_events (tx_id, global_position);
 CREATE INDEX es_events_type_order_idx ON ${s}.es_events (type, tx_id, global_position);
 
+-- Expected: -2 any, -1 no_stream, -3 stream_exists, >= 0 exact. A soft-deleted stream counts as
+-- no stream. OD001's message is the actual revision, or no_stream.
+CREATE FUNCTION ${s}.es_check_expected(p_expected bigint, p_version bigint, p_deleted boolean)
+RETURNS void LANGUAGE plpgsql IMMUTABLE AS $fn$
+DECLARE v_exists boolean := p_version >= 0 AND NOT p_deleted;
+BEGIN
+  IF (p_expected = -1 AND v_exists) OR (p_expected = -3 AND NOT v_exists)
+     OR (p_expected >= 0 AND (NOT v_exists OR p_expected <> p_version)) THEN
+    RAISE EXCEPTION USING ERRCODE = 'OD001',
+      MESSAGE = CASE WHEN v_exists THEN p_version::text ELSE 'no_stream' END;
+  END IF;
+END $fn$;
+
 -- One round trip per append. Expected: -2 any, -1 no_stream, -3 stream_exists, >= 0 exact.
 -- p_events: [{d: digest, e: {id, type, data, metadata}}] where d is the hex SHA-256 of e's
 -- canonical JSON, chained here onto the stream's last hash.
@@ -44,7 +57,7 @@ RETURNS TABLE (out_revision bigint, out_tx text, out_position bigint)
 LANGUAGE plpgsql AS $fn$
 DECLARE
   v_version bigint; v_last_tx xid8; v_tomb boolean; v_deleted boolean; v_head bytea;
-  v_exists boolean; v_found bigint; v_matched bigint; v_prev bytea; v_hash bytea;
+  v_found bigint; v_matched bigint; v_prev bytea; v_hash bytea;
   v_hashes bytea[] := '{}'; v_digest text; v_pos bigint;
   v_n int := jsonb_array_length(p_events);
 BEGIN
@@ -82,12 +95,7 @@ BEGIN
     RETURN;
   END IF;
 
-  v_exists := v_version >= 0 AND NOT v_deleted;
-  IF (p_expected = -1 AND v_exists) OR (p_expected = -3 AND NOT v_exists)
-     OR (p_expected >= 0 AND (NOT v_exists OR p_expected <> v_version)) THEN
-    RAISE EXCEPTION USING ERRCODE = 'OD001',
-      MESSAGE = CASE WHEN v_exists THEN v_version::text ELSE 'no_stream' END;
-  END IF;
+  PERFORM ${s}.es_check_expected(p_expected, v_version, v_deleted);
 
   v_prev := v_head;
   FOR v_digest IN SELECT b.e->>'d' FROM jsonb_array_elements(p_events) WITH ORDINALITY AS b(e, ord) ORDER BY b.ord LOOP
@@ -136,7 +144,7 @@ END $fn$;
 -- Soft delete (p_tombstone false) or tombstone, with the same expected-revision rules.
 CREATE FUNCTION ${s}.es_delete(p_stream text, p_expected bigint, p_tombstone boolean)
 RETURNS void LANGUAGE plpgsql AS $fn$
-DECLARE v_version bigint; v_tomb boolean; v_deleted boolean; v_exists boolean;
+DECLARE v_version bigint; v_tomb boolean; v_deleted boolean;
 BEGIN
   INSERT INTO ${s}.es_streams (stream_id, version, last_tx)
     VALUES (p_stream, -1, pg_current_xact_id()) ON CONFLICT DO NOTHING;
@@ -145,12 +153,7 @@ BEGIN
   IF v_tomb THEN
     RAISE EXCEPTION USING ERRCODE = 'OD002', MESSAGE = p_stream;
   END IF;
-  v_exists := v_version >= 0 AND NOT v_deleted;
-  IF (p_expected = -1 AND v_exists) OR (p_expected = -3 AND NOT v_exists)
-     OR (p_expected >= 0 AND (NOT v_exists OR p_expected <> v_version)) THEN
-    RAISE EXCEPTION USING ERRCODE = 'OD001',
-      MESSAGE = CASE WHEN v_exists THEN v_version::text ELSE 'no_stream' END;
-  END IF;
+  PERFORM ${s}.es_check_expected(p_expected, v_version, v_deleted);
   UPDATE ${s}.es_streams
      SET truncate_before = v_version + 1, deleted = true, tombstoned = p_tombstone
    WHERE stream_id = p_stream;

@@ -26,7 +26,9 @@ import type {
 import {
   assertExpectedRevision,
   assertStreamName,
+  assertLimit,
   DEFAULT_MAX_EVENT_BYTES,
+  DEFAULT_PAGE,
   prepareBatch,
   type PreparedEvent,
 } from '../event-store/validation.js';
@@ -70,7 +72,6 @@ const MAX_SERIALIZATION_RETRIES = 30;
 // PostgreSQL keeps up to 64 subtransaction ids per backend in shared memory; past that every
 // snapshot in the cluster gets slower, and each command of a batch is one subtransaction.
 const MAX_COMMIT_BATCH = 50;
-const DEFAULT_PAGE = 1000;
 const NOTIFY_COALESCE_MS = 5;
 const FILTERED_CHECKPOINT_EVERY_MS = 1000;
 
@@ -108,14 +109,6 @@ const toRecordedEvent = (row: EventRow): RecordedEvent => ({
 const lastPositionOf = (rows: readonly EventRow[]): SqlPosition | undefined => {
   const last = rows.at(-1);
   return last && { tx: last.tx, position: last.global_position };
-};
-
-const assertLimit = (limit: number | undefined, fallback: number): number => {
-  const value = limit ?? fallback;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new InvalidEvent(`limit must be a whole number >= 1, got ${String(limit)}`);
-  }
-  return value;
 };
 
 const escapeLike = (prefix: string) => prefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
