@@ -165,3 +165,35 @@ describe('log order check at start', () => {
     }
   });
 });
+
+describe('wake-ups across processes on PostgreSQL', () => {
+  it('wakes a subscriber in another process through NOTIFY after commit, not its poll', async function () {
+    if (await postgresUnavailable()) return this.skip(); // needs a server two clients share
+    // Two clients stand for two processes: they share no in-process signal.
+    const writerClient = await openPostgresClient(testDatabaseUrl);
+    const readerClient = await openPostgresClient(testDatabaseUrl);
+    const schema = `t_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+    const writer = await openSqlEventStore(writerClient, { schema });
+    // A poll this slow would outlast the test's timeout: only a NOTIFY can deliver in time.
+    const reader = await openSqlEventStore(readerClient, { schema, pollIntervalMs: 3_600_000 });
+    try {
+      const stream = uniqueName('remote');
+      const received: string[] = [];
+      const live = (async () => {
+        for await (const batch of reader.subscribe({ filter: { streamPrefixes: [stream] } })) {
+          received.push(...batch.events.map((e) => e.type));
+          if (batch.caughtUp && received.length === 0)
+            await writer.append(stream, [newEvent('FromElsewhere')]);
+          if (received.length === 1) return;
+        }
+      })();
+      await live;
+      assert.deepEqual(received, ['FromElsewhere']);
+    } finally {
+      await reader.close();
+      await writer.close();
+      await writerClient.exec(`DROP SCHEMA "${schema}" CASCADE`);
+      await Promise.all([writerClient.close(), readerClient.close()]);
+    }
+  }).timeout(10_000);
+});

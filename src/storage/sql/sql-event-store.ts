@@ -215,13 +215,18 @@ export const openSqlEventStore = async (
     }, NOTIFY_COALESCE_MS).unref();
   };
 
-  let stopListening: Promise<() => Promise<void>> | undefined;
-  const listenForOtherProcesses = () => {
-    if (client.listen && !stopListening) {
-      stopListening = client.listen(notifyChannel, () => signal.wake());
-      stopListening.catch(() => (stopListening = undefined));
-    }
-  };
+  let stopListening: Promise<(() => Promise<void>) | undefined> | undefined;
+  /** Starts listening for other processes' appends once; resolves when the LISTEN is in place. */
+  const listenForOtherProcesses = () =>
+    (stopListening ??= client.listen
+      ? client
+          .listen(notifyChannel, () => signal.wake())
+          .catch(() => {
+            // Without LISTEN, subscribers still see other processes' events at their next poll.
+            stopListening = undefined;
+            return undefined;
+          })
+      : Promise.resolve(undefined));
 
   type AppendRow = { out_revision: number; out_tx: string; out_position: number };
   type BatchRow = {
@@ -387,7 +392,8 @@ export const openSqlEventStore = async (
     const filtered = isFiltered(filter);
     let reportedCaughtUp = false;
     let lastYieldAt = Date.now();
-    listenForOtherProcesses();
+    // Listening before the first read means no other process's append can slip between them.
+    await listenForOtherProcesses();
     while (!abort?.aborted) {
       const seen = signal.generation;
       // Read the head before the page: everything up to it that matches is then in the page.
@@ -447,7 +453,7 @@ export const openSqlEventStore = async (
       return head ? formatPosition(head) : 'start';
     },
     close: async () => {
-      const unlisten = await stopListening?.catch(() => undefined);
+      const unlisten = await stopListening;
       await unlisten?.().catch(() => undefined);
       if (options.ownsClient) await client.close();
     },
