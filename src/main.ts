@@ -1,20 +1,20 @@
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from './config.js';
-import { serve } from './gateway/http/serve.js';
+import { PortInUse, serve } from './gateway/http/serve.js';
 import { createLogger } from './log.js';
 import { DataDirLocked } from './storage/sql/data-dir-lock.js';
 
-/** Exit codes: 2 bad usage, 73 data folder in use, 78 bad configuration (sysexits). */
-const EXIT = { usage: 2, locked: 73, config: 78, failure: 1 } as const;
+/** Exit codes: 2 bad usage, 73 data folder or port in use, 78 bad configuration (sysexits). */
+const EXIT = { usage: 2, inUse: 73, config: 78, failure: 1 } as const;
 
 const fail = (error: unknown): never => {
   if (error instanceof ConfigError) {
     process.stderr.write(`odyssey: ${error.message}\n`);
     process.exit(EXIT.config);
   }
-  if (error instanceof DataDirLocked) {
+  if (error instanceof DataDirLocked || error instanceof PortInUse) {
     process.stderr.write(`odyssey: ${error.message}\n`);
-    process.exit(EXIT.locked);
+    process.exit(EXIT.inUse);
   }
   createLogger().fatal({ err: error }, 'odyssey failed');
   process.exit(EXIT.failure);

@@ -55,6 +55,23 @@ describe('odyssey serve', () => {
     assert.equal((await fetch(`${third.url}/ready`)).status, 200);
   });
 
+  it('says so in one line when the port is taken', async () => {
+    const first = await start({ DATA_DIR: dataDir });
+    const other = mkdtempSync(join(tmpdir(), 'odyssey-serve-'));
+    try {
+      const port = new URL(first.url).port;
+      const second = await runOdyssey(['serve'], {
+        DATA_DIR: other,
+        PORT: port,
+        HOST: '127.0.0.1',
+      });
+      assert.equal(second.code, 73);
+      assert.match(second.stderr, new RegExp(`^odyssey: port ${port} is already in use`));
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
   it('takes over the lock of a process that was killed', async () => {
     const first = await start({ DATA_DIR: dataDir });
     await first.stop('SIGKILL');

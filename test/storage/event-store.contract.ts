@@ -22,6 +22,9 @@ import type { SqlQueryable } from '../../src/storage/sql/sql-client.js';
 import { appendMany, collect, newEvent, testMetadata, uniqueName } from '../support/events.js';
 
 export interface ContractSubject {
+  /** Starts an empty log for the next test, where the adapter can (optional). */
+  reset?(): void;
+  /** A store on the current log; several opened in one test share it. */
   open(hooks?: {
     afterBegin?: (tx: SqlQueryable) => Promise<void>;
     beforeCommit?: (tx: SqlQueryable) => Promise<void>;
@@ -49,6 +52,7 @@ const ids = (events: readonly RecordedEvent[]) => events.map((event) => event.id
 export const eventStoreContract = (subject: ContractSubject) => {
   let store: EventStore;
   beforeEach(async () => {
+    subject.reset?.();
     store = await subject.open();
   });
   afterEach(async () => {

@@ -1,34 +1,26 @@
 import { randomUUID } from 'node:crypto';
+import type { SqlClient } from '../../src/storage/sql/sql-client.js';
 import {
   openSqlEventStore,
   type SqlEventStoreOptions,
 } from '../../src/storage/sql/sql-event-store.js';
-import type { SqlClient } from '../../src/storage/sql/sql-client.js';
 import type { ContractSubject } from './event-store.contract.js';
 
-/**
- * Each test gets its own schema on the shared client, so tests see only their own log. A store
- * reopened by the same test (restart) keeps its schema.
- */
+/** Each test's log lives in its own schema on the shared client, so a test sees only its own events. */
 export const sqlSubject = (
   client: () => SqlClient,
   storeOptions: Pick<SqlEventStoreOptions, 'commitBatching'> = {},
 ): ContractSubject => {
   let schema = '';
-  let currentTest: unknown;
-  const schemaFor = (test: unknown) => {
-    if (test !== currentTest) {
-      currentTest = test;
-      schema = `t_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-    }
-    return schema;
-  };
   const schemas = new Map<object, string>();
   return {
     commitHooks: true,
+    reset: () => {
+      schema = `t_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+    },
     open: async (testHooks) => {
       const opened = await openSqlEventStore(client(), {
-        schema: schemaFor(mochaTest()),
+        schema,
         pollIntervalMs: 200,
         ...storeOptions,
         ...(testHooks ? { testHooks } : {}),
@@ -45,10 +37,3 @@ export const sqlSubject = (
     },
   };
 };
-
-// Mocha runs one test at a time; the running test identifies which schema is current.
-let runningTest: unknown;
-beforeEach(function () {
-  runningTest = this.currentTest;
-});
-const mochaTest = () => runningTest;

@@ -5,6 +5,13 @@ import type { Logger } from '../../log.js';
 import { openStorage } from '../../storage/open-storage.js';
 import { createApp } from './app.js';
 
+export class PortInUse extends Error {
+  constructor(readonly port: number) {
+    super(`port ${port} is already in use; stop what listens there or set PORT to another port`);
+    this.name = 'PortInUse';
+  }
+}
+
 export interface RunningServer {
   port: number;
   stop(): Promise<void>;
@@ -17,6 +24,7 @@ export const serve = async (config: Config, log: Logger): Promise<RunningServer>
     await once(server, 'listening');
   } catch (error) {
     await storage.close();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUse(config.port);
     throw error;
   }
   const { port } = server.address() as AddressInfo;
