@@ -19,7 +19,9 @@ const folder = '.bench';
 
 /**
  * Prints figures per backend side by side, the goal and the research figure for reference, and
- * the ratio to a baseline run: `.bench/<name>-baseline.json` if kept, else the previous run.
+ * the ratio to a baseline run: `.bench/<name>-baseline.json` if you kept one, else the committed
+ * `bench/baselines/<name>.json` (the first version of the code, before any optimisation), else
+ * the previous run.
  */
 export const report = (
   name: string,
