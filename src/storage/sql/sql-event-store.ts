@@ -401,14 +401,15 @@ export const openSqlEventStore = async (
       const rows = await readPage(checkpoint, batchSize, filter);
       const caughtUp = rows.length < batchSize;
       checkpoint = lastPositionOf(rows) ?? checkpoint;
+      // A filtered subscription may move its checkpoint past events it does not want, up to the
+      // head; with no events to deliver it says so at most once a second.
       const skipped =
         filtered && caughtUp && head && formatPosition(head) > formatPosition(checkpoint)
           ? head
           : undefined;
       const dueForCheckpoint = skipped && Date.now() - lastYieldAt >= FILTERED_CHECKPOINT_EVERY_MS;
       if (rows.length > 0 || (caughtUp && !reportedCaughtUp) || dueForCheckpoint) {
-        if (skipped && (rows.length > 0 || dueForCheckpoint || !reportedCaughtUp))
-          checkpoint = skipped;
+        if (skipped) checkpoint = skipped;
         reportedCaughtUp ||= caughtUp;
         lastYieldAt = Date.now();
         const isStart = checkpoint.tx === START.tx && checkpoint.position === START.position;
