@@ -7,6 +7,7 @@ import {
   InvalidEvent,
   InvalidExpectedRevision,
   InvalidLimit,
+  InvalidRevision,
   InvalidStreamName,
   StreamDeleted,
   WrongExpectedVersion,
@@ -112,6 +113,25 @@ export const eventStoreContract = (subject: ContractSubject) => {
       const retry = await store.append(stream, batch, { expectedRevision: 'no_stream' });
       assert.deepEqual(retry, first);
       assert.deepEqual(ids(await store.readStream(stream)), ids(batch as RecordedEvent[]));
+    });
+
+    it('treats the same ids at another revision than expected as reuse, not a retry', async () => {
+      const stream = uniqueName('moved');
+      const [first, second] = [newEvent('A'), newEvent('B')];
+      const original = await store.append(stream, [first, second], {
+        expectedRevision: 'no_stream',
+      });
+      await rejectsWith(store.append(stream, [second], { expectedRevision: 1 }), DuplicateEventId);
+      await rejectsWith(
+        store.append(stream, [first, second], { expectedRevision: 0 }),
+        DuplicateEventId,
+      );
+      assert.deepEqual(
+        await store.append(stream, [first, second], { expectedRevision: 'any' }),
+        original,
+      );
+      assert.deepEqual(await store.append(stream, [second], { expectedRevision: 0 }), original);
+      assert.equal((await store.readStream(stream)).length, 2);
     });
 
     it('rejects an id reused in another batch, in the same or another stream', async () => {
@@ -313,6 +333,43 @@ export const eventStoreContract = (subject: ContractSubject) => {
       );
     });
 
+    it('reports caught up again after a full batch brings it back to the head', async () => {
+      const stream = uniqueName('full');
+      const flags: Array<[number, boolean]> = [];
+      const live = (async () => {
+        let seen = 0;
+        for await (const batch of store.subscribe({
+          filter: { streamPrefixes: [stream] },
+          batchSize: 2,
+        })) {
+          seen += batch.events.length;
+          flags.push([batch.events.length, batch.caughtUp]);
+          if (seen === 2 && batch.caughtUp) return;
+        }
+      })();
+      await sleep(50);
+      await store.append(stream, [newEvent('A'), newEvent('B')]);
+      await live;
+      assert.equal(flags.at(-1)?.[1], true, `batches: ${JSON.stringify(flags)}`);
+    });
+
+    it('ends its subscriptions when the store closes', async () => {
+      const subscriber = await subject.open();
+      const delivered: string[] = [];
+      const run = (async () => {
+        for await (const batch of subscriber.subscribe({
+          filter: { streamPrefixes: ['never-written-'] },
+        })) {
+          delivered.push(...batch.events.map((e) => e.id));
+        }
+        return 'ended';
+      })();
+      await sleep(50);
+      await subscriber.close();
+      assert.equal(await run, 'ended');
+      assert.deepEqual(delivered, []);
+    });
+
     it('starts after a given position, and at the end', async () => {
       const stream = uniqueName('from');
       await appendMany(store, stream, 4);
@@ -490,6 +547,12 @@ export const eventStoreContract = (subject: ContractSubject) => {
         assert.ok(error.bytes > error.limit);
       });
       await assertNothingWritten(before);
+    });
+
+    it('rejects a revision to read from that is not a whole number >= 0', async () => {
+      for (const fromRevision of [-1, 1.5, Number.NaN]) {
+        await rejectsWith(store.readStream('any-stream', { fromRevision }), InvalidRevision);
+      }
     });
 
     it('rejects a limit that is not a whole number >= 1', async () => {

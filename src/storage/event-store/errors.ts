@@ -10,6 +10,7 @@ export type EventStoreErrorCode =
   | 'invalid_expected_revision'
   | 'invalid_position'
   | 'invalid_limit'
+  | 'invalid_revision'
   | 'event_store_unavailable'
   | 'log_order_broken';
 
@@ -116,5 +117,11 @@ export class InvalidLimit extends EventStoreError {
       'invalid_limit',
       `a limit or batch size must be a whole number >= 1, got ${String(value)}`,
     );
+  }
+}
+
+export class InvalidRevision extends EventStoreError {
+  constructor(value: unknown) {
+    super('invalid_revision', `a revision must be a whole number >= 0, got ${String(value)}`);
   }
 }

@@ -5,6 +5,7 @@ import {
   InvalidEvent,
   InvalidExpectedRevision,
   InvalidLimit,
+  InvalidRevision,
   InvalidStreamName,
 } from './errors.js';
 import { digestOf } from './hash-chain.js';
@@ -36,6 +37,11 @@ export const assertLimit = (limit: number | undefined, fallback: number): number
   const value = limit ?? fallback;
   if (!Number.isSafeInteger(value) || value < 1) throw new InvalidLimit(limit);
   return value;
+};
+
+export const assertRevision = (revision: number): number => {
+  if (!Number.isSafeInteger(revision) || revision < 0) throw new InvalidRevision(revision);
+  return revision;
 };
 
 export const assertStreamName = (stream: unknown): string => {

@@ -67,6 +67,7 @@ import {
   assertExpectedRevision,
   assertStreamName,
   assertLimit,
+  assertRevision,
   DEFAULT_MAX_EVENT_BYTES,
   DEFAULT_PAGE,
   prepareBatch,
@@ -306,8 +307,7 @@ const isPermanent = (error: unknown) =>
 // Small helpers.
 
 const toReadRevision = (revision: number): bigint => {
-  if (!Number.isSafeInteger(revision) || revision < 0) throw new InvalidPosition(revision);
-  return BigInt(revision);
+  return BigInt(assertRevision(revision));
 };
 
 const toStreamState = (expected: 'any' | 'no_stream' | number): StreamState =>
@@ -370,6 +370,7 @@ const findEarlierAppend = (
   stream: string,
   tail: readonly RecordedEvent[],
   events: readonly PreparedEvent[],
+  expected: ExpectedRevision,
 ): AppendResult | undefined => {
   const ids = events.map((event) => event.id);
   const idOf = (event: RecordedEvent) => event.id.toLowerCase();
@@ -380,6 +381,17 @@ const findEarlierAppend = (
     throw new DuplicateEventId(
       stream,
       `event ${reused.id} is already recorded at revision ${reused.revision} by another append`,
+    );
+  }
+  const found = tail[start]!.revision;
+  // Only where the expected revision would have put them: elsewhere they were used by another append.
+  if (
+    (expected === 'no_stream' && found !== 0) ||
+    (typeof expected === 'number' && found !== expected + 1)
+  ) {
+    throw new DuplicateEventId(
+      stream,
+      `a retried append must repeat the same events at the same place: the event ids are recorded at revision ${found}, not where the expected revision puts them`,
     );
   }
   const run = tail.slice(start, start + ids.length);
@@ -688,7 +700,7 @@ export const openKurrentDbEventStore = async (
     const events = prepareBatch(newEvents, new Date(), maxEventBytes);
     for (let attempt = 1; ; attempt += 1) {
       const tail = await readTail(stream, events.length + RETRY_LOOKBACK);
-      const earlier = findEarlierAppend(stream, tail.events, events);
+      const earlier = findEarlierAppend(stream, tail.events, events, expected);
       if (earlier) return earlier;
       assertExpected(stream, expected, tail);
       try {

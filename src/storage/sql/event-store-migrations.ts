@@ -83,6 +83,11 @@ BEGIN
   SELECT stream_version INTO v_found FROM ${s}.es_events
     WHERE event_id = (p_events->0->'e'->>'id')::uuid AND stream_id = p_stream;
   IF FOUND THEN
+    -- Only where the expected revision would have put them: elsewhere they were used by another append.
+    IF (p_expected = -1 AND v_found <> 0) OR (p_expected >= 0 AND v_found <> p_expected + 1) THEN
+      RAISE EXCEPTION USING ERRCODE = 'OD003',
+        MESSAGE = 'the event ids are recorded at revision ' || v_found || ', not where the expected revision puts them';
+    END IF;
     SELECT count(*) INTO v_matched
       FROM jsonb_array_elements(p_events) WITH ORDINALITY AS b(e, ord)
       JOIN ${s}.es_events ev ON ev.stream_id = p_stream

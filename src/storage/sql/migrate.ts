@@ -1,4 +1,4 @@
-import { quoteIdent, type SqlClient } from './sql-client.js';
+import { assertSchemaName, quoteIdent, type SqlClient } from './sql-client.js';
 
 export interface Migration {
   id: number;
@@ -17,7 +17,7 @@ export const migrate = async (
   scope: string,
   migrations: readonly Migration[],
 ): Promise<number[]> => {
-  const s = quoteIdent(schema);
+  const s = quoteIdent(assertSchemaName(schema));
   return client.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`odyssey-migrations:${schema}`]);
     await tx.exec(`

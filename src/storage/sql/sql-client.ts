@@ -27,5 +27,31 @@ export const sqlState = (error: unknown): string | undefined =>
     ? error.code
     : undefined;
 
+/** What the database reported for one command of a batch, shaped like a driver's error. */
+export class SqlCommandError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SqlCommandError';
+  }
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,47}$/;
+
+/**
+ * Schema names go into SQL text, function bodies and NOTIFY channel names (at most 63 bytes), so
+ * only plain lower-case identifiers short enough for all three are accepted.
+ */
+export const assertSchemaName = (schema: string): string => {
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new Error(
+      `schema name ${JSON.stringify(schema)} must be 1 to 48 lower-case letters, digits or underscores, not starting with a digit`,
+    );
+  }
+  return schema;
+};
+
 /** Quotes an identifier for interpolation into SQL text. */
 export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;

@@ -27,6 +27,7 @@ import {
   assertExpectedRevision,
   assertStreamName,
   assertLimit,
+  assertRevision,
   DEFAULT_MAX_EVENT_BYTES,
   DEFAULT_PAGE,
   prepareBatch,
@@ -36,7 +37,14 @@ import { eventStoreMigrations } from './event-store-migrations.js';
 import { createCommitBatcher, type Outcome } from './commit-batcher.js';
 import { migrate } from './migrate.js';
 import { formatPosition, parsePosition, START, type SqlPosition } from './positions.js';
-import { quoteIdent, sqlState, type SqlClient, type SqlQueryable } from './sql-client.js';
+import {
+  assertSchemaName,
+  quoteIdent,
+  SqlCommandError,
+  sqlState,
+  type SqlClient,
+  type SqlQueryable,
+} from './sql-client.js';
 
 export interface SqlEventStoreOptions {
   /** Schema holding the log; lets tests and tenants share one database. */
@@ -143,10 +151,12 @@ const signalFor = (client: SqlClient) => {
   return signal;
 };
 
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
 const mapAppendError = (error: unknown, stream: string, expected: ExpectedRevision): unknown => {
   switch (sqlState(error)) {
     case 'OD001': {
-      const actual = (error as Error).message;
+      const actual = messageOf(error);
       return new WrongExpectedVersion(
         stream,
         expected,
@@ -158,7 +168,7 @@ const mapAppendError = (error: unknown, stream: string, expected: ExpectedRevisi
     case 'OD003':
       return new DuplicateEventId(
         stream,
-        'a retried append must repeat the same events in the same order',
+        `a retried append must repeat the same events at the same place: ${messageOf(error)}`,
       );
     case '23505':
       return new DuplicateEventId(
@@ -193,7 +203,7 @@ export const openSqlEventStore = async (
   client: SqlClient,
   options: SqlEventStoreOptions = {},
 ): Promise<EventStore> => {
-  const schema = options.schema ?? 'public';
+  const schema = assertSchemaName(options.schema ?? 'public');
   const s = quoteIdent(schema);
   const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   const pollIntervalMs = options.pollIntervalMs ?? 500;
@@ -261,7 +271,7 @@ export const openSqlEventStore = async (
               out_position: row.b_position!,
             },
           }
-        : { ok: false, error: { code: row.b_error, message: row.b_message ?? '' } },
+        : { ok: false, error: new SqlCommandError(row.b_error, row.b_message ?? '') },
     );
   };
 
@@ -284,7 +294,8 @@ export const openSqlEventStore = async (
     maxBatch: options.commitBatching === false ? 1 : MAX_COMMIT_BATCH,
     maxInFlight: options.commitBatching === false ? Number.POSITIVE_INFINITY : 2,
     run: runBatch,
-    // Batches lock stream rows in name order, so two batches under way never deadlock.
+    // Batches lock stream rows in name order, so two batches under way do not deadlock on them
+    // (they still can on a reused event id; PostgreSQL then fails one command and it is retried).
     compare: (a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0),
   });
 
@@ -325,7 +336,9 @@ export const openSqlEventStore = async (
     assertStreamName(stream);
     const limit = assertLimit(readOptions.limit, Number.MAX_SAFE_INTEGER);
     const backwards = readOptions.direction === 'backwards';
-    const from = readOptions.fromRevision ?? (backwards ? Number.MAX_SAFE_INTEGER : 0);
+    const from = assertRevision(
+      readOptions.fromRevision ?? (backwards ? Number.MAX_SAFE_INTEGER : 0),
+    );
     const rows = await client.query<EventRow & { tombstoned: boolean }>(
       `SELECT st.tombstoned, ${EVENT_COLUMNS}
          FROM ${s}.es_streams st
@@ -384,21 +397,35 @@ export const openSqlEventStore = async (
     return rows.map(toRecordedEvent);
   };
 
+  // Aborted by close(): every subscription ends instead of failing on a closed connection.
+  const closing = new AbortController();
+
   async function* subscribe(subscribeOptions: SubscribeOptions = {}): AsyncGenerator<EventBatch> {
-    const { filter, signal: abort } = subscribeOptions;
+    const { filter } = subscribeOptions;
+    const abort = subscribeOptions.signal
+      ? AbortSignal.any([closing.signal, subscribeOptions.signal])
+      : closing.signal;
     const batchSize = assertLimit(subscribeOptions.batchSize, DEFAULT_PAGE);
     const from = parsePosition(subscribeOptions.from ?? 'start');
     let checkpoint: SqlPosition = from === 'end' ? ((await stableHead()) ?? START) : from;
     const filtered = isFiltered(filter);
-    let reportedCaughtUp = false;
+    let consumerKnowsCaughtUp = false;
     let lastYieldAt = Date.now();
+    if (abort.aborted) return;
     // Listening before the first read means no other process's append can slip between them.
     await listenForOtherProcesses();
-    while (!abort?.aborted) {
+    while (!abort.aborted) {
       const seen = signal.generation;
-      // Read the head before the page: everything up to it that matches is then in the page.
-      const head = filtered ? await stableHead() : undefined;
-      const rows = await readPage(checkpoint, batchSize, filter);
+      let head: SqlPosition | undefined;
+      let rows: EventRow[];
+      try {
+        // Read the head before the page: everything up to it that matches is then in the page.
+        head = filtered ? await stableHead() : undefined;
+        rows = await readPage(checkpoint, batchSize, filter);
+      } catch (error) {
+        if (abort.aborted) return;
+        throw error;
+      }
       const caughtUp = rows.length < batchSize;
       checkpoint = lastPositionOf(rows) ?? checkpoint;
       // A filtered subscription may move its checkpoint past events it does not want, up to the
@@ -408,9 +435,9 @@ export const openSqlEventStore = async (
           ? head
           : undefined;
       const dueForCheckpoint = skipped && Date.now() - lastYieldAt >= FILTERED_CHECKPOINT_EVERY_MS;
-      if (rows.length > 0 || (caughtUp && !reportedCaughtUp) || dueForCheckpoint) {
+      if (rows.length > 0 || (caughtUp && !consumerKnowsCaughtUp) || dueForCheckpoint) {
         if (skipped) checkpoint = skipped;
-        reportedCaughtUp ||= caughtUp;
+        consumerKnowsCaughtUp = caughtUp;
         lastYieldAt = Date.now();
         const isStart = checkpoint.tx === START.tx && checkpoint.position === START.position;
         yield {
@@ -454,6 +481,7 @@ export const openSqlEventStore = async (
       return head ? formatPosition(head) : 'start';
     },
     close: async () => {
+      closing.abort();
       const unlisten = await stopListening;
       await unlisten?.().catch(() => undefined);
       if (options.ownsClient) await client.close();

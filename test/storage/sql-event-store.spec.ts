@@ -197,3 +197,21 @@ describe('wake-ups across processes on PostgreSQL', () => {
     }
   }).timeout(10_000);
 });
+
+describe('schema names', () => {
+  it('accepts only plain lower-case identifiers, since they go into SQL and channel names', async () => {
+    const client = await openPgliteClient();
+    try {
+      for (const schema of ['a$fn$b', 'Upper', '1st', 'x'.repeat(49), 'semi;colon']) {
+        await assert.rejects(
+          openSqlEventStore(client, { schema }),
+          /schema name .* must be 1 to 48 lower-case/,
+        );
+      }
+      const store = await openSqlEventStore(client, { schema: 'fine_name_2' });
+      await store.close();
+    } finally {
+      await client.close();
+    }
+  });
+});
