@@ -177,7 +177,7 @@ const mapAppendError = (error: unknown, stream: string, expected: ExpectedRevisi
       );
     case '22P02':
     case '22P05':
-      return new InvalidEvent(`the database refused the event: ${(error as Error).message}`);
+      return new InvalidEvent(`the database refused the event: ${messageOf(error)}`);
     default:
       return error;
   }
