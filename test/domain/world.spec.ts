@@ -16,8 +16,12 @@ import {
 } from './fixtures.js';
 
 const world = specification(decideWorld);
-const command = <C extends WorldCommand>(type: C['type'], data: C['data'], actor = asUser(OWNER)) =>
-  ({ type, data, actor, at: AT }) as C;
+type Of<T extends WorldCommand['type']> = Extract<WorldCommand, { type: T }>;
+const command = <T extends WorldCommand['type']>(
+  type: T,
+  data: Of<T>['data'],
+  actor = asUser(OWNER),
+) => ({ type, data, actor, at: AT }) as Of<T>;
 
 const adminGranted: WorldEvent = {
   type: 'AdminGranted',
