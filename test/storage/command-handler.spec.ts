@@ -1,0 +1,296 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { Actor } from '../../src/domain/decider.js';
+import { DomainError } from '../../src/domain/errors.js';
+import { IDENTITY } from '../../src/domain/geometry.js';
+import {
+  decideObject,
+  evolveObject,
+  initialObject,
+  objectStream,
+  type ObjectCommand,
+} from '../../src/domain/object/object.js';
+import {
+  evolveWorld,
+  initialWorld,
+  worldStream,
+  type WorldCommand,
+} from '../../src/domain/world/world.js';
+import {
+  handleCommand,
+  loadState,
+  type CommandEnvelope,
+} from '../../src/storage/command-handler.js';
+import {
+  handleObjectCommand,
+  handleWorldCommand,
+} from '../../src/storage/commands/world-commands.js';
+import { WrongExpectedVersion } from '../../src/storage/event-store/errors.js';
+import type { EventStore } from '../../src/storage/event-store/port.js';
+import { openPgliteClient } from '../../src/storage/sql/pglite-client.js';
+import { openPostgresClient } from '../../src/storage/sql/postgres-client.js';
+import type { SqlClient } from '../../src/storage/sql/sql-client.js';
+import { openSqlEventStore } from '../../src/storage/sql/sql-event-store.js';
+import { postgresUnavailable, testDatabaseUrl } from '../support/postgres.js';
+
+const OWNER = 'u-owner';
+const ADMIN = 'u-admin';
+const asUser = (userId: string): Actor => ({ kind: 'user', userId });
+const AT = '2026-11-21T12:00:00.000Z';
+const envelope = (actor: Actor, commandId = randomUUID()): CommandEnvelope => ({
+  commandId,
+  correlationId: `corr-${commandId}`,
+  actor,
+  auth: 'ethereum',
+  at: AT,
+});
+
+const backends: Array<[string, () => Promise<SqlClient | undefined>]> = [
+  ['PGlite', () => openPgliteClient()],
+  [
+    'PostgreSQL',
+    async () => ((await postgresUnavailable()) ? undefined : openPostgresClient(testDatabaseUrl)),
+  ],
+];
+
+for (const [name, connect] of backends) {
+  describe(`command handling on ${name}`, () => {
+    let client: SqlClient;
+    let store: EventStore;
+    const schema = `t_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+    let worldId: string;
+    let fountain: string;
+
+    before(async function () {
+      const connected = await connect();
+      if (!connected) return this.skip(); // no PostgreSQL on this machine
+      client = connected;
+      store = await openSqlEventStore(client, { schema });
+    });
+    after(async () => {
+      if (!client) return;
+      await store.close();
+      await client.exec(`DROP SCHEMA "${schema}" CASCADE`);
+      await client.close();
+    });
+
+    const world = (command: Omit<WorldCommand, 'actor' | 'at'>, actor = asUser(OWNER)) =>
+      handleWorldCommand(store, { ...command, actor, at: AT } as WorldCommand, envelope(actor));
+    const edit = (
+      command: Omit<ObjectCommand, 'actor' | 'at'>,
+      actor: Actor,
+      options?: { maxRetries: number },
+    ) =>
+      handleObjectCommand(
+        store,
+        { ...command, actor, at: AT } as ObjectCommand,
+        envelope(actor),
+        options,
+      );
+
+    beforeEach(async () => {
+      worldId = randomUUID();
+      fountain = randomUUID();
+      await world({ type: 'CreateWorld', data: { worldId, ownerId: OWNER, name: 'Test world' } });
+      await world({ type: 'GrantAdmin', data: { worldId, nodeId: worldId, userId: ADMIN } });
+      await world({
+        type: 'SpawnObject',
+        data: {
+          worldId,
+          objectId: fountain,
+          parentId: worldId,
+          objectType: 'generic',
+          name: 'Fountain',
+          transform: IDENTITY,
+        },
+      });
+    });
+
+    it('stamps actor, command, correlation and causation ids and the command time on every event', async () => {
+      const actor = asUser(OWNER);
+      const command = envelope(actor);
+      const handled = await handleWorldCommand(
+        store,
+        {
+          type: 'ChangeWorldDetails',
+          data: { worldId, name: 'Renamed', description: 'A place' },
+          actor,
+          at: AT,
+        },
+        command,
+      );
+      assert.deepEqual(
+        handled.events.map((e) => e.type),
+        ['WorldDetailsChanged'],
+      );
+      const [recorded] = await store.readStream(worldStream(worldId), {
+        direction: 'backwards',
+        limit: 1,
+      });
+      assert.deepEqual(recorded?.metadata, {
+        actor: { kind: 'user', id: OWNER, auth: 'ethereum' },
+        commandId: command.commandId,
+        correlationId: command.correlationId,
+        causationId: command.commandId,
+        occurredAt: AT,
+        schemaVersion: 1,
+      });
+      assert.equal(recorded?.position, handled.position);
+    });
+
+    it('appends nothing for a refused command', async () => {
+      const before = await store.readStream(worldStream(worldId));
+      await assert.rejects(
+        world(
+          { type: 'ChangeWorldDetails', data: { worldId, name: 'Mine now' } },
+          asUser('u-stranger'),
+        ),
+        (error: unknown) => error instanceof DomainError && error.code === 'not_allowed',
+      );
+      assert.equal((await store.readStream(worldStream(worldId))).length, before.length);
+    });
+
+    it('answers a repeated command with its first result instead of deciding it again', async () => {
+      const actor = asUser(OWNER);
+      const command = envelope(actor);
+      const spawn: WorldCommand = {
+        type: 'SpawnObject',
+        data: {
+          worldId,
+          objectId: 'bench',
+          parentId: worldId,
+          objectType: 'generic',
+          name: 'Bench',
+          transform: IDENTITY,
+        },
+        actor,
+        at: AT,
+      };
+      const first = await handleWorldCommand(store, spawn, command);
+      const again = await handleWorldCommand(store, spawn, command);
+      assert.equal(again.alreadyHandled, true);
+      assert.equal(again.position, first.position);
+      const spawns = (await store.readStream(worldStream(worldId))).filter(
+        (e) => e.type === 'ObjectSpawned',
+      );
+      assert.equal(spawns.length, 2, 'the fountain and one bench');
+    });
+
+    it('refuses to spawn an object with an id used in another world', async () => {
+      await edit(
+        { type: 'RenameObject', data: { worldId, objectId: fountain, name: 'Named' } },
+        asUser(OWNER),
+      );
+      const otherWorld = randomUUID();
+      await world(
+        { type: 'CreateWorld', data: { worldId: otherWorld, ownerId: ADMIN, name: 'Other' } },
+        asUser(ADMIN),
+      );
+      await assert.rejects(
+        world(
+          {
+            type: 'SpawnObject',
+            data: {
+              worldId: otherWorld,
+              objectId: fountain,
+              parentId: otherWorld,
+              objectType: 'generic',
+              name: 'Copy',
+              transform: IDENTITY,
+            },
+          },
+          asUser(ADMIN),
+        ),
+        (error: unknown) => error instanceof DomainError && error.code === 'object_exists',
+      );
+    });
+
+    it('decides object edits with the world tree: an admin member may, a stranger may not', async () => {
+      const moved = { ...IDENTITY, position: { x: 3, y: 0, z: 1 } };
+      await edit(
+        { type: 'TransformObject', data: { worldId, objectId: fountain, transform: moved } },
+        asUser(ADMIN),
+      );
+      await assert.rejects(
+        edit(
+          { type: 'TransformObject', data: { worldId, objectId: fountain, transform: IDENTITY } },
+          asUser('u-x'),
+        ),
+        (error: unknown) => error instanceof DomainError && error.kind === 'forbidden',
+      );
+      const events = await store.readStream(objectStream(fountain));
+      assert.deepEqual(
+        events.map((e) => e.data),
+        [{ worldId, objectId: fountain, transform: moved }],
+      );
+    });
+
+    /** Two commands that both read the stream before either appends: a guaranteed conflict. */
+    const racingEdits = async (maxRetries: number) => {
+      let arrived = 0;
+      let release!: () => void;
+      const bothRead = new Promise<void>((resolve) => (release = resolve));
+      const setAttribute = (actor: Actor, attribute: string) => {
+        const command: ObjectCommand = {
+          type: 'SetObjectAttribute',
+          data: {
+            worldId,
+            objectId: fountain,
+            pluginId: 'core',
+            name: attribute,
+            value: attribute,
+          },
+          actor,
+          at: AT,
+        };
+        let firstDecision = true;
+        return handleCommand(
+          store,
+          {
+            stream: objectStream(fountain),
+            initialState: initialObject,
+            evolve: evolveObject,
+            decide: async (object) => {
+              const { state: tree } = await loadState(
+                store,
+                worldStream(worldId),
+                initialWorld,
+                evolveWorld,
+              );
+              if (firstDecision) {
+                firstDecision = false;
+                if (++arrived === 2) release();
+                await bothRead;
+              }
+              return decideObject(command, { world: tree, object });
+            },
+          },
+          envelope(actor),
+          { maxRetries },
+        );
+      };
+      return Promise.allSettled([
+        setAttribute(asUser(OWNER), 'colour'),
+        setAttribute(asUser(ADMIN), 'sound'),
+      ]);
+    };
+
+    it('retries a concurrency conflict, so two users editing one object at once lose nothing', async () => {
+      const outcomes = await racingEdits(10);
+      assert.deepEqual(
+        outcomes.map((o) => o.status),
+        ['fulfilled', 'fulfilled'],
+      );
+      const { state } = await loadState(store, objectStream(fountain), initialObject, evolveObject);
+      assert.deepEqual([...state.attributes.keys()].sort(), ['core/colour', 'core/sound']);
+    });
+
+    it('gives the conflict to the caller once its retries are spent', async () => {
+      const outcomes = await racingEdits(0);
+      const rejected = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+      assert.equal(rejected.length, 1);
+      assert.ok(rejected[0]!.reason instanceof WrongExpectedVersion);
+      assert.equal((await store.readStream(objectStream(fountain))).length, 1);
+    });
+  });
+}
