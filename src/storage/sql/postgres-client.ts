@@ -18,10 +18,13 @@ const int8AsNumber = {
 };
 
 const queryable = (sql: postgres.Sql | postgres.TransactionSql): SqlQueryable => ({
+  // A plain array, like PGlite's, rather than the driver's Result subclass.
   query: async <Row extends object>(text: string, params: readonly unknown[] = []) =>
-    (await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], {
-      prepare: true,
-    })) as unknown as Row[],
+    Array.from(
+      (await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], {
+        prepare: true,
+      })) as unknown as Row[],
+    ),
   exec: async (text: string) => {
     await sql.unsafe(text);
   },

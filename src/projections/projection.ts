@@ -1,0 +1,20 @@
+import type { RecordedEvent } from '../storage/event-store/port.js';
+import type { SqlQueryable } from '../storage/sql/sql-client.js';
+
+/** Maps a read-model table's base name to the (qualified) table to write: live or shadow. */
+export type TableNames = (base: string) => string;
+
+export interface Projection {
+  /** Stable name; also the key of the projection's checkpoint. */
+  name: string;
+  /** Bumped when the tables or the way events map onto them change: a rebuild is then due. */
+  version: number;
+  /** Base names of the tables this projection alone writes. */
+  tables: readonly string[];
+  /** CREATE statements for its tables and indexes, under the given names. */
+  createTables: (table: TableNames) => string;
+  /** The event types it reads; the subscription filters on them. */
+  eventTypes: readonly string[];
+  /** Applies one batch inside the runner's transaction. Must be deterministic: no clock, no I/O. */
+  apply: (tx: SqlQueryable, events: readonly RecordedEvent[], table: TableNames) => Promise<void>;
+}

@@ -1,0 +1,317 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { Actor } from '../../src/domain/decider.js';
+import { IDENTITY } from '../../src/domain/geometry.js';
+import type { ObjectCommand } from '../../src/domain/object/object.js';
+import type { UserCommand } from '../../src/domain/user/user.js';
+import type { WorldCommand } from '../../src/domain/world/world.js';
+import type { Projection } from '../../src/projections/projection.js';
+import { objectsProjection } from '../../src/projections/read-models/objects.js';
+import { usersProjection } from '../../src/projections/read-models/users.js';
+import { worldsProjection } from '../../src/projections/read-models/worlds.js';
+import { startProjection, type ProjectionRunner } from '../../src/projections/runner.js';
+import type { CommandEnvelope } from '../../src/storage/command-handler.js';
+import { handleUserCommand } from '../../src/storage/commands/user-commands.js';
+import {
+  handleObjectCommand,
+  handleWorldCommand,
+} from '../../src/storage/commands/world-commands.js';
+import type { EventStore } from '../../src/storage/event-store/port.js';
+import { openPgliteClient } from '../../src/storage/sql/pglite-client.js';
+import { openPostgresClient } from '../../src/storage/sql/postgres-client.js';
+import type { SqlClient } from '../../src/storage/sql/sql-client.js';
+import { openSqlEventStore } from '../../src/storage/sql/sql-event-store.js';
+import { postgresUnavailable, testDatabaseUrl } from '../support/postgres.js';
+
+const AT = '2026-11-21T12:00:00.000Z';
+const asUser = (userId: string): Actor => ({ kind: 'user', userId });
+const envelope = (actor: Actor): CommandEnvelope => ({
+  commandId: randomUUID(),
+  correlationId: randomUUID(),
+  actor,
+  at: AT,
+});
+const ALL: Projection[] = [worldsProjection, objectsProjection, usersProjection];
+
+const backends: Array<[string, () => Promise<SqlClient | undefined>]> = [
+  ['PGlite', () => openPgliteClient()],
+  [
+    'PostgreSQL',
+    async () => ((await postgresUnavailable()) ? undefined : openPostgresClient(testDatabaseUrl)),
+  ],
+];
+
+for (const [backend, connect] of backends) {
+  describe(`projections on ${backend}`, () => {
+    let client: SqlClient;
+    let store: EventStore;
+    const schemas: string[] = [];
+    const newSchema = () => {
+      const schema = `t_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+      schemas.push(schema);
+      return schema;
+    };
+
+    before(async function () {
+      const connected = await connect();
+      if (!connected) return this.skip(); // no PostgreSQL on this machine
+      client = connected;
+    });
+    beforeEach(async () => {
+      store = await openSqlEventStore(client, { schema: newSchema() });
+    });
+    afterEach(() => store?.close());
+    after(async () => {
+      if (!client) return;
+      for (const schema of schemas) await client.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.close();
+    });
+
+    const world = (command: Omit<WorldCommand, 'at'>) =>
+      handleWorldCommand(store, { ...command, at: AT } as WorldCommand, envelope(command.actor));
+    const object = (command: Omit<ObjectCommand, 'at'>) =>
+      handleObjectCommand(store, { ...command, at: AT } as ObjectCommand, envelope(command.actor));
+    const user = (command: Omit<UserCommand, 'at'>) =>
+      handleUserCommand(store, { ...command, at: AT } as UserCommand, envelope(command.actor));
+
+    /** A small world with some history, ending with the position of its last event. */
+    const script = async () => {
+      const worldId = randomUUID();
+      const run = randomUUID().slice(0, 8);
+      const [alice, bob] = [`u-alice-${run}`, `u-bob-${run}`];
+      await user({
+        type: 'RegisterWalletUser',
+        data: { userId: alice, wallet: { network: 'ethereum', address: '0xa1' }, name: 'Alice' },
+        actor: asUser(alice),
+      });
+      await user({
+        type: 'AttachWallet',
+        data: { userId: alice, wallet: { network: 'polkadot', address: '5Alice' } },
+        actor: asUser(alice),
+      });
+      await user({
+        type: 'RegisterGuest',
+        data: { userId: bob, name: 'Guest 1' },
+        actor: asUser(bob),
+      });
+      await user({
+        type: 'UpdateProfile',
+        data: { userId: alice, profile: { bio: 'Builder', links: ['https://a.example'] } },
+        actor: asUser(alice),
+      });
+      await world({
+        type: 'CreateWorld',
+        data: { worldId, ownerId: alice, name: 'Alice world' },
+        actor: asUser(alice),
+      });
+      await world({
+        type: 'GrantAdmin',
+        data: { worldId, nodeId: worldId, userId: bob },
+        actor: asUser(alice),
+      });
+      await world({
+        type: 'ChangeWorldSettings',
+        data: { worldId, settings: { skyboxAssetId: 'bafy-sky' } },
+        actor: asUser(bob),
+      });
+      const ids = Array.from({ length: 6 }, () => randomUUID());
+      for (const [i, objectId] of ids.entries()) {
+        await world({
+          type: 'SpawnObject',
+          data: {
+            worldId,
+            objectId,
+            parentId: i < 3 ? worldId : ids[0]!,
+            objectType: 'generic',
+            name: `o${i}`,
+            transform: IDENTITY,
+          },
+          actor: asUser(alice),
+        });
+      }
+      await object({
+        type: 'TransformObject',
+        data: {
+          worldId,
+          objectId: ids[1]!,
+          transform: { ...IDENTITY, position: { x: 9, y: 0, z: 0 } },
+        },
+        actor: asUser(bob),
+      });
+      await object({
+        type: 'SetObjectAttribute',
+        data: { worldId, objectId: ids[1]!, pluginId: 'core', name: 'colour', value: 'teal' },
+        actor: asUser(alice),
+      });
+      await object({
+        type: 'SetObjectAttribute',
+        data: {
+          worldId,
+          objectId: ids[0]!,
+          pluginId: 'core',
+          name: 'sound',
+          value: { loop: true },
+        },
+        actor: asUser(alice),
+      });
+      await world({
+        type: 'RemoveObject',
+        data: { worldId, objectId: ids[0]! },
+        actor: asUser(alice),
+      });
+      await user({ type: 'EnterWorld', data: { userId: bob, worldId }, actor: asUser(bob) });
+      const last = await object({
+        type: 'RenameObject',
+        data: { worldId, objectId: ids[2]!, name: 'Renamed' },
+        actor: asUser(alice),
+      });
+      return { worldId, ids, alice, bob, last: last.position };
+    };
+
+    const runAll = async (
+      schema: string,
+      options: { beforeCheckpoint?: () => void; batchSize?: number } = {},
+    ) =>
+      Promise.all(
+        ALL.map((projection) => startProjection(store, client, projection, { schema, ...options })),
+      );
+    const untilHead = async (runners: ProjectionRunner[]) => {
+      const head = await store.headPosition();
+      // Each projection's checkpoint stops at the newest event of its own types.
+      await Promise.all(
+        runners.map(async (runner) => {
+          const [own] = await store.readAll({
+            direction: 'backwards',
+            limit: 1,
+            filter: { eventTypes: ALL.find((p) => p.name === runner.name)!.eventTypes },
+          });
+          await runner.reached(own?.position ?? head);
+        }),
+      );
+    };
+    const dump = async (schema: string) => {
+      const tables: Record<string, unknown[]> = {};
+      for (const name of ALL.flatMap((p) => p.tables)) {
+        tables[name] = await client.query(`SELECT * FROM "${schema}"."${name}" ORDER BY 1, 2, 3`);
+      }
+      return tables;
+    };
+
+    it('projects worlds, admins, objects, attributes, users and wallets as the events say', async () => {
+      const { worldId, ids, alice, bob } = await script();
+      const schema = newSchema();
+      const runners = await runAll(schema);
+      await untilHead(runners);
+      await Promise.all(runners.map((r) => r.stop()));
+
+      const [worldRow] = await client.query(
+        `SELECT name, owner_id, settings, object_count FROM "${schema}".rm_worlds`,
+      );
+      assert.deepEqual(worldRow, {
+        name: 'Alice world',
+        owner_id: alice,
+        settings: { skyboxAssetId: 'bafy-sky' },
+        object_count: 2,
+      });
+      assert.deepEqual(
+        await client.query(`SELECT node_id, user_id FROM "${schema}".rm_world_admins`),
+        [{ node_id: worldId, user_id: bob }],
+      );
+      const objects = await client.query<{ object_id: string; name: string; transform: unknown }>(
+        `SELECT object_id, name, transform FROM "${schema}".rm_objects ORDER BY name`,
+      );
+      assert.deepEqual(
+        objects.map((o) => o.object_id).sort(),
+        [ids[1], ids[2]].sort(),
+        'the removed subtree is gone',
+      );
+      assert.deepEqual(objects.find((o) => o.object_id === ids[1])?.transform, {
+        ...IDENTITY,
+        position: { x: 9, y: 0, z: 0 },
+      });
+      assert.equal(objects.find((o) => o.object_id === ids[2])?.name, 'Renamed');
+      assert.deepEqual(
+        await client.query(`SELECT object_id, name, value FROM "${schema}".rm_object_attributes`),
+        [{ object_id: ids[1], name: 'colour', value: 'teal' }],
+      );
+      assert.deepEqual(
+        await client.query(
+          `SELECT user_id, kind, bio, links, present_in FROM "${schema}".rm_users ORDER BY user_id`,
+        ),
+        [
+          {
+            user_id: alice,
+            kind: 'wallet',
+            bio: 'Builder',
+            links: ['https://a.example'],
+            present_in: null,
+          },
+          { user_id: bob, kind: 'guest', bio: '', links: [], present_in: worldId },
+        ],
+      );
+      assert.deepEqual(
+        await client.query(
+          `SELECT network, address FROM "${schema}".rm_user_wallets ORDER BY network`,
+        ),
+        [
+          { network: 'ethereum', address: '0xa1' },
+          { network: 'polkadot', address: '5Alice' },
+        ],
+      );
+    });
+
+    it('replays a batch that crashed before its checkpoint without applying anything twice', async () => {
+      await script();
+      await script();
+      const crashed = newSchema();
+      let batches = 0;
+      const failing = await startProjection(store, client, worldsProjection, {
+        schema: crashed,
+        batchSize: 3,
+        beforeCheckpoint: () => {
+          if (++batches === 3) throw new Error('simulated crash between rows and checkpoint');
+        },
+      });
+      await assert.rejects(failing.finished, /simulated crash/);
+      const resumed = await runAll(crashed, { batchSize: 3 });
+      await untilHead(resumed);
+      await Promise.all(resumed.map((r) => r.stop()));
+
+      const clean = newSchema();
+      const fresh = await runAll(clean);
+      await untilHead(fresh);
+      await Promise.all(fresh.map((r) => r.stop()));
+      assert.deepEqual(await dump(crashed), await dump(clean));
+      const counts = await client.query(
+        `SELECT object_count FROM "${crashed}".rm_worlds ORDER BY world_id`,
+      );
+      assert.deepEqual(counts, [{ object_count: 2 }, { object_count: 2 }]);
+    });
+
+    it('resumes from its checkpoint after a stop and follows new events live', async () => {
+      await script();
+      const schema = newSchema();
+      const first = await runAll(schema);
+      await untilHead(first);
+      await Promise.all(first.map((r) => r.stop()));
+      const { worldId, alice, last } = await script();
+      const second = await runAll(schema);
+      await untilHead(second);
+      const renamed = await world({
+        type: 'ChangeWorldDetails',
+        data: { worldId, name: 'Live rename' },
+        actor: asUser(alice),
+      });
+      await second.find((r) => r.name === 'worlds')!.reached(renamed.position);
+      await Promise.all(second.map((r) => r.stop()));
+      assert.ok(last);
+      const names = await client.query<{ name: string }>(
+        `SELECT name FROM "${schema}".rm_worlds ORDER BY name`,
+      );
+      assert.deepEqual(
+        names.map((r) => r.name),
+        ['Alice world', 'Live rename'],
+      );
+    });
+  });
+}
