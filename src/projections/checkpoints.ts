@@ -69,3 +69,31 @@ export const writeCheckpoint = (
            processed = ${s}.projection_checkpoints.processed + excluded.processed, updated_at = now()`,
     [name, version, position, processed],
   );
+
+/**
+ * Locks the checkpoint row for the rest of the transaction and tells whether it still says
+ * `expected`. Another runner of the same projection (a second process, a rebuild's swap) may
+ * have moved it; projecting on from a stale position would apply events twice.
+ */
+export const claimCheckpoint = async (
+  db: SqlQueryable,
+  s: string,
+  name: string,
+  expected: Position | 'start',
+) => {
+  const [row] = await db.query<{ position: string }>(
+    `SELECT position FROM ${s}.projection_checkpoints WHERE name = $1 FOR UPDATE`,
+    [name],
+  );
+  return row?.position === expected
+    ? undefined
+    : ((row?.position ?? 'start') as Position | 'start');
+};
+
+/** Creates a projection's checkpoint at the start unless it has one. */
+export const ensureCheckpoint = (db: SqlQueryable, s: string, name: string, version: number) =>
+  db.query(
+    `INSERT INTO ${s}.projection_checkpoints (name, version, position) VALUES ($1, $2, 'start')
+     ON CONFLICT (name) DO NOTHING`,
+    [name, version],
+  );

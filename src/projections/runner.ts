@@ -1,7 +1,13 @@
 import type { EventBatch, EventStore, Position } from '../storage/event-store/port.js';
 import { migrate } from '../storage/sql/migrate.js';
 import { assertSchemaName, quoteIdent, type SqlClient } from '../storage/sql/sql-client.js';
-import { checkpointMigrations, readCheckpoint, writeCheckpoint } from './checkpoints.js';
+import {
+  checkpointMigrations,
+  claimCheckpoint,
+  ensureCheckpoint,
+  readCheckpoint,
+  writeCheckpoint,
+} from './checkpoints.js';
 import type { Projection, TableNames } from './projection.js';
 
 export interface RunnerOptions {
@@ -56,8 +62,9 @@ export const startProjection = async (
   const s = quoteIdent(schema);
   const table = liveTables(schema);
   await prepareProjection(sql, schema, projection, table);
-  const checkpoint = await readCheckpoint(sql, s, projection.name);
-  let position: Position | 'start' = checkpoint?.position ?? 'start';
+  await ensureCheckpoint(sql, s, projection.name, projection.version);
+  let position: Position | 'start' =
+    (await readCheckpoint(sql, s, projection.name))?.position ?? 'start';
   const waiters = new Set<{ target: Position | 'start'; resolve: () => void }>();
   const abort = new AbortController();
 
@@ -70,7 +77,8 @@ export const startProjection = async (
     }
   };
 
-  const run = async () => {
+  /** Projects from `position` until stopped, or until the checkpoint moves under it (returns true). */
+  const follow = async (): Promise<boolean> => {
     const batches = store.subscribe({
       from: position,
       filter: { eventTypes: projection.eventTypes },
@@ -79,7 +87,9 @@ export const startProjection = async (
     });
     for await (const batch of batches) {
       if (batch.events.length > 0 || batch.position !== position) {
-        await sql.transaction(async (tx) => {
+        const movedTo = await sql.transaction(async (tx) => {
+          const moved = await claimCheckpoint(tx, s, projection.name, position);
+          if (moved) return moved;
           // Losing the newest commits in a crash loses their checkpoint with them: safe to relax.
           if (sql.dialect === 'postgres') await tx.query('SET LOCAL synchronous_commit = off');
           await projection.apply(tx, batch.events, table);
@@ -92,11 +102,23 @@ export const startProjection = async (
             batch.position,
             batch.events.length,
           );
+          return undefined;
         });
+        if (movedTo) {
+          position = movedTo;
+          return true;
+        }
         position = batch.position;
       }
       // A filtered subscription can stand still at a position past every event it skipped.
       if (batch.caughtUp || batch.events.length > 0) settleWaiters();
+    }
+    return false;
+  };
+
+  const run = async () => {
+    while (await follow()) {
+      // Someone else moved the checkpoint: start again from where they left it.
     }
   };
 

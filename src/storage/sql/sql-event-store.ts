@@ -476,6 +476,15 @@ export const openSqlEventStore = async (
     subscribe: (subscribeOptions) => subscribe(subscribeOptions),
     deleteStream: deleteWith(false),
     tombstoneStream: deleteWith(true),
+    countEvents: async (filter) => {
+      const where = filterClause(filter, 1);
+      const [row] = await client.query<{ count: number }>(
+        `SELECT count(*)::int8 AS count FROM ${s}.es_events e
+          WHERE e.tx_id < pg_snapshot_xmin(pg_current_snapshot())${where.sql}`,
+        where.params,
+      );
+      return row?.count ?? 0;
+    },
     headPosition: async () => {
       const head = await stableHead();
       return head ? formatPosition(head) : 'start';
