@@ -2,6 +2,11 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig } from './config.js';
 import { PortInUse, serve } from './gateway/http/serve.js';
 import { createLogger } from './log.js';
+import { progressPrinter } from './cli/progress.js';
+import { projectionsNamed, UnknownProjection } from './projections/catalog.js';
+import { rebuildProjection } from './projections/rebuild.js';
+import { projectionStatus } from './projections/status.js';
+import { openStorage } from './storage/open-storage.js';
 import { DataDirLocked } from './storage/sql/data-dir-lock.js';
 
 /** Exit codes: 2 bad usage, 73 data folder or port in use, 78 bad configuration (sysexits). */
@@ -11,6 +16,10 @@ const fail = (error: unknown): never => {
   if (error instanceof ConfigError) {
     process.stderr.write(`odyssey: ${error.message}\n`);
     process.exit(EXIT.config);
+  }
+  if (error instanceof UnknownProjection) {
+    process.stderr.write(`odyssey: ${error.message}\n`);
+    process.exit(EXIT.usage);
   }
   if (error instanceof DataDirLocked || error instanceof PortInUse) {
     process.stderr.write(`odyssey: ${error.message}\n`);
@@ -41,6 +50,78 @@ program
     };
     process.once('SIGINT', (signal) => void shutdown(signal));
     process.once('SIGTERM', (signal) => void shutdown(signal));
+  });
+
+const projections = program
+  .command('projections')
+  .description('read models: where they stand, and rebuilding them');
+
+projections
+  .command('status')
+  .description("print each projection's position, lag (events not yet projected) and rate")
+  .action(async () => {
+    const config = loadConfig();
+    const storage = await openStorage(config, createLogger('error'));
+    try {
+      const all = projectionsNamed([]);
+      const first = await projectionStatus(storage.events, storage.sql, 'public', all);
+      // The rate is what the projections do over one second.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const second = await projectionStatus(storage.events, storage.sql, 'public', all);
+      const rows = second.map((now, i) => ({
+        projection: now.name,
+        version: now.version,
+        position: now.position,
+        lag: now.lag ?? 'unknown',
+        'events/s': now.processed - (first[i]?.processed ?? now.processed),
+        processed: now.processed,
+        updated: now.updatedAt?.toISOString() ?? 'never',
+      }));
+      console.table(rows);
+    } finally {
+      await storage.close();
+    }
+  });
+
+projections
+  .command('rebuild')
+  .argument('[names...]', 'projections to rebuild (all when none is named)')
+  .description(
+    'project the whole log into shadow tables and swap them in; safe to interrupt and run again',
+  )
+  .action(async (names: string[]) => {
+    const chosen = projectionsNamed(names);
+    const config = loadConfig();
+    const log = createLogger(config.logLevel);
+    const storage = await openStorage(config, log);
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    try {
+      for (const projection of chosen) {
+        const result = await rebuildProjection(storage.events, storage.sql, projection, {
+          signal: stop.signal,
+          onProgress: progressPrinter(),
+        });
+        if (result.phase !== 'done') {
+          log.warn(
+            { projection: projection.name, processed: result.processed },
+            'rebuild interrupted; run it again to resume',
+          );
+          process.exitCode = 130;
+          return;
+        }
+        log.info(
+          {
+            projection: projection.name,
+            events: result.processed,
+            eventsPerSecond: Math.round(result.eventsPerSecond),
+          },
+          'rebuilt',
+        );
+      }
+    } finally {
+      await storage.close();
+    }
   });
 
 await program.parseAsync(process.argv).catch(fail);

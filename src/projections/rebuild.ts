@@ -86,7 +86,7 @@ export const rebuildProjection = async (
   const resumed = await prepareShadow(sql, s, projection, shadow);
   let position: Position | 'start' = resumed?.position ?? 'start';
   let processed = resumed?.processed ?? 0;
-  const total = await store.countEvents?.(filter);
+  const total = await store.countEvents?.({ filter });
   const started = performance.now();
   const startedAt = processed;
   const progress = (phase: RebuildProgress['phase']): RebuildProgress => {

@@ -1,10 +1,17 @@
 import express, { type Express } from 'express';
+import { PROJECTIONS } from '../../projections/catalog.js';
+import { projectionStatus } from '../../projections/status.js';
 import type { Storage } from '../../storage/open-storage.js';
 
 const errorBody = (code: string, message: string) => ({ error: { code, message } });
 
 /** The HTTP app. Later issues mount the REST API under /api/v1. */
-export const createApp = (storage: Storage): Express => {
+export interface AppState {
+  /** Projections whose runner stopped on an error, with the error's message. */
+  projectionFailures: ReadonlyMap<string, string>;
+}
+
+export const createApp = (storage: Storage, state: AppState): Express => {
   const app = express();
   app.disable('x-powered-by');
 
@@ -14,15 +21,24 @@ export const createApp = (storage: Storage): Express => {
 
   app.get('/ready', async (_req, res) => {
     try {
-      const [head] = await Promise.all([
+      const [head, statuses] = await Promise.all([
         storage.events.headPosition(),
-        storage.sql.query('SELECT 1'),
+        projectionStatus(storage.events, storage.sql, 'public', PROJECTIONS),
       ]);
-      res.json({
-        status: 'ready',
+      const projections = statuses.map((status) => ({
+        name: status.name,
+        position: status.position,
+        lag: status.lag ?? null,
+        ...(state.projectionFailures.has(status.name)
+          ? { error: state.projectionFailures.get(status.name) }
+          : {}),
+      }));
+      const failed = projections.some((p) => 'error' in p);
+      res.status(failed ? 503 : 200).json({
+        status: failed ? 'degraded' : 'ready',
         eventStore: { kind: storage.events.kind, head },
         readModels: { reachable: true },
-        projections: [],
+        projections,
       });
     } catch (error) {
       res.status(503).json(errorBody('not_ready', (error as Error).message));

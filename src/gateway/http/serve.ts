@@ -2,6 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
+import { PROJECTIONS } from '../../projections/catalog.js';
+import { startProjection } from '../../projections/runner.js';
 import { openStorage } from '../../storage/open-storage.js';
 import { createApp } from './app.js';
 
@@ -19,10 +21,25 @@ export interface RunningServer {
 
 export const serve = async (config: Config, log: Logger): Promise<RunningServer> => {
   const storage = await openStorage(config, log);
-  const server = createApp(storage).listen(config.port, config.host);
+  const failures = new Map<string, string>();
+  const runners = await Promise.all(
+    PROJECTIONS.map((projection) => startProjection(storage.events, storage.sql, projection)),
+  );
+  for (const runner of runners) {
+    runner.finished.catch((error: unknown) => {
+      failures.set(runner.name, (error as Error).message);
+      log.error({ err: error, projection: runner.name }, 'projection stopped');
+    });
+  }
+  const server = createApp(storage, { projectionFailures: failures }).listen(
+    config.port,
+    config.host,
+  );
+  const stopRunners = () => Promise.all(runners.map((runner) => runner.stop()));
   try {
     await once(server, 'listening');
   } catch (error) {
+    await stopRunners();
     await storage.close();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUse(config.port);
     throw error;
@@ -42,6 +59,7 @@ export const serve = async (config: Config, log: Logger): Promise<RunningServer>
     stop: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stopRunners();
       await storage.close();
     },
   };

@@ -114,8 +114,11 @@ export interface EventStore {
   deleteStream(stream: string, options?: DeleteOptions): Promise<void>;
   /** Hard delete: the stream can never be written again. */
   tombstoneStream(stream: string, options?: DeleteOptions): Promise<void>;
-  /** How many events match: the denominator of progress bars. Absent where counting is not cheap. */
-  countEvents?(filter?: EventFilter): Promise<number>;
+  /**
+   * How many events match, after a position if given: progress bars and projection lag. Absent
+   * where counting is not cheap.
+   */
+  countEvents?(options?: { filter?: EventFilter; after?: StartingPoint }): Promise<number>;
   /** Position of the newest event every subscriber can already see, or 'start' when the log is empty. */
   headPosition(): Promise<Position | 'start'>;
   close(): Promise<void>;

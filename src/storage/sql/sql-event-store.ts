@@ -476,12 +476,15 @@ export const openSqlEventStore = async (
     subscribe: (subscribeOptions) => subscribe(subscribeOptions),
     deleteStream: deleteWith(false),
     tombstoneStream: deleteWith(true),
-    countEvents: async (filter) => {
-      const where = filterClause(filter, 1);
+    countEvents: async ({ filter, after = 'start' } = {}) => {
+      const from = parsePosition(after);
+      if (from === 'end') return 0;
+      const where = filterClause(filter, 3);
       const [row] = await client.query<{ count: number }>(
         `SELECT count(*)::int8 AS count FROM ${s}.es_events e
-          WHERE e.tx_id < pg_snapshot_xmin(pg_current_snapshot())${where.sql}`,
-        where.params,
+          WHERE (e.tx_id, e.global_position) > ($1::text::xid8, $2::int8)
+            AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())${where.sql}`,
+        [from.tx, from.position, ...where.params],
       );
       return row?.count ?? 0;
     },
