@@ -1,7 +1,9 @@
 import { eventStoreBench } from './eventstore.js';
+import { projectionsBench } from './projections.js';
 
 const benchmarks: Record<string, () => Promise<void>> = {
   eventstore: eventStoreBench,
+  projections: projectionsBench,
 };
 
 const names = process.argv.slice(2);

@@ -18,3 +18,10 @@ export interface Projection {
   /** Applies one batch inside the runner's transaction. Must be deterministic: no clock, no I/O. */
   apply: (tx: SqlQueryable, events: readonly RecordedEvent[], table: TableNames) => Promise<void>;
 }
+
+/**
+ * Events per transaction. PGlite runs on the main thread and each batch's statements run back to
+ * back without giving timers a turn, so it gets small batches; PostgreSQL gets large ones.
+ */
+export const defaultBatchSize = (dialect: 'postgres' | 'pglite', forRebuild: boolean) =>
+  dialect === 'pglite' ? 100 : forRebuild ? 1000 : 500;

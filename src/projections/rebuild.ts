@@ -12,7 +12,7 @@ import {
   readCheckpoint,
   writeCheckpoint,
 } from './checkpoints.js';
-import type { Projection, TableNames } from './projection.js';
+import { defaultBatchSize, type Projection, type TableNames } from './projection.js';
 import { liveTables, prepareProjection } from './runner.js';
 
 export interface RebuildProgress {
@@ -128,7 +128,7 @@ export const rebuildProjection = async (
   for await (const batch of store.subscribe({
     from: position,
     filter,
-    batchSize: options.batchSize ?? 1000,
+    batchSize: options.batchSize ?? defaultBatchSize(sql.dialect, true),
     ...(options.signal ? { signal: options.signal } : {}),
   })) {
     if (batch.events.length > 0 || batch.position !== position) {

@@ -8,7 +8,7 @@ import {
   readCheckpoint,
   writeCheckpoint,
 } from './checkpoints.js';
-import type { Projection, TableNames } from './projection.js';
+import { defaultBatchSize, type Projection, type TableNames } from './projection.js';
 
 export interface RunnerOptions {
   /** Schema of the read-model tables and checkpoints. */
@@ -82,7 +82,7 @@ export const startProjection = async (
     const batches = store.subscribe({
       from: position,
       filter: { eventTypes: projection.eventTypes },
-      batchSize: options.batchSize ?? 500,
+      batchSize: options.batchSize ?? defaultBatchSize(sql.dialect, false),
       signal: abort.signal,
     });
     for await (const batch of batches) {

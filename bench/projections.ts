@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { IDENTITY } from '../src/domain/geometry.js';
+import { PROJECTIONS } from '../src/projections/catalog.js';
+import { rebuildProjection } from '../src/projections/rebuild.js';
+import type { EventStore, NewEvent } from '../src/storage/event-store/port.js';
+import { openPgliteClient } from '../src/storage/sql/pglite-client.js';
+import { openPostgresClient } from '../src/storage/sql/postgres-client.js';
+import type { SqlClient } from '../src/storage/sql/sql-client.js';
+import { openSqlEventStore } from '../src/storage/sql/sql-event-store.js';
+import { report, type Metric, type Results } from './report.js';
+import { timed } from './stats.js';
+
+const TOTAL = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const databaseUrl =
+  process.env.BENCH_DATABASE_URL ??
+  process.env.TEST_DATABASE_URL ??
+  'postgres://postgres@127.0.0.1:5432/test';
+
+const metadata = {
+  actor: { kind: 'user' as const, id: 'bench-user', auth: 'ethereum' },
+  correlationId: 'bench',
+};
+const event = (type: string, data: Record<string, unknown>): NewEvent =>
+  ({ id: randomUUID(), type, data, metadata }) as NewEvent;
+
+/**
+ * One world's worth of history, about 1,000 events: the world and its tree, edits spread over
+ * its objects, and users coming and going. Appended as the command handlers would have.
+ */
+const worldHistory = (): Array<[string, NewEvent[]]> => {
+  const worldId = randomUUID();
+  const objects = Array.from({ length: 10 }, () => randomUUID());
+  const users = Array.from({ length: 10 }, () => randomUUID());
+  const history: Array<[string, NewEvent[]]> = [
+    [
+      `world-${worldId}`,
+      [
+        event('WorldCreated', {
+          worldId,
+          ownerId: users[0],
+          name: 'Bench world',
+          description: '',
+          origin: { kind: 'user' },
+        }),
+        event('AdminGranted', { worldId, nodeId: worldId, userId: users[1] }),
+        ...objects.map((objectId, i) =>
+          event('ObjectSpawned', {
+            worldId,
+            objectId,
+            parentId: worldId,
+            objectType: 'generic',
+            ownerId: users[0],
+            name: `object ${i}`,
+            assetId: null,
+            transform: IDENTITY,
+          }),
+        ),
+      ],
+    ],
+  ];
+  for (const objectId of objects) {
+    history.push([
+      `object-${objectId}`,
+      Array.from({ length: 80 }, (_, i) =>
+        i % 10 < 6
+          ? event('ObjectTransformed', {
+              worldId,
+              objectId,
+              transform: { ...IDENTITY, position: { x: i, y: 0, z: -i } },
+            })
+          : i % 10 < 9
+            ? event('ObjectAttributeSet', {
+                worldId,
+                objectId,
+                pluginId: 'core',
+                name: `attribute-${i % 7}`,
+                value: { i },
+                permissions: { read: 'any', write: 'editor' },
+                live: i % 2 === 0,
+              })
+            : event('ObjectRenamed', { worldId, objectId, name: `renamed ${i}` }),
+      ),
+    ]);
+  }
+  for (const userId of users) {
+    history.push([
+      `user-${userId}`,
+      [
+        event('UserRegistered', {
+          userId,
+          kind: 'wallet',
+          wallet: { network: 'ethereum', address: `0x${userId.replaceAll('-', '')}` },
+          name: 'Bench user',
+        }),
+        event('ProfileUpdated', { userId, profile: { bio: 'Benchmarking' } }),
+        ...Array.from({ length: 3 }, () => [
+          event('UserEnteredWorld', { userId, worldId }),
+          event('UserLeftWorld', { userId, worldId, lastPosition: { x: 1, y: 0, z: 2 } }),
+        ]).flat(),
+      ],
+    ]);
+  }
+  return history;
+};
+
+const EVENTS_PER_WORLD = worldHistory().reduce((n, [, events]) => n + events.length, 0);
+
+const generate = async (store: EventStore, label: string) => {
+  const worlds = Math.ceil(TOTAL / EVENTS_PER_WORLD);
+  let written = 0;
+  for (let w = 0; w < worlds; w++) {
+    for (const [stream, events] of worldHistory()) {
+      await store.append(stream, events);
+      written += events.length;
+    }
+    if (w % 100 === 99)
+      console.error(`  ${label}: generated ${written.toLocaleString('en-US')} events`);
+  }
+  return written;
+};
+
+const metrics: Metric[] = [
+  {
+    name: 'rebuild, all projections',
+    unit: 'events/s',
+    higherIsBetter: true,
+    goal: { backend: 'PG', value: 90_000 },
+    research: { backend: 'PG', value: 88_000 },
+  },
+  { name: 'rebuild, worlds', unit: 'events/s', higherIsBetter: true },
+  { name: 'rebuild, objects', unit: 'events/s', higherIsBetter: true },
+  { name: 'rebuild, users', unit: 'events/s', higherIsBetter: true },
+  {
+    name: 'event-loop delay p99 during rebuild',
+    unit: 'ms',
+    higherIsBetter: false,
+    goal: { backend: 'PGlite', value: 50 },
+  },
+];
+
+const measure = async (client: SqlClient, results: Results, backend: string) => {
+  const schema = `bench_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
+  const store = await openSqlEventStore(client, { schema });
+  try {
+    const generated = await generate(store, backend);
+    console.error(`  ${backend}: ${generated.toLocaleString('en-US')} events; rebuilding`);
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    let projected = 0;
+    const elapsed = await timed(async () => {
+      for (const projection of PROJECTIONS) {
+        const ms = await timed(async () => {
+          const done = await rebuildProjection(store, client, projection, { schema });
+          projected += done.processed;
+          (results[`rebuild, ${projection.name}`] ??= {})[backend] = done.processed / 1;
+        });
+        results[`rebuild, ${projection.name}`]![backend] =
+          (results[`rebuild, ${projection.name}`]![backend]! / ms) * 1000;
+      }
+    });
+    loop.disable();
+    (results['rebuild, all projections'] ??= {})[backend] = (projected / elapsed) * 1000;
+    (results['event-loop delay p99 during rebuild'] ??= {})[backend] = loop.percentile(99) / 1e6;
+  } finally {
+    await store.close();
+    await client.exec(`DROP SCHEMA "${schema}" CASCADE`);
+  }
+};
+
+export const projectionsBench = async () => {
+  const results: Results = {};
+  const backends: string[] = [];
+  const folder = mkdtempSync(join(tmpdir(), 'odyssey-bench-'));
+  const pglite = await openPgliteClient(join(folder, 'pglite'));
+  try {
+    backends.push('PGlite');
+    await measure(pglite, results, 'PGlite');
+  } finally {
+    await pglite.close();
+    rmSync(folder, { recursive: true, force: true });
+  }
+  try {
+    const postgres = await openPostgresClient(databaseUrl);
+    try {
+      backends.push('PG');
+      await measure(postgres, results, 'PG');
+    } finally {
+      await postgres.close();
+    }
+  } catch (error) {
+    console.error(`PostgreSQL skipped (${databaseUrl}): ${(error as Error).message}`);
+  }
+  report(`projections-${TOTAL}`, metrics, backends, results);
+};
