@@ -49,9 +49,6 @@ export const readCheckpoint = async (db: SqlQueryable, s: string, name: string) 
   return row && toCheckpoint(row);
 };
 
-export const readCheckpoints = async (db: SqlQueryable, s: string) =>
-  (await db.query<CheckpointRow>(`${SELECT_CHECKPOINTS(s)} ORDER BY name`)).map(toCheckpoint);
-
 /** Written in the same transaction as the batch's rows: both land, or neither does. */
 export const writeCheckpoint = (
   db: SqlQueryable,

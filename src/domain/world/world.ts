@@ -131,7 +131,8 @@ export interface ObjectNode {
   id: string;
   parentId: string;
   objectType: ObjectTypeName;
-  ownerId: string;
+  /** Null only for the root of a world whose ownership ended. */
+  ownerId: string | null;
 }
 
 export interface ActiveWorld {
@@ -410,7 +411,7 @@ export const evolveWorld = (world: World, event: WorldEvent): World => {
         ownerId: event.data.ownerId,
         objects: world.objects.update(world.id, (root) => ({
           ...root!,
-          ownerId: event.data.ownerId ?? '',
+          ownerId: event.data.ownerId,
         })),
       };
     case 'AdminGranted':
