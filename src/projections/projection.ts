@@ -25,3 +25,17 @@ export interface Projection {
  */
 export const defaultBatchSize = (dialect: 'postgres' | 'pglite', forRebuild: boolean) =>
   dialect === 'pglite' ? 100 : forRebuild ? 1000 : 500;
+
+/**
+ * Sends a batch's statements without waiting for each answer, and then waits for them all. On one
+ * connection they still run in the order sent; PostgreSQL is spared a round trip per statement.
+ */
+export const pipeline = (tx: SqlQueryable) => {
+  const pending: Promise<unknown>[] = [];
+  return {
+    query: (text: string, params?: readonly unknown[]) => {
+      pending.push(tx.query(text, params));
+    },
+    done: () => Promise.all(pending),
+  };
+};

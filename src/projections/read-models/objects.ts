@@ -1,6 +1,6 @@
 import type { ObjectEvent } from '../../domain/object/object.js';
 import type { WorldEvent } from '../../domain/world/world.js';
-import type { Projection } from '../projection.js';
+import { pipeline, type Projection } from '../projection.js';
 
 /**
  * Objects of every world: the tree, names, assets, transforms and attributes. Edits that arrive
@@ -46,6 +46,7 @@ export const objectsProjection: Projection = {
     'ObjectAttributeRemoved',
   ],
   apply: async (tx, events, t) => {
+    const sql = pipeline(tx);
     for (const recorded of events) {
       const event = { type: recorded.type, data: recorded.data } as unknown as
         WorldEvent | ObjectEvent;
@@ -54,7 +55,7 @@ export const objectsProjection: Projection = {
         case 'ObjectSpawned': {
           const { objectId, worldId, parentId, objectType, ownerId, name, assetId, transform } =
             event.data;
-          await tx.query(
+          sql.query(
             `INSERT INTO ${t('rm_objects')}
                (object_id, world_id, parent_id, object_type, owner_id, name, asset_id, transform, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9, $9)
@@ -76,37 +77,34 @@ export const objectsProjection: Projection = {
         case 'ObjectsRemoved': {
           const removed = JSON.stringify(event.data.removedIds);
           const ids = `SELECT jsonb_array_elements_text($1::text::jsonb)`;
-          await tx.query(`DELETE FROM ${t('rm_object_attributes')} WHERE object_id IN (${ids})`, [
+          sql.query(`DELETE FROM ${t('rm_object_attributes')} WHERE object_id IN (${ids})`, [
             removed,
           ]);
-          await tx.query(`DELETE FROM ${t('rm_objects')} WHERE object_id IN (${ids})`, [removed]);
+          sql.query(`DELETE FROM ${t('rm_objects')} WHERE object_id IN (${ids})`, [removed]);
           break;
         }
         case 'WorldDeleted': {
           const inWorld = `SELECT object_id FROM ${t('rm_objects')} WHERE world_id = $1`;
-          await tx.query(
-            `DELETE FROM ${t('rm_object_attributes')} WHERE object_id IN (${inWorld})`,
-            [event.data.worldId],
-          );
-          await tx.query(`DELETE FROM ${t('rm_objects')} WHERE world_id = $1`, [
+          sql.query(`DELETE FROM ${t('rm_object_attributes')} WHERE object_id IN (${inWorld})`, [
             event.data.worldId,
           ]);
+          sql.query(`DELETE FROM ${t('rm_objects')} WHERE world_id = $1`, [event.data.worldId]);
           break;
         }
         case 'ObjectRenamed':
-          await tx.query(
+          sql.query(
             `UPDATE ${t('rm_objects')} SET name = $2, updated_at = $3 WHERE object_id = $1`,
             [event.data.objectId, event.data.name, at],
           );
           break;
         case 'ObjectAssetChanged':
-          await tx.query(
+          sql.query(
             `UPDATE ${t('rm_objects')} SET asset_id = $2, updated_at = $3 WHERE object_id = $1`,
             [event.data.objectId, event.data.assetId, at],
           );
           break;
         case 'ObjectTransformed':
-          await tx.query(
+          sql.query(
             `UPDATE ${t('rm_objects')} SET transform = $2::text::jsonb, updated_at = $3 WHERE object_id = $1`,
             [event.data.objectId, JSON.stringify(event.data.transform), at],
           );
@@ -114,7 +112,7 @@ export const objectsProjection: Projection = {
         case 'ObjectAttributeSet': {
           const { objectId, pluginId, name, value, permissions, live } = event.data;
           // Only for objects that still exist: an edit that raced the removal leaves no trace.
-          await tx.query(
+          sql.query(
             `INSERT INTO ${t('rm_object_attributes')} (object_id, plugin_id, name, value, permissions, live, updated_at)
              SELECT $1, $2, $3, $4::text::jsonb, $5::text::jsonb, $6, $7
               WHERE EXISTS (SELECT 1 FROM ${t('rm_objects')} WHERE object_id = $1)
@@ -134,12 +132,13 @@ export const objectsProjection: Projection = {
           break;
         }
         case 'ObjectAttributeRemoved':
-          await tx.query(
+          sql.query(
             `DELETE FROM ${t('rm_object_attributes')} WHERE object_id = $1 AND plugin_id = $2 AND name = $3`,
             [event.data.objectId, event.data.pluginId, event.data.name],
           );
           break;
       }
     }
+    await sql.done();
   },
 };

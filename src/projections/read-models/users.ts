@@ -1,5 +1,5 @@
 import type { UserEvent } from '../../domain/user/user.js';
-import type { Projection } from '../projection.js';
+import { pipeline, type Projection } from '../projection.js';
 
 /** Users with their profiles, wallets and the world each is in. */
 export const usersProjection: Projection = {
@@ -35,19 +35,20 @@ export const usersProjection: Projection = {
     'UserLeftWorld',
   ],
   apply: async (tx, events, t) => {
+    const sql = pipeline(tx);
     for (const recorded of events) {
       const event = { type: recorded.type, data: recorded.data } as unknown as UserEvent;
       const at = recorded.metadata.occurredAt;
       switch (event.type) {
         case 'UserRegistered': {
           const { userId, kind, name, wallet } = event.data;
-          await tx.query(
+          sql.query(
             `INSERT INTO ${t('rm_users')} (user_id, kind, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
              ON CONFLICT (user_id) DO NOTHING`,
             [userId, kind, name, at],
           );
           if (wallet) {
-            await tx.query(
+            sql.query(
               `INSERT INTO ${t('rm_user_wallets')} (network, address, user_id) VALUES ($1, $2, $3)
                ON CONFLICT (network, address) DO UPDATE SET user_id = excluded.user_id`,
               [wallet.network, wallet.address, userId],
@@ -57,7 +58,7 @@ export const usersProjection: Projection = {
         }
         case 'ProfileUpdated': {
           const { name, bio, avatarHash, links } = event.data.profile;
-          await tx.query(
+          sql.query(
             `UPDATE ${t('rm_users')}
                 SET name = coalesce($2, name), bio = coalesce($3, bio),
                     avatar_hash = CASE WHEN $4::boolean THEN $5 ELSE avatar_hash END,
@@ -76,31 +77,32 @@ export const usersProjection: Projection = {
           break;
         }
         case 'WalletAttached':
-          await tx.query(
+          sql.query(
             `INSERT INTO ${t('rm_user_wallets')} (network, address, user_id) VALUES ($1, $2, $3)
              ON CONFLICT (network, address) DO UPDATE SET user_id = excluded.user_id`,
             [event.data.wallet.network, event.data.wallet.address, event.data.userId],
           );
           break;
         case 'WalletDetached':
-          await tx.query(
+          sql.query(
             `DELETE FROM ${t('rm_user_wallets')} WHERE network = $1 AND address = $2 AND user_id = $3`,
             [event.data.wallet.network, event.data.wallet.address, event.data.userId],
           );
           break;
         case 'UserEnteredWorld':
-          await tx.query(
+          sql.query(
             `UPDATE ${t('rm_users')} SET present_in = $2, updated_at = $3 WHERE user_id = $1`,
             [event.data.userId, event.data.worldId, at],
           );
           break;
         case 'UserLeftWorld':
-          await tx.query(
+          sql.query(
             `UPDATE ${t('rm_users')} SET present_in = NULL, updated_at = $3 WHERE user_id = $1 AND present_in = $2`,
             [event.data.userId, event.data.worldId, at],
           );
           break;
       }
     }
+    await sql.done();
   },
 };

@@ -1,5 +1,5 @@
 import type { WorldEvent } from '../../domain/world/world.js';
-import type { Projection } from '../projection.js';
+import { pipeline, type Projection } from '../projection.js';
 
 /** Worlds and their admins, as the REST API lists and shows them. */
 export const worldsProjection: Projection = {
@@ -38,13 +38,14 @@ export const worldsProjection: Projection = {
     'ObjectsRemoved',
   ],
   apply: async (tx, events, t) => {
+    const sql = pipeline(tx);
     for (const recorded of events) {
       const event = { type: recorded.type, data: recorded.data } as unknown as WorldEvent;
       const at = recorded.metadata.occurredAt;
       switch (event.type) {
         case 'WorldCreated': {
           const { worldId, name, description, ownerId, origin } = event.data;
-          await tx.query(
+          sql.query(
             `INSERT INTO ${t('rm_worlds')} (world_id, name, description, owner_id, origin, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $6)
              ON CONFLICT (world_id) DO NOTHING`,
@@ -53,55 +54,56 @@ export const worldsProjection: Projection = {
           break;
         }
         case 'WorldDetailsChanged':
-          await tx.query(
+          sql.query(
             `UPDATE ${t('rm_worlds')} SET name = coalesce($2, name), description = coalesce($3, description), updated_at = $4
               WHERE world_id = $1`,
             [event.data.worldId, event.data.name ?? null, event.data.description ?? null, at],
           );
           break;
         case 'WorldSettingsChanged':
-          await tx.query(
+          sql.query(
             `UPDATE ${t('rm_worlds')} SET settings = settings || $2::text::jsonb, updated_at = $3 WHERE world_id = $1`,
             [event.data.worldId, JSON.stringify(event.data.settings), at],
           );
           break;
         case 'WorldOwnerChanged':
-          await tx.query(
+          sql.query(
             `UPDATE ${t('rm_worlds')} SET owner_id = $2, updated_at = $3 WHERE world_id = $1`,
             [event.data.worldId, event.data.ownerId, at],
           );
           break;
         case 'AdminGranted':
-          await tx.query(
+          sql.query(
             `INSERT INTO ${t('rm_world_admins')} (world_id, node_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
             [event.data.worldId, event.data.nodeId, event.data.userId],
           );
           break;
         case 'AdminRevoked':
-          await tx.query(
-            `DELETE FROM ${t('rm_world_admins')} WHERE node_id = $1 AND user_id = $2`,
-            [event.data.nodeId, event.data.userId],
-          );
+          sql.query(`DELETE FROM ${t('rm_world_admins')} WHERE node_id = $1 AND user_id = $2`, [
+            event.data.nodeId,
+            event.data.userId,
+          ]);
           break;
         case 'ObjectSpawned':
-          await tx.query(
+          sql.query(
             `UPDATE ${t('rm_worlds')} SET object_count = object_count + 1 WHERE world_id = $1`,
             [event.data.worldId],
           );
           break;
         case 'ObjectsRemoved':
-          await tx.query(
+          sql.query(
             `UPDATE ${t('rm_worlds')} SET object_count = object_count - $2 WHERE world_id = $1`,
             [event.data.worldId, event.data.removedIds.length],
           );
           break;
         case 'WorldDeleted':
-          await tx.query(`DELETE FROM ${t('rm_world_admins')} WHERE world_id = $1`, [
+          sql.query(`DELETE FROM ${t('rm_world_admins')} WHERE world_id = $1`, [
             event.data.worldId,
           ]);
-          await tx.query(`DELETE FROM ${t('rm_worlds')} WHERE world_id = $1`, [event.data.worldId]);
+          sql.query(`DELETE FROM ${t('rm_worlds')} WHERE world_id = $1`, [event.data.worldId]);
           break;
       }
     }
+    await sql.done();
   },
 };
