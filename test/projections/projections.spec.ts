@@ -418,5 +418,144 @@ for (const [backend, connect] of backends) {
         );
       }
     });
+
+    it('gives the same tables whether events come one at a time or a thousand at once', async () => {
+      const { worldId, alice, bob } = await script();
+      // Sequences that must fold correctly inside one batch.
+      const ghost = randomUUID();
+      await world({
+        type: 'SpawnObject',
+        data: {
+          worldId,
+          objectId: ghost,
+          parentId: worldId,
+          objectType: 'generic',
+          name: 'ghost',
+          transform: IDENTITY,
+        },
+        actor: asUser(alice),
+      });
+      await object({
+        type: 'RenameObject',
+        data: { worldId, objectId: ghost, name: 'renamed ghost' },
+        actor: asUser(alice),
+      });
+      await object({
+        type: 'SetObjectAttribute',
+        data: { worldId, objectId: ghost, pluginId: 'core', name: 'mood', value: 'eerie' },
+        actor: asUser(alice),
+      });
+      await world({
+        type: 'RemoveObject',
+        data: { worldId, objectId: ghost },
+        actor: asUser(alice),
+      });
+      const kept = randomUUID();
+      await world({
+        type: 'SpawnObject',
+        data: {
+          worldId,
+          objectId: kept,
+          parentId: worldId,
+          objectType: 'generic',
+          name: 'kept',
+          transform: IDENTITY,
+        },
+        actor: asUser(alice),
+      });
+      for (const [i, value] of ['a', 'b', 'c'].entries()) {
+        await object({
+          type: 'SetObjectAttribute',
+          data: { worldId, objectId: kept, pluginId: 'core', name: `n${i % 2}`, value },
+          actor: asUser(alice),
+        });
+        await object({
+          type: 'TransformObject',
+          data: {
+            worldId,
+            objectId: kept,
+            transform: { ...IDENTITY, position: { x: i, y: i, z: i } },
+          },
+          actor: asUser(alice),
+        });
+      }
+      await object({
+        type: 'RemoveObjectAttribute',
+        data: { worldId, objectId: kept, pluginId: 'core', name: 'n1' },
+        actor: asUser(alice),
+      });
+      await object({
+        type: 'ChangeObjectAsset',
+        data: { worldId, objectId: kept, assetId: 'bafy-1' },
+        actor: asUser(alice),
+      });
+      await object({
+        type: 'ChangeObjectAsset',
+        data: { worldId, objectId: kept, assetId: null },
+        actor: asUser(alice),
+      });
+      await world({
+        type: 'ChangeWorldSettings',
+        data: { worldId, settings: { avatarController: 'walk' } },
+        actor: asUser(alice),
+      });
+      await world({
+        type: 'ChangeWorldSettings',
+        data: { worldId, settings: { skyboxAssetId: 'bafy-2' } },
+        actor: asUser(alice),
+      });
+      await world({
+        type: 'RevokeAdmin',
+        data: { worldId, nodeId: worldId, userId: bob },
+        actor: asUser(alice),
+      });
+      await world({
+        type: 'GrantAdmin',
+        data: { worldId, nodeId: kept, userId: bob },
+        actor: asUser(alice),
+      });
+      await world({
+        type: 'ChangeWorldOwner',
+        data: { worldId, ownerId: bob },
+        actor: asUser(alice),
+      });
+      await user({ type: 'LeaveWorld', data: { userId: bob, worldId }, actor: asUser(bob) });
+      await user({
+        type: 'EnterWorld',
+        data: { userId: bob, worldId: 'elsewhere' },
+        actor: asUser(bob),
+      });
+      await user({ type: 'EnterWorld', data: { userId: alice, worldId }, actor: asUser(alice) });
+      await user({
+        type: 'DetachWallet',
+        data: { userId: alice, wallet: { network: 'polkadot', address: '5Alice' } },
+        actor: asUser(alice),
+      });
+      await user({
+        type: 'AttachWallet',
+        data: { userId: alice, wallet: { network: 'polkadot', address: '5Alice' } },
+        actor: asUser(alice),
+      });
+      await user({
+        type: 'UpdateProfile',
+        data: { userId: alice, profile: { avatarHash: 'bafy-face', name: 'Alice A.' } },
+        actor: asUser(alice),
+      });
+      await user({
+        type: 'UpdateProfile',
+        data: { userId: alice, profile: { bio: 'Still building' } },
+        actor: asUser(alice),
+      });
+
+      const oneByOne = newSchema();
+      const slow = await runAll(oneByOne, { batchSize: 1 });
+      await untilHead(slow);
+      await Promise.all(slow.map((r) => r.stop()));
+      const allAtOnce = newSchema();
+      const fast = await runAll(allAtOnce, { batchSize: 1000 });
+      await untilHead(fast);
+      await Promise.all(fast.map((r) => r.stop()));
+      assert.deepEqual(await dump(allAtOnce), await dump(oneByOne));
+    });
   });
 }
