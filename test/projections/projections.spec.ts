@@ -21,6 +21,7 @@ import type { EventStore } from '../../src/storage/event-store/port.js';
 import { openPgliteClient } from '../../src/storage/sql/pglite-client.js';
 import { openPostgresClient } from '../../src/storage/sql/postgres-client.js';
 import type { SqlClient } from '../../src/storage/sql/sql-client.js';
+import { formatPosition } from '../../src/storage/sql/positions.js';
 import { openSqlEventStore } from '../../src/storage/sql/sql-event-store.js';
 import { postgresUnavailable, testDatabaseUrl } from '../support/postgres.js';
 
@@ -46,6 +47,7 @@ for (const [backend, connect] of backends) {
   describe(`projections on ${backend}`, () => {
     let client: SqlClient;
     let store: EventStore;
+    let eventsSchema: string;
     const schemas: string[] = [];
     const newSchema = () => {
       const schema = `t_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
@@ -59,7 +61,8 @@ for (const [backend, connect] of backends) {
       client = connected;
     });
     beforeEach(async () => {
-      store = await openSqlEventStore(client, { schema: newSchema() });
+      eventsSchema = newSchema();
+      store = await openSqlEventStore(client, { schema: eventsSchema });
     });
     afterEach(() => store?.close());
     after(async () => {
@@ -176,17 +179,24 @@ for (const [backend, connect] of backends) {
       Promise.all(
         ALL.map((projection) => startProjection(store, client, projection, { schema, ...options })),
       );
+    /**
+     * Waits until each runner has projected the newest event of its types. The target is read from
+     * the events table directly: the store's reads (rightly) hide events newer than any transaction
+     * still open, such as another runner's checkpoint write, and would name an older target.
+     */
     const untilHead = async (runners: ProjectionRunner[]) => {
-      const head = await store.headPosition();
-      // Each projection's checkpoint stops at the newest event of its own types.
       await Promise.all(
         runners.map(async (runner) => {
-          const [own] = await store.readAll({
-            direction: 'backwards',
-            limit: 1,
-            filter: { eventTypes: ALL.find((p) => p.name === runner.name)!.eventTypes },
-          });
-          await runner.reached(own?.position ?? head);
+          const types = ALL.find((p) => p.name === runner.name)!.eventTypes;
+          const [newest] = await client.query<{ tx: string; global_position: number }>(
+            `SELECT tx_id::text AS tx, global_position FROM "${eventsSchema}".es_events
+              WHERE type IN (SELECT jsonb_array_elements_text($1::text::jsonb))
+              ORDER BY tx_id DESC, global_position DESC LIMIT 1`,
+            [JSON.stringify(types)],
+          );
+          await runner.reached(
+            newest ? formatPosition({ tx: newest.tx, position: newest.global_position }) : 'start',
+          );
         }),
       );
     };
