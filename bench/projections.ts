@@ -15,6 +15,8 @@ import { report, type Metric, type Results } from './report.js';
 import { timed } from './stats.js';
 
 const TOTAL = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+/** Events per rebuild transaction; the library's default for the database when unset. */
+const BATCH = process.env.BENCH_BATCH ? Number(process.env.BENCH_BATCH) : undefined;
 const databaseUrl =
   process.env.BENCH_DATABASE_URL ??
   process.env.TEST_DATABASE_URL ??
@@ -154,7 +156,10 @@ const measure = async (client: SqlClient, results: Results, backend: string) => 
     const elapsed = await timed(async () => {
       for (const projection of PROJECTIONS) {
         const ms = await timed(async () => {
-          const done = await rebuildProjection(store, client, projection, { schema });
+          const done = await rebuildProjection(store, client, projection, {
+            schema,
+            ...(BATCH ? { batchSize: BATCH } : {}),
+          });
           projected += done.processed;
           (results[`rebuild, ${projection.name}`] ??= {})[backend] = done.processed / 1;
         });
