@@ -1,22 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { EventStore, NewEvent } from '../src/storage/event-store/port.js';
-import { openPgliteClient } from '../src/storage/sql/pglite-client.js';
-import { openPostgresClient } from '../src/storage/sql/postgres-client.js';
 import type { SqlClient } from '../src/storage/sql/sql-client.js';
 import { openSqlEventStore } from '../src/storage/sql/sql-event-store.js';
+import { onEachBackend } from './backends.js';
 import { report, type Metric, type Results } from './report.js';
 import { percentile, rate, timed } from './stats.js';
 
 const SINGLE = Number(process.env.BENCH_SINGLE ?? 3000);
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 300);
 const LATENCY_EVENTS = Number(process.env.BENCH_LATENCY_EVENTS ?? 1000);
-const databaseUrl =
-  process.env.BENCH_DATABASE_URL ??
-  process.env.TEST_DATABASE_URL ??
-  'postgres://postgres@127.0.0.1:5432/test';
 
 // About the sizes the research used: ~400 B of data, ~200 B of metadata.
 const event = (i: number): NewEvent => ({
@@ -176,28 +168,8 @@ const withFreshSchema = async (client: SqlClient, run: (store: EventStore) => Pr
 
 export const eventStoreBench = async () => {
   const results: Results = {};
-  const backends: string[] = [];
-
-  const folder = mkdtempSync(join(tmpdir(), 'odyssey-bench-'));
-  const pglite = await openPgliteClient(join(folder, 'pglite'));
-  try {
-    backends.push('PGlite');
-    await withFreshSchema(pglite, (store) => measure(store, results, 'PGlite'));
-  } finally {
-    await pglite.close();
-    rmSync(folder, { recursive: true, force: true });
-  }
-
-  try {
-    const postgres = await openPostgresClient(databaseUrl, { max: 40 });
-    try {
-      backends.push('PG');
-      await withFreshSchema(postgres, (store) => measure(store, results, 'PG'));
-    } finally {
-      await postgres.close();
-    }
-  } catch (error) {
-    console.error(`PostgreSQL skipped (${databaseUrl}): ${(error as Error).message}`);
-  }
+  const backends = await onEachBackend((client, backend) =>
+    withFreshSchema(client, (store) => measure(store, results, backend)),
+  );
   report('eventstore', metrics, backends, results);
 };

@@ -1,26 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { IDENTITY } from '../src/domain/geometry.js';
 import { PROJECTIONS } from '../src/projections/catalog.js';
 import { rebuildProjection } from '../src/projections/rebuild.js';
 import type { EventStore, NewEvent } from '../src/storage/event-store/port.js';
-import { openPgliteClient } from '../src/storage/sql/pglite-client.js';
-import { openPostgresClient } from '../src/storage/sql/postgres-client.js';
 import type { SqlClient } from '../src/storage/sql/sql-client.js';
 import { openSqlEventStore } from '../src/storage/sql/sql-event-store.js';
+import { onEachBackend } from './backends.js';
 import { report, type Metric, type Results } from './report.js';
 import { timed } from './stats.js';
 
 const TOTAL = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 /** Events per rebuild transaction; the library's default for the database when unset. */
 const BATCH = process.env.BENCH_BATCH ? Number(process.env.BENCH_BATCH) : undefined;
-const databaseUrl =
-  process.env.BENCH_DATABASE_URL ??
-  process.env.TEST_DATABASE_URL ??
-  'postgres://postgres@127.0.0.1:5432/test';
 
 const metadata = {
   actor: { kind: 'user' as const, id: 'bench-user', auth: 'ethereum' },
@@ -178,26 +170,6 @@ const measure = async (client: SqlClient, results: Results, backend: string) => 
 
 export const projectionsBench = async () => {
   const results: Results = {};
-  const backends: string[] = [];
-  const folder = mkdtempSync(join(tmpdir(), 'odyssey-bench-'));
-  const pglite = await openPgliteClient(join(folder, 'pglite'));
-  try {
-    backends.push('PGlite');
-    await measure(pglite, results, 'PGlite');
-  } finally {
-    await pglite.close();
-    rmSync(folder, { recursive: true, force: true });
-  }
-  try {
-    const postgres = await openPostgresClient(databaseUrl);
-    try {
-      backends.push('PG');
-      await measure(postgres, results, 'PG');
-    } finally {
-      await postgres.close();
-    }
-  } catch (error) {
-    console.error(`PostgreSQL skipped (${databaseUrl}): ${(error as Error).message}`);
-  }
+  const backends = await onEachBackend((client, backend) => measure(client, results, backend));
   report(`projections-${TOTAL}`, metrics, backends, results);
 };
