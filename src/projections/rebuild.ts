@@ -13,6 +13,7 @@ import {
   writeCheckpoint,
 } from './checkpoints.js';
 import { defaultBatchSize, type Projection, type TableNames } from './projection.js';
+import { readAhead } from './read-ahead.js';
 import { liveTables, prepareProjection } from './runner.js';
 
 export interface RebuildProgress {
@@ -125,12 +126,14 @@ export const rebuildProjection = async (
     position = to;
   };
 
-  for await (const batch of store.subscribe({
+  const reading = new AbortController();
+  const batches = store.subscribe({
     from: position,
     filter,
     batchSize: options.batchSize ?? defaultBatchSize(sql.dialect, true),
-    ...(options.signal ? { signal: options.signal } : {}),
-  })) {
+    signal: options.signal ? AbortSignal.any([options.signal, reading.signal]) : reading.signal,
+  });
+  for await (const batch of readAhead(batches, () => reading.abort())) {
     if (batch.events.length > 0 || batch.position !== position) {
       await sql.transaction(async (tx) => {
         if (sql.dialect === 'postgres') await tx.query('SET LOCAL synchronous_commit = off');
