@@ -7,8 +7,8 @@ const errorBody = (code: string, message: string) => ({ error: { code, message }
 
 /** The HTTP app. Later issues mount the REST API under /api/v1. */
 export interface AppState {
-  /** Projections whose runner stopped on an error, with the error's message. */
-  projectionFailures: ReadonlyMap<string, string>;
+  /** Why a projection's runner is down (it is being restarted), or undefined while it runs. */
+  projectionError: (name: string) => string | undefined;
 }
 
 export const createApp = (storage: Storage, state: AppState): Express => {
@@ -29,8 +29,8 @@ export const createApp = (storage: Storage, state: AppState): Express => {
         name: status.name,
         position: status.position,
         lag: status.lag ?? null,
-        ...(state.projectionFailures.has(status.name)
-          ? { error: state.projectionFailures.get(status.name) }
+        ...(state.projectionError(status.name)
+          ? { error: state.projectionError(status.name) }
           : {}),
       }));
       const failed = projections.some((p) => 'error' in p);

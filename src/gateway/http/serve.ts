@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
 import { PROJECTIONS } from '../../projections/catalog.js';
-import { startProjection } from '../../projections/runner.js';
+import { superviseProjection } from '../../projections/supervisor.js';
 import { openStorage } from '../../storage/open-storage.js';
 import { createApp } from './app.js';
 
@@ -21,21 +21,13 @@ export interface RunningServer {
 
 export const serve = async (config: Config, log: Logger): Promise<RunningServer> => {
   const storage = await openStorage(config, log);
-  const failures = new Map<string, string>();
-  const runners = await Promise.all(
-    PROJECTIONS.map((projection) => startProjection(storage.events, storage.sql, projection)),
+  const projections = PROJECTIONS.map((projection) =>
+    superviseProjection(storage.events, storage.sql, projection, log),
   );
-  for (const runner of runners) {
-    runner.finished.catch((error: unknown) => {
-      failures.set(runner.name, (error as Error).message);
-      log.error({ err: error, projection: runner.name }, 'projection stopped');
-    });
-  }
-  const server = createApp(storage, { projectionFailures: failures }).listen(
-    config.port,
-    config.host,
-  );
-  const stopRunners = () => Promise.all(runners.map((runner) => runner.stop()));
+  const server = createApp(storage, {
+    projectionError: (name) => projections.find((p) => p.name === name)?.error(),
+  }).listen(config.port, config.host);
+  const stopRunners = () => Promise.all(projections.map((projection) => projection.stop()));
   try {
     await once(server, 'listening');
   } catch (error) {
