@@ -57,6 +57,11 @@ export const superviseProjection = (
     while (!stopped) {
       try {
         runner = await startProjection(store, sql, projection, options);
+        // stop() may have been called while the runner was starting, before it could reach it.
+        if (stopped) {
+          await runner.stop();
+          return;
+        }
         lastError = undefined;
         await runner.finished;
         return;

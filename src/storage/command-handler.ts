@@ -64,7 +64,7 @@ export const loadState = async <State, E extends Event>(
 };
 
 /** The same command always gets the same event ids, so a write that is retried is not doubled. */
-const eventIdFor = (commandId: string, stream: string, index: number) => {
+export const eventIdFor = (commandId: string, stream: string, index: number) => {
   const hex = createHash('sha256')
     .update(`${commandId}\u0000${stream}\u0000${index}`)
     .digest('hex');
@@ -72,7 +72,7 @@ const eventIdFor = (commandId: string, stream: string, index: number) => {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 };
 
-const metadataFor = (envelope: CommandEnvelope): NewEventMetadata => ({
+export const metadataFor = (envelope: CommandEnvelope): NewEventMetadata => ({
   actor:
     envelope.actor.kind === 'user'
       ? {

@@ -208,6 +208,31 @@ describe('object decider', () => {
         .thenRefuses('attribute_not_found', 'not_found');
     });
 
+    it('keeps plugin ids and names apart: `chat` + `pub/msg` is not `chat/pub` + `msg`', () => {
+      const open: ObjectEvent = {
+        type: 'ObjectAttributeSet',
+        data: {
+          worldId: WORLD,
+          objectId: 'g2',
+          pluginId: 'chat',
+          name: 'pub/msg',
+          value: '',
+          permissions: { read: 'any', write: 'any' },
+          live: true,
+        },
+      };
+      object
+        .given(inWorld(open))
+        .when(
+          command(
+            'SetObjectAttribute',
+            { objectId: 'g2', pluginId: 'chat/pub', name: 'msg', value: 'x' },
+            asUser(VISITOR),
+          ),
+        )
+        .thenRefuses('not_allowed');
+    });
+
     it('refuses an attribute without plugin id or name', () =>
       object
         .given(inWorld())

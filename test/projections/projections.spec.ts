@@ -133,6 +133,12 @@ for (const [backend, connect] of backends) {
           actor: asUser(alice),
         });
       }
+      // An admin of an object that is removed below: the admin row must go with it.
+      await world({
+        type: 'GrantAdmin',
+        data: { worldId, nodeId: ids[0]!, userId: bob },
+        actor: asUser(alice),
+      });
       await object({
         type: 'TransformObject',
         data: {

@@ -176,23 +176,19 @@ for (const [name, connect] of backends) {
       assert.equal(spawns.length, 2, 'the fountain and one bench');
     });
 
-    it('refuses to spawn an object with an id used in another world', async () => {
-      await edit(
-        { type: 'RenameObject', data: { worldId, objectId: fountain, name: 'Named' } },
-        asUser(OWNER),
-      );
+    it('refuses to spawn an object with an id used in another world, even one never edited', async () => {
       const otherWorld = randomUUID();
       await world(
         { type: 'CreateWorld', data: { worldId: otherWorld, ownerId: ADMIN, name: 'Other' } },
         asUser(ADMIN),
       );
-      await assert.rejects(
+      const spawnCopy = (objectId: string) =>
         world(
           {
             type: 'SpawnObject',
             data: {
               worldId: otherWorld,
-              objectId: fountain,
+              objectId,
               parentId: otherWorld,
               objectType: 'generic',
               name: 'Copy',
@@ -200,8 +196,46 @@ for (const [name, connect] of backends) {
             },
           },
           asUser(ADMIN),
-        ),
+        );
+      await assert.rejects(
+        spawnCopy(fountain),
         (error: unknown) => error instanceof DomainError && error.code === 'object_exists',
+      );
+      await edit(
+        { type: 'RenameObject', data: { worldId, objectId: fountain, name: 'Named' } },
+        asUser(OWNER),
+      );
+      await assert.rejects(
+        spawnCopy(fountain),
+        (error: unknown) => error instanceof DomainError && error.code === 'object_exists',
+      );
+    });
+
+    it('claims no id for a spawn it refuses', async () => {
+      const objectId = randomUUID();
+      const spawn = (actor: Actor) =>
+        world(
+          {
+            type: 'SpawnObject',
+            data: {
+              worldId,
+              objectId,
+              parentId: worldId,
+              objectType: 'generic',
+              name: 'Maybe',
+              transform: IDENTITY,
+            },
+          },
+          actor,
+        );
+      await assert.rejects(
+        spawn(asUser('u-stranger')),
+        (error: unknown) => error instanceof DomainError && error.kind === 'forbidden',
+      );
+      await spawn(asUser(OWNER));
+      assert.deepEqual(
+        (await store.readStream(objectStream(objectId))).map((e) => e.type),
+        ['ObjectIdReserved'],
       );
     });
 
@@ -218,7 +252,7 @@ for (const [name, connect] of backends) {
         ),
         (error: unknown) => error instanceof DomainError && error.kind === 'forbidden',
       );
-      const events = await store.readStream(objectStream(fountain));
+      const events = await store.readStream(objectStream(fountain), { fromRevision: 1 }); // after the id claim
       assert.deepEqual(
         events.map((e) => e.data),
         [{ worldId, objectId: fountain, transform: moved }],
@@ -282,7 +316,10 @@ for (const [name, connect] of backends) {
         ['fulfilled', 'fulfilled'],
       );
       const { state } = await loadState(store, objectStream(fountain), initialObject, evolveObject);
-      assert.deepEqual([...state.attributes.keys()].sort(), ['core/colour', 'core/sound']);
+      assert.deepEqual([...state.attributes.keys()].sort(), [
+        'core\u0000colour',
+        'core\u0000sound',
+      ]);
     });
 
     it('gives the conflict to the caller once its retries are spent', async () => {
@@ -290,7 +327,11 @@ for (const [name, connect] of backends) {
       const rejected = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
       assert.equal(rejected.length, 1);
       assert.ok(rejected[0]!.reason instanceof WrongExpectedVersion);
-      assert.equal((await store.readStream(objectStream(fountain))).length, 1);
+      assert.equal(
+        (await store.readStream(objectStream(fountain))).length,
+        2,
+        'the id claim and one edit',
+      );
     });
   });
 }

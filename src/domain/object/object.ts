@@ -88,7 +88,7 @@ interface AttributeRules {
 }
 
 export interface ObjectState {
-  /** Rules of each attribute, keyed `pluginId/name`: what decisions need, not the values. */
+  /** Rules of each attribute, keyed by plugin id and name: what decisions need, not the values. */
   attributes: ImmutableMap<string, AttributeRules>;
 }
 
@@ -99,7 +99,8 @@ export interface ObjectContext {
   object: ObjectState;
 }
 
-const attributeKey = (pluginId: string, name: string) => `${pluginId}/${name}`;
+// A separator no plugin id or name can contain, so `a/b` + `c` never meets `a` + `b/c`.
+const attributeKey = (pluginId: string, name: string) => `${pluginId}\u0000${name}`;
 
 const MAX_NAME = 128;
 const assertName = (name: string) => {
@@ -109,7 +110,13 @@ const assertName = (name: string) => {
 };
 
 const assertAttributeName = (pluginId: string, name: string) => {
-  if (pluginId.length === 0 || pluginId.length > 64 || name.length === 0 || name.length > 128) {
+  if (
+    pluginId.length === 0 ||
+    pluginId.length > 64 ||
+    name.length === 0 ||
+    name.length > 128 ||
+    (pluginId + name).includes('\u0000')
+  ) {
     throw invalid(
       'invalid_attribute',
       'an attribute needs a plugin id (1-64 characters) and a name (1-128)',

@@ -42,6 +42,8 @@ const foldWorlds = (events: readonly RecordedEvent[]) => {
   const patched = new Map<string, WorldPatch>();
   const deleted = new Set<string>();
   const admins = new Map<string, AdminChange>();
+  /** Objects removed in the batch: their admin rows go with them. */
+  const removedNodes = new Set<string>();
 
   const change = (
     worldId: string,
@@ -108,6 +110,10 @@ const foldWorlds = (events: readonly RecordedEvent[]) => {
         break;
       case 'ObjectsRemoved':
         change(event.data.worldId, undefined, {}, -event.data.removedIds.length);
+        for (const nodeId of event.data.removedIds) {
+          removedNodes.add(nodeId);
+          for (const [key, admin] of admins) if (admin.node_id === nodeId) admins.delete(key);
+        }
         break;
       case 'AdminGranted':
       case 'AdminRevoked': {
@@ -131,7 +137,7 @@ const foldWorlds = (events: readonly RecordedEvent[]) => {
       }
     }
   }
-  return { created, patched, deleted, admins };
+  return { created, patched, deleted, admins, removedNodes };
 };
 
 export const worldsProjection: Projection = {
@@ -170,7 +176,7 @@ export const worldsProjection: Projection = {
     'ObjectsRemoved',
   ],
   apply: async (tx, events, t) => {
-    const { created, patched, deleted, admins } = foldWorlds(events);
+    const { created, patched, deleted, admins, removedNodes } = foldWorlds(events);
     const sql = pipeline(tx);
     const json = (value: unknown) => JSON.stringify(value);
     if (deleted.size > 0) {
@@ -210,6 +216,12 @@ export const worldsProjection: Projection = {
                 has_owner boolean, owner_id text, settings jsonb, count_delta integer, updated_at timestamptz)
           WHERE w.world_id = p.world_id`,
         [json(rows)],
+      );
+    }
+    if (removedNodes.size > 0) {
+      sql.query(
+        `DELETE FROM ${t('rm_world_admins')} WHERE node_id IN (SELECT jsonb_array_elements_text($1::text::jsonb))`,
+        [json([...removedNodes])],
       );
     }
     const changes = [...admins.values()];

@@ -11,14 +11,18 @@ import {
   evolveWorld,
   initialWorld,
   worldStream,
+  type SpawnObject,
   type WorldCommand,
 } from '../../domain/world/world.js';
 import {
+  eventIdFor,
   handleCommand,
   loadState,
+  metadataFor,
   type CommandEnvelope,
   type CommandHandlerOptions,
 } from '../command-handler.js';
+import { DuplicateEventId, WrongExpectedVersion } from '../event-store/errors.js';
 import type { EventStore } from '../event-store/port.js';
 
 /** A world command: decided on, and appended to, the world's own stream. */
@@ -35,9 +39,10 @@ export const handleWorldCommand = (
       initialState: initialWorld,
       evolve: evolveWorld,
       decide: async (world) => {
-        if (command.type === 'SpawnObject')
-          await assertObjectIdUnused(store, command.data.objectId);
-        return decideWorld(command, world);
+        // Decided first, so a refused spawn claims nothing; then the id is claimed for good.
+        const events = decideWorld(command, world);
+        if (command.type === 'SpawnObject') await reserveObjectId(store, command, envelope);
+        return events;
       },
     },
     envelope,
@@ -45,13 +50,37 @@ export const handleWorldCommand = (
   );
 
 /**
- * Object ids name object streams, so they are unique across worlds, not only within one: an id
- * already used elsewhere would let two objects share a stream. The gateway mints ids itself;
- * this guards everything else.
+ * Object ids name object streams, so they must be unique across worlds, not only within one: two
+ * objects sharing a stream would share their attributes' rules. A spawn that the world allows
+ * first claims its id with an event at the start of the object's stream; any other claim of the
+ * same id then conflicts. The claim's event id comes from the command, so a retried spawn finds
+ * its own claim. An id claimed by a spawn that then fails stays used: ids are not reused.
  */
-const assertObjectIdUnused = async (store: EventStore, objectId: string) => {
-  const [used] = await store.readStream(objectStream(objectId), { limit: 1 });
-  if (used) throw conflict('object_exists', `object id ${objectId} is already in use`);
+const reserveObjectId = async (
+  store: EventStore,
+  command: SpawnObject,
+  envelope: CommandEnvelope,
+) => {
+  const stream = objectStream(command.data.objectId);
+  try {
+    await store.append(
+      stream,
+      [
+        {
+          id: eventIdFor(envelope.commandId, stream, 0),
+          type: 'ObjectIdReserved',
+          data: { objectId: command.data.objectId, worldId: command.data.worldId },
+          metadata: metadataFor(envelope),
+        },
+      ],
+      { expectedRevision: 'no_stream' },
+    );
+  } catch (error) {
+    if (error instanceof WrongExpectedVersion || error instanceof DuplicateEventId) {
+      throw conflict('object_exists', `object id ${command.data.objectId} is already in use`);
+    }
+    throw error;
+  }
 };
 
 /** An object edit: appended to the object's stream, decided with the world's tree as it is now. */
