@@ -121,17 +121,15 @@ const metrics: Metric[] = [
   {
     name: 'rebuild, all projections',
     unit: 'events/s',
-    higherIsBetter: true,
     goal: { backend: 'PG', value: 90_000 },
     research: { backend: 'PG', value: 88_000 },
   },
-  { name: 'rebuild, worlds', unit: 'events/s', higherIsBetter: true },
-  { name: 'rebuild, objects', unit: 'events/s', higherIsBetter: true },
-  { name: 'rebuild, users', unit: 'events/s', higherIsBetter: true },
+  { name: 'rebuild, worlds', unit: 'events/s' },
+  { name: 'rebuild, objects', unit: 'events/s' },
+  { name: 'rebuild, users', unit: 'events/s' },
   {
     name: 'event-loop delay p99 during rebuild',
     unit: 'ms',
-    higherIsBetter: false,
     goal: { backend: 'PGlite', value: 50 },
   },
 ];

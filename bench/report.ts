@@ -5,8 +5,6 @@ import { formatNumber } from './stats.js';
 export interface Metric {
   name: string;
   unit: string;
-  /** Whether a bigger figure is better (throughput) or worse (latency). */
-  higherIsBetter: boolean;
   /** The goal from the issue, for the backend it names. */
   goal?: { backend: string; value: number };
   /** What the research measured on this machine before this code existed. */

@@ -1,14 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { Actor, Event } from '../domain/decider.js';
+import type { Actor, Decider, Event } from '../domain/decider.js';
 import { WrongExpectedVersion } from './event-store/errors.js';
 import type { NewEventMetadata } from './event-store/metadata.js';
-import type {
-  EventStore,
-  JsonObject,
-  NewEvent,
-  Position,
-  RecordedEvent,
-} from './event-store/port.js';
+import type { EventStore, JsonObject, NewEvent, Position } from './event-store/port.js';
+import { toDomainEvent } from './event-store/to-domain-event.js';
 
 /** Who asked and within which flow: stamped on every event the command produces. */
 export interface CommandEnvelope {
@@ -45,15 +40,11 @@ export interface CommandHandlerOptions {
   maxRetries?: number;
 }
 
-export const toDomainEvent = <E extends Event>(recorded: RecordedEvent) =>
-  ({ type: recorded.type, data: recorded.data }) as unknown as E;
-
 /** A stream's current state and revision, folded from its events. */
 export const loadState = async <State, E extends Event>(
   store: EventStore,
   stream: string,
-  initialState: () => State,
-  evolve: (state: State, event: E) => State,
+  { initialState, evolve }: Pick<Decider<State, never, E, never>, 'initialState' | 'evolve'>,
 ) => {
   const events = await store.readStream(stream);
   const state = events.reduce(
@@ -104,11 +95,7 @@ export const handleCommand = async <State, E extends Event>(
 ): Promise<Handled<E>> => {
   const maxRetries = options.maxRetries ?? 10;
   for (let attempt = 0; ; attempt++) {
-    const {
-      state,
-      events: history,
-      revision,
-    } = await loadState(store, handling.stream, handling.initialState, handling.evolve);
+    const { state, events: history, revision } = await loadState(store, handling.stream, handling);
     const earlier = history.filter((event) => event.metadata.commandId === envelope.commandId);
     if (earlier.length > 0) {
       const events = earlier.map((event) => toDomainEvent<E>(event));

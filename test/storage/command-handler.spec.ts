@@ -3,19 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { Actor } from '../../src/domain/decider.js';
 import { DomainError } from '../../src/domain/errors.js';
 import { IDENTITY } from '../../src/domain/geometry.js';
-import {
-  decideObject,
-  evolveObject,
-  initialObject,
-  objectStream,
-  type ObjectCommand,
-} from '../../src/domain/object/object.js';
-import {
-  evolveWorld,
-  initialWorld,
-  worldStream,
-  type WorldCommand,
-} from '../../src/domain/world/world.js';
+import { objectDecider, objectStream, type ObjectCommand } from '../../src/domain/object/object.js';
+import { worldDecider, worldStream, type WorldCommand } from '../../src/domain/world/world.js';
 import {
   handleCommand,
   loadState,
@@ -282,21 +271,15 @@ for (const [name, connect] of backends) {
           store,
           {
             stream: objectStream(fountain),
-            initialState: initialObject,
-            evolve: evolveObject,
+            ...objectDecider,
             decide: async (object) => {
-              const { state: tree } = await loadState(
-                store,
-                worldStream(worldId),
-                initialWorld,
-                evolveWorld,
-              );
+              const { state: tree } = await loadState(store, worldStream(worldId), worldDecider);
               if (firstDecision) {
                 firstDecision = false;
                 if (++arrived === 2) release();
                 await bothRead;
               }
-              return decideObject(command, { world: tree, object });
+              return objectDecider.decide(command, { world: tree, object });
             },
           },
           envelope(actor),
@@ -315,7 +298,7 @@ for (const [name, connect] of backends) {
         outcomes.map((o) => o.status),
         ['fulfilled', 'fulfilled'],
       );
-      const { state } = await loadState(store, objectStream(fountain), initialObject, evolveObject);
+      const { state } = await loadState(store, objectStream(fountain), objectDecider);
       assert.deepEqual([...state.attributes.keys()].sort(), [
         'core\u0000colour',
         'core\u0000sound',

@@ -33,6 +33,3 @@ export const OBJECT_TYPES: Readonly<Record<ObjectTypeName, ObjectType>> = {
   claimable: { allowedChildren: [], visitorsMaySpawn: false },
   service: { allowedChildren: [], visitorsMaySpawn: false },
 };
-
-export const isObjectTypeName = (name: string): name is ObjectTypeName =>
-  (OBJECT_TYPE_NAMES as readonly string[]).includes(name);

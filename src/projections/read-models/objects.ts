@@ -1,5 +1,6 @@
 import type { ObjectEvent } from '../../domain/object/object.js';
 import type { WorldEvent } from '../../domain/world/world.js';
+import { toDomainEvent } from '../../storage/event-store/to-domain-event.js';
 import type { RecordedEvent } from '../../storage/event-store/port.js';
 import { pipeline, type Projection } from '../projection.js';
 
@@ -83,8 +84,7 @@ const foldObjects = (events: readonly RecordedEvent[]): ObjectChanges => {
     });
   };
   for (const recorded of events) {
-    const event = { type: recorded.type, data: recorded.data } as unknown as
-      WorldEvent | ObjectEvent;
+    const event = toDomainEvent<WorldEvent | ObjectEvent>(recorded);
     const at = recorded.metadata.occurredAt;
     switch (event.type) {
       case 'ObjectSpawned': {

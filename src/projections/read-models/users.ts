@@ -1,4 +1,5 @@
 import type { Profile, UserEvent } from '../../domain/user/user.js';
+import { toDomainEvent } from '../../storage/event-store/to-domain-event.js';
 import type { RecordedEvent } from '../../storage/event-store/port.js';
 import { pipeline, type Projection } from '../projection.js';
 
@@ -99,7 +100,7 @@ const foldUsers = (events: readonly RecordedEvent[]) => {
   };
 
   for (const recorded of events) {
-    const event = { type: recorded.type, data: recorded.data } as unknown as UserEvent;
+    const event = toDomainEvent<UserEvent>(recorded);
     const at = recorded.metadata.occurredAt;
     switch (event.type) {
       case 'UserRegistered': {

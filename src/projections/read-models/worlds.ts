@@ -1,4 +1,5 @@
 import type { WorldEvent, WorldSettings } from '../../domain/world/world.js';
+import { toDomainEvent } from '../../storage/event-store/to-domain-event.js';
 import type { RecordedEvent } from '../../storage/event-store/port.js';
 import { pipeline, type Projection } from '../projection.js';
 
@@ -74,7 +75,7 @@ const foldWorlds = (events: readonly RecordedEvent[]) => {
   };
 
   for (const recorded of events) {
-    const event = { type: recorded.type, data: recorded.data } as unknown as WorldEvent;
+    const event = toDomainEvent<WorldEvent>(recorded);
     const at = recorded.metadata.occurredAt;
     switch (event.type) {
       case 'WorldCreated': {

@@ -1,10 +1,4 @@
-import {
-  decideUser,
-  evolveUser,
-  initialUser,
-  userStream,
-  type UserCommand,
-} from '../../domain/user/user.js';
+import { userDecider, userStream, type UserCommand } from '../../domain/user/user.js';
 import {
   handleCommand,
   loadState,
@@ -24,17 +18,11 @@ export const handleUserCommand = (
     store,
     {
       stream: userStream(command.data.userId),
-      initialState: initialUser,
-      evolve: evolveUser,
+      ...userDecider,
       decide: async (user) => {
-        if (command.type !== 'HighFive') return decideUser(command, { user });
-        const { state: target } = await loadState(
-          store,
-          userStream(command.data.targetUserId),
-          initialUser,
-          evolveUser,
-        );
-        return decideUser(command, { user, target });
+        if (command.type !== 'HighFive') return userDecider.decide(command, { user });
+        const target = await loadState(store, userStream(command.data.targetUserId), userDecider);
+        return userDecider.decide(command, { user, target: target.state });
       },
     },
     envelope,

@@ -1,15 +1,7 @@
 import { conflict } from '../../domain/errors.js';
+import { objectDecider, objectStream, type ObjectCommand } from '../../domain/object/object.js';
 import {
-  decideObject,
-  evolveObject,
-  initialObject,
-  objectStream,
-  type ObjectCommand,
-} from '../../domain/object/object.js';
-import {
-  decideWorld,
-  evolveWorld,
-  initialWorld,
+  worldDecider,
   worldStream,
   type SpawnObject,
   type WorldCommand,
@@ -36,11 +28,10 @@ export const handleWorldCommand = (
     store,
     {
       stream: worldStream(command.data.worldId),
-      initialState: initialWorld,
-      evolve: evolveWorld,
+      ...worldDecider,
       decide: async (world) => {
         // Decided first, so a refused spawn claims nothing; then the id is claimed for good.
-        const events = decideWorld(command, world);
+        const events = worldDecider.decide(command, world);
         if (command.type === 'SpawnObject') await reserveObjectId(store, command, envelope);
         return events;
       },
@@ -94,16 +85,14 @@ export const handleObjectCommand = (
     store,
     {
       stream: objectStream(command.data.objectId),
-      initialState: initialObject,
-      evolve: evolveObject,
+      ...objectDecider,
       decide: async (object) => {
         const { state: world } = await loadState(
           store,
           worldStream(command.data.worldId),
-          initialWorld,
-          evolveWorld,
+          worldDecider,
         );
-        return decideObject(command, { world, object });
+        return objectDecider.decide(command, { world, object });
       },
     },
     envelope,

@@ -52,8 +52,6 @@ export interface SqlEventStoreOptions {
   maxEventBytes?: number;
   /** Safety-net poll for subscribers, for wake-ups that never arrive (another process, a lost NOTIFY). */
   pollIntervalMs?: number;
-  /** Whether close() also closes the client (false when the client is shared). */
-  ownsClient?: boolean;
   /** Called inside each append's transaction: lets tests widen the window between append and commit. */
   /**
    * Group commit (default on): appends that arrive while others are being written share one
@@ -496,7 +494,6 @@ export const openSqlEventStore = async (
       closing.abort();
       const unlisten = await stopListening;
       await unlisten?.().catch(() => undefined);
-      if (options.ownsClient) await client.close();
     },
   };
 };
