@@ -408,6 +408,7 @@ export const openSqlEventStore = async (
     let checkpoint: SqlPosition = from === 'end' ? ((await stableHead()) ?? START) : from;
     const filtered = isFiltered(filter);
     let consumerKnowsCaughtUp = false;
+    let lastPageFull = false;
     let lastYieldAt = Date.now();
     if (abort.aborted) return;
     // Listening before the first read means no other process's append can slip between them.
@@ -418,13 +419,15 @@ export const openSqlEventStore = async (
       let rows: EventRow[];
       try {
         // Read the head before the page: everything up to it that matches is then in the page.
-        head = filtered ? await stableHead() : undefined;
+        // Only near the head is it used; while catching up, pages come back full.
+        head = filtered && !lastPageFull ? await stableHead() : undefined;
         rows = await readPage(checkpoint, batchSize, filter);
       } catch (error) {
         if (abort.aborted) return;
         throw error;
       }
       const caughtUp = rows.length < batchSize;
+      lastPageFull = !caughtUp;
       checkpoint = lastPositionOf(rows) ?? checkpoint;
       // A filtered subscription may move its checkpoint past events it does not want, up to the
       // head; with no events to deliver it says so at most once a second.
