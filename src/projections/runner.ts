@@ -65,7 +65,11 @@ export const startProjection = async (
   await ensureCheckpoint(sql, s, projection.name, projection.version);
   let position: Position | 'start' =
     (await readCheckpoint(sql, s, projection.name))?.position ?? 'start';
-  const waiters = new Set<{ target: Position | 'start'; resolve: () => void }>();
+  const waiters = new Set<{
+    target: Position | 'start';
+    resolve: () => void;
+    reject: (error: unknown) => void;
+  }>();
   const abort = new AbortController();
 
   const settleWaiters = () => {
@@ -122,21 +126,24 @@ export const startProjection = async (
     }
   };
 
+  let ended: unknown;
+  /** Whoever still waits learns why the runner ended; later waits are refused at once. */
+  const endWaits = (reason: unknown) => {
+    ended = reason;
+    for (const waiter of waiters) waiter.reject(reason);
+    waiters.clear();
+  };
   const finished = run();
-  // Callers observe failures through `finished`; this keeps an unobserved failure from crashing.
-  finished.catch(() => undefined);
+  // Also what keeps a failure nobody awaits from crashing the process: callers see it via `finished`.
+  finished.then(() => endWaits(new Error(`projection ${projection.name} stopped`)), endWaits);
 
   return {
     name: projection.name,
     reached: (target) =>
       new Promise<void>((resolve, reject) => {
-        waiters.add({ target, resolve });
+        if (ended) return reject(ended);
+        waiters.add({ target, resolve, reject });
         settleWaiters();
-        finished.then(
-          () =>
-            reject(new Error(`projection ${projection.name} stopped before reaching ${target}`)),
-          reject,
-        );
       }),
     finished,
     stop: async () => {
