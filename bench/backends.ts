@@ -10,14 +10,30 @@ export const benchDatabaseUrl =
   process.env.TEST_DATABASE_URL ??
   'postgres://postgres@127.0.0.1:5432/test';
 
+const chosen = (backend: string) =>
+  !process.env.BENCH_BACKENDS ||
+  process.env.BENCH_BACKENDS.split(',').some(
+    (b) => b.trim().toLowerCase() === backend.toLowerCase(),
+  );
+
 /**
  * Runs a measurement on PGlite (on disk, in a folder of its own) and then on PostgreSQL, when
- * one answers; returns the names of the backends measured, in that order.
+ * one answers; returns the names of the backends measured, in that order. BENCH_BACKENDS=PG
+ * (or PGlite) measures one of them only.
  */
 export const onEachBackend = async (
   measure: (client: SqlClient, backend: string) => Promise<void>,
 ) => {
   const backends: string[] = [];
+  if (chosen('PGlite')) await measureOnPglite(measure, backends);
+  if (chosen('PG')) await measureOnPostgres(measure, backends);
+  return backends;
+};
+
+const measureOnPglite = async (
+  measure: (client: SqlClient, backend: string) => Promise<void>,
+  backends: string[],
+) => {
   const folder = mkdtempSync(join(tmpdir(), 'odyssey-bench-'));
   const pglite = await openPgliteClient(join(folder, 'pglite'));
   try {
@@ -27,12 +43,18 @@ export const onEachBackend = async (
     await pglite.close();
     rmSync(folder, { recursive: true, force: true });
   }
+};
+
+const measureOnPostgres = async (
+  measure: (client: SqlClient, backend: string) => Promise<void>,
+  backends: string[],
+) => {
   let postgres: SqlClient;
   try {
     postgres = await openPostgresClient(benchDatabaseUrl, { max: 40 });
   } catch (error) {
     console.error(`PostgreSQL skipped (${benchDatabaseUrl}): ${(error as Error).message}`);
-    return backends;
+    return;
   }
   try {
     backends.push('PG');
@@ -40,5 +62,4 @@ export const onEachBackend = async (
   } finally {
     await postgres.close();
   }
-  return backends;
 };

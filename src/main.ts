@@ -4,7 +4,7 @@ import { PortInUse, serve } from './gateway/http/serve.js';
 import { createLogger } from './log.js';
 import { progressPrinter } from './cli/progress.js';
 import { projectionsNamed, UnknownProjection } from './projections/catalog.js';
-import { rebuildProjection } from './projections/rebuild.js';
+import { rebuildProjections } from './projections/rebuild.js';
 import { projectionStatus } from './projections/status.js';
 import { openStorage } from './storage/open-storage.js';
 import { DataDirLocked } from './storage/sql/data-dir-lock.js';
@@ -97,27 +97,22 @@ projections
     const stop = new AbortController();
     process.once('SIGINT', () => stop.abort());
     try {
-      for (const projection of chosen) {
-        const result = await rebuildProjection(storage.events, storage.sql, projection, {
-          signal: stop.signal,
-          onProgress: progressPrinter(),
-        });
-        if (result.phase !== 'done') {
-          log.warn(
-            { projection: projection.name, processed: result.processed },
-            'rebuild interrupted; run it again to resume',
-          );
+      const reports = await rebuildProjections(storage.events, storage.sql, chosen, {
+        signal: stop.signal,
+        onProgress: progressPrinter(),
+      });
+      for (const report of reports) {
+        const outcome = {
+          projections: report.projections,
+          events: report.processed,
+          eventsPerSecond: Math.round(report.eventsPerSecond),
+        };
+        if (report.phase !== 'done') {
+          log.warn(outcome, 'rebuild interrupted; run it again to resume');
           process.exitCode = 130;
           return;
         }
-        log.info(
-          {
-            projection: projection.name,
-            events: result.processed,
-            eventsPerSecond: Math.round(result.eventsPerSecond),
-          },
-          'rebuilt',
-        );
+        log.info(outcome, 'rebuilt');
       }
     } finally {
       await storage.close();

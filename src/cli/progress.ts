@@ -18,7 +18,7 @@ export const describeProgress = (p: RebuildProgress): string => {
   const counts = `${number(p.processed)}${p.total === undefined ? '' : `/${number(p.total)}`} events`;
   const eta =
     p.phase === 'projecting' && p.etaSeconds !== undefined ? `  ETA ${duration(p.etaSeconds)}` : '';
-  return `${p.projection.padEnd(8)} ${p.phase.padEnd(10)} ${bar}${counts}  ${number(p.eventsPerSecond)} events/s${eta}`;
+  return `${p.projections.join(',').padEnd(8)} ${p.phase.padEnd(10)} ${bar}${counts}  ${number(p.eventsPerSecond)} events/s${eta}`;
 };
 
 /**

@@ -20,11 +20,13 @@ export interface Projection {
 }
 
 /**
- * Events per transaction. PGlite runs on the main thread and each batch's statements run back to
- * back without giving timers a turn, so it gets small batches; PostgreSQL gets large ones.
+ * Events per page read. PGlite runs on the main thread and each batch's statements run back to
+ * back without giving timers a turn, so the live runner gives it small batches. A rebuild reads
+ * large pages (one round trip and one plan for thousands of events) and folds several of them
+ * before writing (see rebuild.ts).
  */
 export const defaultBatchSize = (dialect: 'postgres' | 'pglite', forRebuild: boolean) =>
-  dialect === 'pglite' ? 100 : forRebuild ? 1000 : 500;
+  forRebuild ? (dialect === 'pglite' ? 1000 : 5000) : dialect === 'pglite' ? 100 : 500;
 
 /**
  * Sends a batch's statements without waiting for each answer, and then waits for them all. On one

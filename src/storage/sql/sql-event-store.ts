@@ -99,6 +99,50 @@ const EVENT_COLUMNS = `e.global_position, e.tx_id::text AS tx, e.stream_id, e.st
   e.event_id::text AS event_id, e.type, e.data, e.metadata, e.created_at,
   encode(e.prev_hash, 'hex') AS prev_hash, encode(e.hash, 'hex') AS hash`;
 
+/** The same columns as one JSON array per event, in EventTuple's order. */
+const PAGE_ARRAY_COLUMNS = `e.global_position, e.tx_id::text, e.stream_id, e.stream_version,
+  e.event_id, e.type, e.data, e.metadata, e.created_at, encode(e.prev_hash, 'hex'), encode(e.hash, 'hex')`;
+
+type EventTuple = [
+  number,
+  string,
+  string,
+  number,
+  string,
+  string,
+  JsonObject,
+  EventMetadata,
+  string,
+  string | null,
+  string,
+];
+
+const fromTuple = ([
+  global_position,
+  tx,
+  stream_id,
+  stream_version,
+  event_id,
+  type,
+  data,
+  metadata,
+  created_at,
+  prev_hash,
+  hash,
+]: EventTuple): EventRow => ({
+  global_position,
+  tx,
+  stream_id,
+  stream_version,
+  event_id,
+  type,
+  data,
+  metadata,
+  created_at: new Date(created_at),
+  prev_hash,
+  hash,
+});
+
 const toRecordedEvent = (row: EventRow): RecordedEvent => ({
   id: row.event_id,
   stream: row.stream_id,
@@ -361,14 +405,26 @@ export const openSqlEventStore = async (
     backwards = false,
   ): Promise<EventRow[]> => {
     const where = filterClause(filter, 4);
-    return client.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM ${s}.es_events e
+    const order = backwards
+      ? 'e.tx_id DESC, e.global_position DESC'
+      : 'e.tx_id ASC, e.global_position ASC';
+    const page = (columns: string) => `SELECT ${columns} FROM ${s}.es_events e
         WHERE (e.tx_id, e.global_position) ${backwards ? '<' : '>'} ($1::text::xid8, $2::int8)
           AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())${where.sql}
-        ORDER BY e.tx_id ${backwards ? 'DESC' : 'ASC'}, e.global_position ${backwards ? 'DESC' : 'ASC'}
-        LIMIT $3`,
-      [after.tx, after.position, limit, ...where.params],
-    );
+        ORDER BY ${order}
+        LIMIT $3`;
+    const params = [after.tx, after.position, limit, ...where.params];
+    if (client.dialect === 'pglite') {
+      // PGlite hands each field of each row to JavaScript separately, at a cost per field that
+      // outweighs the rest of the read; one JSON document per page costs one JSON.parse.
+      const [row] = await client.query<{ page: string | null }>(
+        `SELECT json_agg(json_build_array(${PAGE_ARRAY_COLUMNS}) ORDER BY ${order})::text AS page
+           FROM (${page('*')}) e`,
+        params,
+      );
+      return row?.page ? (JSON.parse(row.page) as EventTuple[]).map(fromTuple) : [];
+    }
+    return client.query<EventRow>(page(EVENT_COLUMNS), params);
   };
 
   const stableHead = async (): Promise<SqlPosition | undefined> => {
