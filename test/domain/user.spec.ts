@@ -200,4 +200,61 @@ describe('user decider', () => {
         .when(command('HighFive', { userId: ALICE, targetUserId: BOB }))
         .thenRefuses('user_not_found'));
   });
+
+  describe('deletion', () => {
+    const SWEEPER = { kind: 'service' as const, name: 'guest-sweeper' };
+    const guest: UserEvent = {
+      type: 'UserRegistered',
+      data: { userId: ALICE, kind: 'guest', wallet: null, name: 'Guest 1' },
+    };
+
+    it('sweeps an inactive guest out of the world it was in', () =>
+      user
+        .given(alone(guest, entered(ALICE, 'w1')))
+        .when(command('DeleteUser', { userId: ALICE, reason: 'guest_inactive' }, SWEEPER))
+        .then([
+          { type: 'UserLeftWorld', data: { userId: ALICE, worldId: 'w1', lastPosition: null } },
+          { type: 'UserDeleted', data: { userId: ALICE, reason: 'guest_inactive', wallets: [] } },
+        ]));
+
+    it('lets a user delete their own account, with the wallets it released', () =>
+      user
+        .given(alone(registered(ALICE)))
+        .when(command('DeleteUser', { userId: ALICE, reason: 'requested' }))
+        .then([
+          {
+            type: 'UserDeleted',
+            data: { userId: ALICE, reason: 'requested', wallets: [METAMASK] },
+          },
+        ]));
+
+    it('does not sweep a wallet user as an inactive guest', () =>
+      user
+        .given(alone(registered(ALICE)))
+        .when(command('DeleteUser', { userId: ALICE, reason: 'guest_inactive' }, SWEEPER))
+        .thenRefuses('not_a_guest', 'invalid'));
+
+    it('refuses deleting another user, and registering a deleted id again', () => {
+      user
+        .given(alone(registered(ALICE)))
+        .when(command('DeleteUser', { userId: ALICE, reason: 'requested' }, asUser(BOB)))
+        .thenRefuses('not_allowed', 'forbidden');
+      const gone: UserEvent = {
+        type: 'UserDeleted',
+        data: { userId: ALICE, reason: 'requested', wallets: [METAMASK] },
+      };
+      user
+        .given(alone(registered(ALICE), gone))
+        .when(command('RegisterGuest', { userId: ALICE, name: 'again' }))
+        .thenRefuses('user_exists', 'conflict');
+      user
+        .given(alone(registered(ALICE), gone))
+        .when(command('UpdateProfile', { userId: ALICE, profile: { bio: 'back' } }))
+        .thenRefuses('user_not_found', 'not_found');
+      user
+        .given(alone(registered(ALICE), gone))
+        .when(command('DeleteUser', { userId: ALICE, reason: 'requested' }))
+        .then([]);
+    });
+  });
 });

@@ -33,6 +33,11 @@ export type HighFiveSent = Event<
   'HighFiveSent',
   { userId: string; targetUserId: string; worldId: string }
 >;
+/** A guest swept away after inactivity, or a user who asked to go. */
+export type UserDeleted = Event<
+  'UserDeleted',
+  { userId: string; reason: 'guest_inactive' | 'requested'; wallets: Wallet[] }
+>;
 
 export type UserEvent =
   | UserRegistered
@@ -41,7 +46,8 @@ export type UserEvent =
   | WalletDetached
   | UserEnteredWorld
   | UserLeftWorld
-  | HighFiveSent;
+  | HighFiveSent
+  | UserDeleted;
 
 export type RegisterGuest = Command<'RegisterGuest', { userId: string; name: string }>;
 export type RegisterWalletUser = Command<
@@ -57,6 +63,10 @@ export type LeaveWorld = Command<
   { userId: string; worldId: string; lastPosition?: Vec3 }
 >;
 export type HighFive = Command<'HighFive', { userId: string; targetUserId: string }>;
+export type DeleteUser = Command<
+  'DeleteUser',
+  { userId: string; reason: UserDeleted['data']['reason'] }
+>;
 
 export type UserCommand =
   | RegisterGuest
@@ -66,7 +76,8 @@ export type UserCommand =
   | DetachWallet
   | EnterWorld
   | LeaveWorld
-  | HighFive;
+  | HighFive
+  | DeleteUser;
 
 export interface ActiveUser {
   status: 'active';
@@ -77,7 +88,8 @@ export interface ActiveUser {
   /** The world the user is in now, if any. */
   presentIn: string | null;
 }
-export type User = { status: 'absent' } | ActiveUser;
+/** A deleted user's id is never given out again, and its tokens are refused. */
+export type User = { status: 'absent' } | ActiveUser | { status: 'deleted'; id: string };
 
 export const initialUser = (): User => ({ status: 'absent' });
 
@@ -194,6 +206,28 @@ export const decideUser = (command: UserCommand, { user, target }: UserContext):
       }
       return [{ type: 'HighFiveSent', data: { userId, targetUserId, worldId: sender.presentIn } }];
     }
+    case 'DeleteUser': {
+      if (user.status === 'deleted') return [];
+      const active = activeUser(user, userId);
+      if (command.data.reason === 'guest_inactive' && active.kind !== 'guest') {
+        throw invalid('not_a_guest', 'only guests are swept for inactivity');
+      }
+      const leave: UserEvent[] = active.presentIn
+        ? [
+            {
+              type: 'UserLeftWorld',
+              data: { userId, worldId: active.presentIn, lastPosition: null },
+            },
+          ]
+        : [];
+      return [
+        ...leave,
+        {
+          type: 'UserDeleted',
+          data: { userId, reason: command.data.reason, wallets: active.wallets },
+        },
+      ];
+    }
   }
 };
 
@@ -211,6 +245,8 @@ export const evolveUser = (user: User, event: UserEvent): User => {
   }
   if (user.status !== 'active') return user;
   switch (event.type) {
+    case 'UserDeleted':
+      return { status: 'deleted', id: user.id };
     case 'ProfileUpdated':
       return { ...user, profile: { ...user.profile, ...event.data.profile } };
     case 'WalletAttached':

@@ -58,6 +58,7 @@ const foldUsers = (events: readonly RecordedEvent[]) => {
   const registered = new Map<string, UserRow>();
   const patched = new Map<string, UserPatch>();
   const wallets = new Map<string, WalletChange>();
+  const deleted = new Set<string>();
   const walletKey = (w: { network: string; address: string }) => `${w.network}\u0000${w.address}`;
   const attach = (userId: string, wallet: { network: string; address: string }) =>
     wallets.set(walletKey(wallet), {
@@ -147,9 +148,18 @@ const foldUsers = (events: readonly RecordedEvent[]) => {
         wallets.set(walletKey(wallet), detach(wallets.get(walletKey(wallet)), userId, wallet));
         break;
       }
+      case 'UserDeleted': {
+        const { userId } = event.data;
+        registered.delete(userId);
+        patched.delete(userId);
+        deleted.add(userId);
+        for (const wallet of event.data.wallets)
+          wallets.set(walletKey(wallet), detach(wallets.get(walletKey(wallet)), userId, wallet));
+        break;
+      }
     }
   }
-  return { registered, patched, wallets };
+  return { registered, patched, wallets, deleted };
 };
 
 export const usersProjection: Projection = {
@@ -183,11 +193,18 @@ export const usersProjection: Projection = {
     'WalletDetached',
     'UserEnteredWorld',
     'UserLeftWorld',
+    'UserDeleted',
   ],
   apply: async (tx, events, t) => {
-    const { registered, patched, wallets } = foldUsers(events);
+    const { registered, patched, wallets, deleted } = foldUsers(events);
     const sql = pipeline(tx);
     const json = (value: unknown) => JSON.stringify(value);
+    if (deleted.size > 0) {
+      sql.query(
+        `DELETE FROM ${t('rm_users')} WHERE user_id IN (SELECT jsonb_array_elements_text($1::text::jsonb))`,
+        [json([...deleted])],
+      );
+    }
     if (registered.size > 0) {
       sql.query(
         `INSERT INTO ${t('rm_users')} (user_id, kind, name, bio, avatar_hash, links, present_in, created_at, updated_at)
