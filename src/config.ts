@@ -12,6 +12,24 @@ export interface Config {
   databasePoolSize: number;
   /** KurrentDB for events; read models stay in SQL. */
   kurrentDbUrl: string | undefined;
+  auth: {
+    /** HS256 secret for tokens; generated once into the data folder when absent. */
+    jwtSecret: string | undefined;
+    tokenTtlSeconds: number;
+    challengeTtlSeconds: number;
+    guestInactiveSeconds: number;
+  };
+  http: {
+    /** Origins allowed by CORS: '*' or a list. */
+    corsOrigins: '*' | string[];
+    bodyLimitBytes: number;
+    signInPerMinute: number;
+    writesPerMinute: number;
+    /** How long a read that names a position waits for the read model to reach it. */
+    readWaitMs: number;
+    /** Trust X-Forwarded-For from this many proxies in front (for per-IP limits). */
+    trustProxyHops: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -53,6 +71,16 @@ const Environment = z.object({
   LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
   DATABASE_URL: optional(urlWithScheme(['postgres', 'postgresql'])),
   DATABASE_POOL_SIZE: optional(wholeNumber(1, 1000)),
+  JWT_SECRET: optional(z.string().min(32, { message: 'must have at least 32 characters' })),
+  TOKEN_TTL_SECONDS: optional(wholeNumber(60, 31_536_000)),
+  CHALLENGE_TTL_SECONDS: optional(wholeNumber(10, 3600)),
+  GUEST_INACTIVE_SECONDS: optional(wholeNumber(60, 31_536_000)),
+  CORS_ORIGINS: optional(z.string().min(1)),
+  REQUEST_BODY_LIMIT_BYTES: optional(wholeNumber(1024, 16_777_216)),
+  RATE_LIMIT_SIGN_IN_PER_MINUTE: optional(wholeNumber(1, 1_000_000)),
+  RATE_LIMIT_WRITES_PER_MINUTE: optional(wholeNumber(1, 1_000_000)),
+  READ_WAIT_MS: optional(wholeNumber(0, 60_000)),
+  TRUST_PROXY_HOPS: optional(wholeNumber(0, 10)),
   KURRENTDB_URL: optional(
     urlWithScheme([
       'kurrentdb',
@@ -89,5 +117,22 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE ?? 20,
     kurrentDbUrl: e.KURRENTDB_URL,
+    auth: {
+      jwtSecret: e.JWT_SECRET,
+      tokenTtlSeconds: e.TOKEN_TTL_SECONDS ?? 7 * 24 * 3600,
+      challengeTtlSeconds: e.CHALLENGE_TTL_SECONDS ?? 300,
+      guestInactiveSeconds: e.GUEST_INACTIVE_SECONDS ?? 3600,
+    },
+    http: {
+      corsOrigins:
+        !e.CORS_ORIGINS || e.CORS_ORIGINS === '*'
+          ? '*'
+          : e.CORS_ORIGINS.split(',').map((origin) => origin.trim()),
+      bodyLimitBytes: e.REQUEST_BODY_LIMIT_BYTES ?? 256 * 1024,
+      signInPerMinute: e.RATE_LIMIT_SIGN_IN_PER_MINUTE ?? 30,
+      writesPerMinute: e.RATE_LIMIT_WRITES_PER_MINUTE ?? 600,
+      readWaitMs: e.READ_WAIT_MS ?? 5000,
+      trustProxyHops: e.TRUST_PROXY_HOPS ?? 0,
+    },
   };
 };

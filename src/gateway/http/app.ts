@@ -1,19 +1,61 @@
-import express, { type Express } from 'express';
+import cors from 'cors';
+import express, { type Express, type Router } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import swaggerUi from 'swagger-ui-express';
+import type { Config } from '../../config.js';
+import type { Logger } from '../../log.js';
 import { PROJECTIONS } from '../../projections/catalog.js';
 import { projectionStatus } from '../../projections/status.js';
 import type { Storage } from '../../storage/open-storage.js';
+import { API_PREFIX } from './api/api.js';
+import { ApiError, errorBody, errorHandler } from './api/errors.js';
 
-const errorBody = (code: string, message: string) => ({ error: { code, message } });
-
-/** The HTTP app. Later issues mount the REST API under /api/v1. */
-export interface AppState {
+export interface AppParts {
+  storage: Storage;
+  log: Logger;
+  http: Config['http'];
   /** Why a projection's runner is down (it is being restarted), or undefined while it runs. */
   projectionError: (name: string) => string | undefined;
+  api: { router: Router; document: object };
 }
 
-export const createApp = (storage: Storage, state: AppState): Express => {
+/** The HTTP app: health, the REST API under /api/v1, its OpenAPI document and Swagger UI. */
+export const createApp = ({ storage, log, http, projectionError, api }: AppParts): Express => {
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', http.trustProxyHops);
+  app.use(
+    pinoHttp({
+      logger: log,
+      // Method, path and status; never headers, which carry tokens.
+      serializers: {
+        req: (request: { id: unknown; method: string; url: string }) => ({
+          id: request.id,
+          method: request.method,
+          url: request.url,
+        }),
+        res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
+      },
+      // Health checks every few seconds would drown the log.
+      autoLogging: { ignore: (request) => request.url === '/health' || request.url === '/ready' },
+      customLogLevel: (_request, response, error) =>
+        error || response.statusCode >= 500
+          ? 'error'
+          : response.statusCode >= 400
+            ? 'warn'
+            : 'info',
+    }),
+  );
+  app.use(
+    helmet({
+      // Swagger UI's page needs its own inline styles and scripts.
+      contentSecurityPolicy: {
+        directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },
+      },
+    }),
+  );
+  app.use(cors({ origin: http.corsOrigins === '*' ? '*' : http.corsOrigins, maxAge: 600 }));
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
@@ -29,9 +71,7 @@ export const createApp = (storage: Storage, state: AppState): Express => {
         name: status.name,
         position: status.position,
         lag: status.lag ?? null,
-        ...(state.projectionError(status.name)
-          ? { error: state.projectionError(status.name) }
-          : {}),
+        ...(projectionError(status.name) ? { error: projectionError(status.name) } : {}),
       }));
       const failed = projections.some((p) => 'error' in p);
       res.status(failed ? 503 : 200).json({
@@ -45,8 +85,29 @@ export const createApp = (storage: Storage, state: AppState): Express => {
     }
   });
 
+  app.get(`${API_PREFIX}/openapi.json`, (_req, res) => {
+    res.json(api.document);
+  });
+  app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(api.document));
+
+  app.use(
+    API_PREFIX,
+    express.json({ limit: http.bodyLimitBytes, strict: true }),
+    // A JSON API: anything else as a body is refused rather than silently read as empty.
+    (request, _response, next) => {
+      const length = Number(request.headers['content-length'] ?? 0);
+      if (length > 0 && !request.is('application/json')) {
+        next(new ApiError(415, 'unsupported_media_type', 'send bodies as application/json'));
+        return;
+      }
+      next();
+    },
+    api.router,
+  );
+
   app.use((_req, res) => {
     res.status(404).json(errorBody('not_found', 'no such route'));
   });
+  app.use(errorHandler(log));
   return app;
 };

@@ -2,10 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
-import { PROJECTIONS } from '../../projections/catalog.js';
-import { superviseProjection } from '../../projections/supervisor.js';
 import { openStorage } from '../../storage/open-storage.js';
-import { createApp } from './app.js';
+import { createGateway } from '../gateway.js';
 
 export class PortInUse extends Error {
   constructor(readonly port: number) {
@@ -21,13 +19,15 @@ export interface RunningServer {
 
 export const serve = async (config: Config, log: Logger): Promise<RunningServer> => {
   const storage = await openStorage(config, log);
-  const projections = PROJECTIONS.map((projection) =>
-    superviseProjection(storage.events, storage.sql, projection, log),
-  );
-  const server = createApp(storage, {
-    projectionError: (name) => projections.find((p) => p.name === name)?.error(),
-  }).listen(config.port, config.host);
-  const stopRunners = () => Promise.all(projections.map((projection) => projection.stop()));
+  let gateway;
+  try {
+    gateway = await createGateway(storage, config, log);
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+  const server = gateway.app.listen(config.port, config.host);
+  const stopRunners = () => gateway.stop();
   try {
     await once(server, 'listening');
   } catch (error) {

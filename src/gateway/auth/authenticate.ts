@@ -1,0 +1,39 @@
+import type { Request } from 'express';
+import { userStream } from '../../domain/user/user.js';
+import type { EventStore } from '../../storage/event-store/port.js';
+import { ApiError } from '../http/api/errors.js';
+import type { Caller } from '../http/api/route.js';
+import type { Activity } from './activity.js';
+import type { TokenService } from './tokens.js';
+
+const BEARER = /^Bearer ([A-Za-z0-9_.-]+)$/;
+
+/**
+ * The caller named by the request's bearer token, or undefined without one. A token is refused
+ * when it is not ours, has expired, or names a user who no longer exists. Existence is read from
+ * the user's stream, not a read model that may lag: a deletion is the stream's last event, so
+ * reading that one event is enough, and holds from the moment the deletion was written.
+ */
+export const createAuthenticator = (
+  tokens: TokenService,
+  store: EventStore,
+  activity: Activity,
+) => {
+  const exists = async (userId: string) => {
+    const [last] = await store.readStream(userStream(userId), { direction: 'backwards', limit: 1 });
+    return last !== undefined && last.type !== 'UserDeleted';
+  };
+  return async (request: Request): Promise<Caller | undefined> => {
+    const header = request.headers.authorization;
+    if (header === undefined) return undefined;
+    const token = BEARER.exec(header)?.[1];
+    if (!token)
+      throw new ApiError(401, 'invalid_token', 'send the token as "Authorization: Bearer <token>"');
+    const caller = await tokens.verify(token);
+    if (!(await exists(caller.userId))) {
+      throw new ApiError(401, 'user_deleted', 'the user this token names no longer exists');
+    }
+    activity.touch(caller.userId);
+    return caller;
+  };
+};

@@ -1,0 +1,98 @@
+import type { Express } from 'express';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { PROJECTIONS } from '../projections/catalog.js';
+import { superviseProjection } from '../projections/supervisor.js';
+import type { Storage } from '../storage/open-storage.js';
+import { assertSchemaName, quoteIdent } from '../storage/sql/sql-client.js';
+import { openActivity } from './auth/activity.js';
+import { createAuthenticator } from './auth/authenticate.js';
+import { openChallengeStore } from './auth/challenges.js';
+import { startGuestSweeper } from './auth/guest-sweeper.js';
+import { createTokenService, loadTokenSecret } from './auth/tokens.js';
+import { apiRouter, apiRoutes, openApiDocument } from './http/api/api.js';
+import { createConsistency } from './http/api/consistency.js';
+import type { ApiContext } from './http/api/context.js';
+import { createLimiters } from './http/api/rate-limits.js';
+import { createApp } from './http/app.js';
+
+export interface Gateway {
+  app: Express;
+  /** Deletes inactive guests now (it also runs every minute). */
+  sweepGuests(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  /** Schema of read models and gateway tables; the tests give each run its own. */
+  schema?: string;
+  /** Projections run in this process; off when something else runs them. */
+  runProjections?: boolean;
+}
+
+/**
+ * Everything behind the HTTP port: projections kept running, sign-in, the REST API. The caller
+ * owns the storage and the listening socket.
+ */
+export const createGateway = async (
+  storage: Storage,
+  config: Config,
+  log: Logger,
+  options: GatewayOptions = {},
+): Promise<Gateway> => {
+  const schema = assertSchemaName(options.schema ?? 'public');
+  const projections =
+    options.runProjections === false
+      ? []
+      : PROJECTIONS.map((projection) =>
+          superviseProjection(storage.events, storage.sql, projection, log, { schema }),
+        );
+  const tokens = createTokenService(
+    loadTokenSecret(config.auth.jwtSecret, config.dataDir),
+    config.auth.tokenTtlSeconds,
+  );
+  const challenges = await openChallengeStore(storage.sql, {
+    schema,
+    ttlSeconds: config.auth.challengeTtlSeconds,
+  });
+  const activity = await openActivity(storage.sql, log, schema);
+  const context: ApiContext = {
+    store: storage.events,
+    sql: storage.sql,
+    table: (name) => `${quoteIdent(schema)}.${quoteIdent(name)}`,
+    tokens,
+    challenges,
+    consistency: createConsistency(storage.events, storage.sql, {
+      schema,
+      timeoutMs: config.http.readWaitMs,
+    }),
+  };
+  const routes = apiRoutes(context);
+  const app = createApp({
+    storage,
+    log,
+    http: config.http,
+    projectionError: (name) => projections.find((p) => p.name === name)?.error(),
+    api: {
+      router: apiRouter(routes, {
+        authenticate: createAuthenticator(tokens, storage.events, activity),
+        limiters: createLimiters(config.http),
+      }),
+      document: openApiDocument(routes),
+    },
+  });
+  const sweeper = startGuestSweeper(storage.events, storage.sql, log, {
+    schema,
+    inactiveSeconds: config.auth.guestInactiveSeconds,
+    everyMs: 60_000,
+  });
+  return {
+    app,
+    sweepGuests: () => sweeper.sweep(),
+    stop: async () => {
+      sweeper.stop();
+      await activity.flush();
+      await Promise.all(projections.map((projection) => projection.stop()));
+    },
+  };
+};

@@ -1,0 +1,51 @@
+import { Router } from 'express';
+import { createDocument } from 'zod-openapi';
+import type { ApiContext } from './context.js';
+import { mountRoute, openApiPaths, type Route, type RouteMiddleware } from './route.js';
+import { authRoutes } from './routes/auth.js';
+import { objectRoutes } from './routes/objects.js';
+import { userRoutes } from './routes/users.js';
+import { worldRoutes } from './routes/worlds.js';
+
+export const API_PREFIX = '/api/v1';
+
+export const apiRoutes = (context: ApiContext): Route[] => [
+  ...authRoutes(context),
+  ...userRoutes(context),
+  ...worldRoutes(context),
+  ...objectRoutes(context),
+];
+
+/** The OpenAPI 3.1 document, made from the same route definitions that serve the requests. */
+export const openApiDocument = (routes: readonly Route[]) =>
+  createDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'Odyssey API',
+      version: '1.0.0',
+      description:
+        'Shared 3D worlds: sign-in, users, worlds, objects. Writes answer with the `position` of ' +
+        'their events; pass it as `after` on a read to read your own write.',
+    },
+    servers: [{ url: '/' }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    },
+    paths: {
+      ...openApiPaths(routes, API_PREFIX),
+      [`${API_PREFIX}/openapi.json`]: {
+        get: {
+          operationId: 'getOpenApiDocument',
+          summary: 'This document; a Swagger UI over it is at /api/docs',
+          tags: ['meta'],
+          responses: { 200: { description: 'The OpenAPI 3.1 document' } },
+        },
+      },
+    },
+  });
+
+export const apiRouter = (routes: readonly Route[], middleware: RouteMiddleware) => {
+  const router = Router();
+  for (const definition of routes) mountRoute(router, definition, middleware);
+  return router;
+};

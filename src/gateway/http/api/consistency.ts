@@ -1,0 +1,55 @@
+import type { EventStore } from '../../../storage/event-store/port.js';
+import { quoteIdent, type SqlClient } from '../../../storage/sql/sql-client.js';
+import { ApiError } from './errors.js';
+
+export interface Consistency {
+  /**
+   * Resolves once every named read model has projected the log up to `position`; a 503
+   * `read_model_behind` when that takes longer than the bound. Reading the checkpoints (not a
+   * runner in this process) makes it hold whichever replica projected the write.
+   */
+  waitFor(projections: readonly string[], position: string | undefined): Promise<void>;
+}
+
+const POLL_MS = 10;
+
+export const createConsistency = (
+  store: EventStore,
+  sql: SqlClient,
+  options: { schema?: string; timeoutMs: number },
+): Consistency => {
+  const table = `${quoteIdent(options.schema ?? 'public')}.projection_checkpoints`;
+  const behind = async (projections: readonly string[], position: string) => {
+    const rows = await sql.query<{ name: string; position: string }>(
+      `SELECT name, position FROM ${table} WHERE name IN (SELECT jsonb_array_elements_text($1::text::jsonb))`,
+      [JSON.stringify(projections)],
+    );
+    return projections.filter((name) => {
+      const at = rows.find((row) => row.name === name)?.position;
+      return at === undefined || at === 'start' || at < position;
+    });
+  };
+  return {
+    waitFor: async (projections, position) => {
+      if (!position || position === 'start') return;
+      const head = await store.headPosition();
+      if (head === 'start' || position > head) {
+        throw new ApiError(400, 'unknown_position', `${position} is not a position of this log`);
+      }
+      const deadline = Date.now() + options.timeoutMs;
+      for (;;) {
+        const waiting = await behind(projections, position);
+        if (waiting.length === 0) return;
+        if (Date.now() >= deadline) {
+          throw new ApiError(
+            503,
+            'read_model_behind',
+            `the ${waiting.join(', ')} read model has not reached ${position} yet`,
+            { 'retry-after': '1' },
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
+    },
+  };
+};

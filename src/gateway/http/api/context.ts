@@ -1,0 +1,50 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Request } from 'express';
+import type { Actor } from '../../../domain/decider.js';
+import type { CommandEnvelope } from '../../../storage/command-handler.js';
+import type { EventStore } from '../../../storage/event-store/port.js';
+import type { SqlClient } from '../../../storage/sql/sql-client.js';
+import type { ChallengeStore } from '../../auth/challenges.js';
+import type { TokenService } from '../../auth/tokens.js';
+import type { Consistency } from './consistency.js';
+import type { Caller } from './route.js';
+
+/** What the routes work with. */
+export interface ApiContext {
+  store: EventStore;
+  sql: SqlClient;
+  /** Schema-qualified name of a read-model table. */
+  table: (name: string) => string;
+  tokens: TokenService;
+  challenges: ChallengeStore;
+  consistency: Consistency;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Who asks and within which flow, for the events a request writes. An `Idempotency-Key` header
+ * makes the command id repeatable: a retried request finds its events already written.
+ */
+export const envelopeFor = (request: Request, caller: Caller | undefined): CommandEnvelope => {
+  const actor: Actor = caller
+    ? { kind: 'user', userId: caller.userId }
+    : { kind: 'service', name: 'gateway' };
+  const key = request.get('idempotency-key');
+  const requestId = request.get('x-request-id');
+  const commandId = key
+    ? createHash('sha256')
+        .update(
+          `${caller?.userId ?? 'anonymous'}\u0000${request.method} ${request.path}\u0000${key}`,
+        )
+        .digest('hex')
+        .slice(0, 32)
+    : randomUUID();
+  return {
+    commandId,
+    correlationId: requestId && REQUEST_ID.test(requestId) ? requestId : randomUUID(),
+    actor,
+    ...(caller ? { auth: caller.auth } : {}),
+    at: new Date().toISOString(),
+  };
+};

@@ -1,0 +1,146 @@
+import { randomInt } from 'node:crypto';
+import { z } from 'zod';
+import { registerGuest, signInWithWallet } from '../../../../storage/commands/account-commands.js';
+import { normaliseWallet, verifyWalletSignature } from '../../../auth/wallet-signatures.js';
+import type { ApiContext } from '../context.js';
+import { envelopeFor } from '../context.js';
+import { route, type Route } from '../route.js';
+import type { ActiveUser } from '../../../../domain/user/user.js';
+import { Position, Wallet } from '../schemas.js';
+
+const Network = z.enum(['ethereum', 'polkadot']).meta({
+  description: 'polkadot covers Kusama and every Substrate chain: addresses are SS58',
+});
+
+const SessionUser = z
+  .object({
+    id: z.string(),
+    kind: z.enum(['guest', 'wallet']),
+    name: z.string(),
+    wallets: z.array(Wallet),
+  })
+  .meta({ id: 'SessionUser' });
+
+const toSessionUser = (user: ActiveUser) => ({
+  id: user.id,
+  kind: user.kind,
+  name: user.profile.name,
+  wallets: user.wallets,
+});
+
+const Token = z.object({
+  token: z.string().meta({ description: 'Send as `Authorization: Bearer <token>`' }),
+  expiresAt: z.string(),
+  user: SessionUser,
+  position: Position.nullable().meta({
+    description: 'Pass as `after` to read the new user back; null when nothing was written',
+  }),
+});
+
+/** A signed challenge, as `POST /auth/token` and `POST /users/me/wallets` take it. */
+export const SignedChallenge = z.strictObject({
+  wallet: z.string().min(1).max(128),
+  network: Network.default('ethereum'),
+  signature: z.string().min(1).max(1024),
+  challenge: z
+    .string()
+    .max(1024)
+    .optional()
+    .meta({ description: 'The challenge text that was signed; the latest one when absent' }),
+});
+
+/** Checks the signature over a challenge issued to the wallet, and uses the challenge up. */
+export const proveWallet = async (
+  context: ApiContext,
+  signed: z.output<typeof SignedChallenge>,
+) => {
+  const wallet = normaliseWallet(signed.network, signed.wallet);
+  const challenge = await context.challenges.find(wallet, signed.challenge);
+  await verifyWalletSignature(challenge.message, signed.signature, wallet);
+  await context.challenges.consume(challenge);
+  return wallet;
+};
+
+const visitorName = () => `Visitor_${randomInt(0, 10_000_000).toString().padStart(7, '0')}`;
+
+export const authRoutes = (context: ApiContext): Route[] => [
+  route({
+    method: 'post',
+    path: '/auth/guest',
+    operationId: 'signInAsGuest',
+    summary: 'Create a guest user and sign in as it',
+    tags: ['auth'],
+    auth: 'none',
+    limits: ['signIn'],
+    body: z.strictObject({ name: z.string().min(1).max(64).optional() }).optional(),
+    responses: { 201: { description: 'Signed in', schema: Token } },
+    handle: async ({ body, request }) => {
+      const { user, position } = await registerGuest(
+        context.store,
+        body?.name ?? visitorName(),
+        envelopeFor(request, undefined),
+      );
+      const { token, expiresAt } = await context.tokens.issue({ userId: user.id, auth: 'guest' });
+      return {
+        status: 201,
+        body: { token, expiresAt, user: toSessionUser(user), position: position ?? null },
+      };
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/auth/challenge',
+    operationId: 'getChallenge',
+    summary: 'A single-use text for the wallet to sign; it expires',
+    tags: ['auth'],
+    auth: 'none',
+    limits: ['signIn'],
+    query: z.strictObject({
+      wallet: z.string().min(1).max(128),
+      network: Network.default('ethereum'),
+    }),
+    responses: {
+      200: {
+        description: 'Sign `challenge` as it is (EIP-191 personal_sign, or signRaw on Polkadot)',
+        schema: z.object({ challenge: z.string(), expiresAt: z.string() }),
+      },
+    },
+    handle: async ({ query }) => {
+      const challenge = await context.challenges.issue(
+        normaliseWallet(query.network, query.wallet),
+      );
+      return { body: { challenge: challenge.message, expiresAt: challenge.expiresAt } };
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/auth/token',
+    operationId: 'signInWithWallet',
+    summary:
+      "Sign in with a wallet's signature over its challenge; the user is created on first sign-in",
+    tags: ['auth'],
+    auth: 'none',
+    limits: ['signIn'],
+    body: SignedChallenge,
+    responses: {
+      200: { description: 'Signed in', schema: Token.extend({ created: z.boolean() }) },
+    },
+    handle: async ({ body, request }) => {
+      const wallet = await proveWallet(context, body);
+      const short = wallet.address.slice(0, 10);
+      const { user, position, created } = await signInWithWallet(
+        context.store,
+        wallet,
+        `User ${short}`,
+        { ...envelopeFor(request, undefined), auth: wallet.network },
+      );
+      const { token, expiresAt } = await context.tokens.issue({
+        userId: user.id,
+        auth: wallet.network,
+      });
+      return {
+        body: { token, expiresAt, user: toSessionUser(user), created, position: position ?? null },
+      };
+    },
+  }),
+];

@@ -1,0 +1,441 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { IDENTITY } from '../../../../domain/geometry.js';
+import {
+  evolveObject,
+  objectDecider,
+  objectStream,
+  type ObjectCommand,
+  type ObjectEvent,
+} from '../../../../domain/object/object.js';
+import { mayEditNode } from '../../../../domain/world/permissions.js';
+import { OBJECT_TYPE_NAMES } from '../../../../domain/world/object-types.js';
+import { worldDecider, worldStream } from '../../../../domain/world/world.js';
+import {
+  handleCommand,
+  loadState,
+  type CommandEnvelope,
+} from '../../../../storage/command-handler.js';
+import { handleWorldCommand } from '../../../../storage/commands/world-commands.js';
+import { ApiError } from '../errors.js';
+import { envelopeFor, type ApiContext } from '../context.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { route, type Caller, type Route } from '../route.js';
+import { AfterQuery, page, PageQuery, Transform, Uuid, Written } from '../schemas.js';
+
+const ObjectType = z.enum(OBJECT_TYPE_NAMES);
+const Access = z.enum(['any', 'editor']);
+const Permissions = z
+  .strictObject({ read: Access, write: Access })
+  .meta({ id: 'AttributePermissions' });
+
+const WorldObject = z
+  .object({
+    id: z.string(),
+    worldId: z.string(),
+    parentId: z.string(),
+    objectType: ObjectType,
+    ownerId: z.string(),
+    name: z.string(),
+    assetId: z.string().nullable(),
+    transform: Transform,
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'WorldObject' });
+
+const Attribute = z
+  .object({
+    pluginId: z.string(),
+    name: z.string(),
+    value: z.json(),
+    permissions: Permissions,
+    live: z.boolean(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Attribute' });
+
+interface ObjectRow {
+  object_id: string;
+  world_id: string;
+  parent_id: string;
+  object_type: z.output<typeof ObjectType>;
+  owner_id: string;
+  name: string;
+  asset_id: string | null;
+  transform: z.output<typeof Transform>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface AttributeRow {
+  plugin_id: string;
+  name: string;
+  value: z.output<ReturnType<typeof z.json>>;
+  permissions: z.output<typeof Permissions>;
+  live: boolean;
+  updated_at: Date;
+}
+
+const toObject = (row: ObjectRow): z.output<typeof WorldObject> => ({
+  id: row.object_id,
+  worldId: row.world_id,
+  parentId: row.parent_id,
+  objectType: row.object_type,
+  ownerId: row.owner_id,
+  name: row.name,
+  assetId: row.asset_id,
+  transform: row.transform,
+  createdAt: new Date(row.created_at).toISOString(),
+  updatedAt: new Date(row.updated_at).toISOString(),
+});
+
+const AssetId = z.string().min(1).max(128);
+const ObjectId = z.strictObject({ objectId: Uuid });
+const AttributePath = z.strictObject({
+  objectId: Uuid,
+  pluginId: z.string().min(1).max(64),
+  name: z.string().min(1).max(128),
+});
+
+/**
+ * The world an object is in, from the first event of the object's own stream: written when its
+ * id was claimed, so it holds before any read model has seen the object.
+ */
+const worldOf = async (context: ApiContext, objectId: string) => {
+  const [first] = await context.store.readStream(objectStream(objectId), { limit: 1 });
+  const worldId = (first?.data as { worldId?: unknown } | undefined)?.worldId;
+  if (typeof worldId !== 'string')
+    throw new ApiError(404, 'object_not_found', `no object ${objectId}`);
+  return worldId;
+};
+
+/** Several edits of one object, decided in turn and appended together, or not at all. */
+const handleObjectCommands = (
+  context: ApiContext,
+  worldId: string,
+  objectId: string,
+  commands: readonly ObjectCommand[],
+  envelope: CommandEnvelope,
+) =>
+  handleCommand(
+    context.store,
+    {
+      stream: objectStream(objectId),
+      ...objectDecider,
+      decide: async (object) => {
+        const { state: world } = await loadState(context.store, worldStream(worldId), worldDecider);
+        const events: ObjectEvent[] = [];
+        let state = object;
+        for (const command of commands) {
+          const decided = objectDecider.decide(command, { world, object: state });
+          events.push(...decided);
+          state = decided.reduce(evolveObject, state);
+        }
+        return events;
+      },
+    },
+    envelope,
+  );
+
+const mayEdit = async (context: ApiContext, worldId: string, objectId: string, caller: Caller) => {
+  const { state: world } = await loadState(context.store, worldStream(worldId), worldDecider);
+  return (
+    world.status === 'active' &&
+    mayEditNode(world, { kind: 'user', userId: caller.userId }, objectId)
+  );
+};
+
+export const objectRoutes = (context: ApiContext): Route[] => [
+  route({
+    method: 'get',
+    path: '/worlds/:worldId/objects',
+    operationId: 'listObjects',
+    summary: "A world's objects; `parentId` narrows to one node's children",
+    tags: ['objects'],
+    auth: 'user',
+    params: z.strictObject({ worldId: Uuid }),
+    query: PageQuery.extend({ parentId: Uuid.optional() }),
+    responses: { 200: { description: 'A page of objects', schema: page(WorldObject) } },
+    handle: async ({ params, query }) => {
+      await context.consistency.waitFor(['objects'], query.after);
+      const cursor = decodeCursor(query.cursor, z.string());
+      const rows = await context.sql.query<ObjectRow>(
+        `SELECT * FROM ${context.table('rm_objects')}
+          WHERE world_id = $1 AND ($2::text IS NULL OR parent_id = $2) AND ($3::text IS NULL OR object_id > $3)
+          ORDER BY object_id LIMIT $4`,
+        [params.worldId, query.parentId ?? null, cursor ?? null, query.limit + 1],
+      );
+      const items = rows.slice(0, query.limit).map(toObject);
+      const last = rows.length > query.limit ? items.at(-1) : undefined;
+      return { body: { items, nextCursor: last ? encodeCursor(last.id) : null } };
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/worlds/:worldId/objects',
+    operationId: 'spawnObject',
+    summary: 'Spawn an object under the world or under one of its objects',
+    tags: ['objects'],
+    auth: 'user',
+    limits: ['write'],
+    params: z.strictObject({ worldId: Uuid }),
+    body: z.strictObject({
+      name: z.string().min(1).max(128),
+      objectType: ObjectType,
+      parentId: Uuid.optional().meta({ description: 'The world itself when absent' }),
+      assetId: AssetId.optional(),
+      transform: Transform.optional(),
+    }),
+    responses: { 201: { description: 'Spawned', schema: Written.extend({ id: z.string() }) } },
+    handle: async ({ caller, params, body, request }) => {
+      const envelope = envelopeFor(request, caller);
+      const objectId = randomUUID();
+      const { position } = await handleWorldCommand(
+        context.store,
+        {
+          type: 'SpawnObject',
+          data: {
+            worldId: params.worldId,
+            objectId,
+            parentId: body.parentId ?? params.worldId,
+            objectType: body.objectType,
+            name: body.name,
+            ...(body.assetId !== undefined ? { assetId: body.assetId } : {}),
+            transform: body.transform ?? IDENTITY,
+          },
+          actor: envelope.actor,
+          at: envelope.at,
+        },
+        envelope,
+      );
+      return { status: 201, body: { id: objectId, position } };
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/objects/:objectId',
+    operationId: 'getObject',
+    summary: 'An object',
+    tags: ['objects'],
+    auth: 'user',
+    params: ObjectId,
+    query: AfterQuery,
+    responses: { 200: { description: 'The object', schema: WorldObject } },
+    handle: async ({ params, query }) => {
+      await context.consistency.waitFor(['objects'], query.after);
+      const [row] = await context.sql.query<ObjectRow>(
+        `SELECT * FROM ${context.table('rm_objects')} WHERE object_id = $1`,
+        [params.objectId],
+      );
+      if (!row) throw new ApiError(404, 'object_not_found', `no object ${params.objectId}`);
+      return { body: toObject(row) };
+    },
+  }),
+  route({
+    method: 'patch',
+    path: '/objects/:objectId',
+    operationId: 'updateObject',
+    summary: 'Rename, re-asset or move an object (whoever may edit it)',
+    tags: ['objects'],
+    auth: 'user',
+    limits: ['write'],
+    params: ObjectId,
+    body: z
+      .strictObject({
+        name: z.string().min(1).max(128),
+        assetId: AssetId.nullable(),
+        transform: Transform,
+      })
+      .partial()
+      .refine((patch) => Object.keys(patch).length > 0, {
+        message: 'name at least one field to change',
+      }),
+    responses: { 200: { description: 'Changed', schema: Written } },
+    handle: async ({ caller, params, body, request }) => {
+      const envelope = envelopeFor(request, caller);
+      const { objectId } = params;
+      const worldId = await worldOf(context, objectId);
+      const base = { actor: envelope.actor, at: envelope.at };
+      const commands: ObjectCommand[] = [
+        ...(body.name !== undefined
+          ? [
+              {
+                type: 'RenameObject' as const,
+                data: { worldId, objectId, name: body.name },
+                ...base,
+              },
+            ]
+          : []),
+        ...(body.assetId !== undefined
+          ? [
+              {
+                type: 'ChangeObjectAsset' as const,
+                data: { worldId, objectId, assetId: body.assetId },
+                ...base,
+              },
+            ]
+          : []),
+        ...(body.transform !== undefined
+          ? [
+              {
+                type: 'TransformObject' as const,
+                data: { worldId, objectId, transform: body.transform },
+                ...base,
+              },
+            ]
+          : []),
+      ];
+      const { position } = await handleObjectCommands(
+        context,
+        worldId,
+        objectId,
+        commands,
+        envelope,
+      );
+      return { body: { position } };
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/objects/:objectId',
+    operationId: 'removeObject',
+    summary: 'Remove an object with everything under it',
+    tags: ['objects'],
+    auth: 'user',
+    limits: ['write'],
+    params: ObjectId,
+    responses: { 200: { description: 'Removed', schema: Written } },
+    handle: async ({ caller, params, request }) => {
+      const envelope = envelopeFor(request, caller);
+      const worldId = await worldOf(context, params.objectId);
+      const { position } = await handleWorldCommand(
+        context.store,
+        {
+          type: 'RemoveObject',
+          data: { worldId, objectId: params.objectId },
+          actor: envelope.actor,
+          at: envelope.at,
+        },
+        envelope,
+      );
+      return { body: { position } };
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/objects/:objectId/attributes',
+    operationId: 'listAttributes',
+    summary: "An object's attributes that the caller may read",
+    tags: ['objects'],
+    auth: 'user',
+    params: ObjectId,
+    query: AfterQuery,
+    responses: {
+      200: { description: 'Attributes', schema: z.object({ items: z.array(Attribute) }) },
+    },
+    handle: async ({ caller, params, query }) => {
+      await context.consistency.waitFor(['objects'], query.after);
+      const rows = await context.sql.query<AttributeRow & { world_id: string }>(
+        `SELECT a.*, o.world_id FROM ${context.table('rm_object_attributes')} a
+           JOIN ${context.table('rm_objects')} o USING (object_id)
+          WHERE a.object_id = $1 ORDER BY a.plugin_id, a.name`,
+        [params.objectId],
+      );
+      const editorOnly = rows.some((row) => row.permissions.read === 'editor');
+      const editor =
+        editorOnly && rows[0]
+          ? await mayEdit(context, rows[0].world_id, params.objectId, caller)
+          : false;
+      const items = rows
+        .filter((row) => row.permissions.read === 'any' || editor)
+        .map((row) => ({
+          pluginId: row.plugin_id,
+          name: row.name,
+          value: row.value,
+          permissions: row.permissions,
+          live: row.live,
+          updatedAt: new Date(row.updated_at).toISOString(),
+        }));
+      return { body: { items } };
+    },
+  }),
+  route({
+    method: 'put',
+    path: '/objects/:objectId/attributes/:pluginId/:name',
+    operationId: 'setAttribute',
+    summary: 'Set an attribute (who may: its write permission, editors by default)',
+    tags: ['objects'],
+    auth: 'user',
+    limits: ['write'],
+    params: AttributePath,
+    body: z.strictObject({
+      value: z.json(),
+      permissions: Permissions.optional(),
+      live: z.boolean().optional(),
+    }),
+    responses: { 200: { description: 'Set', schema: Written } },
+    handle: async ({ caller, params, body, request }) => {
+      const envelope = envelopeFor(request, caller);
+      const worldId = await worldOf(context, params.objectId);
+      const { position } = await handleObjectCommands(
+        context,
+        worldId,
+        params.objectId,
+        [
+          {
+            type: 'SetObjectAttribute',
+            data: {
+              worldId,
+              objectId: params.objectId,
+              pluginId: params.pluginId,
+              name: params.name,
+              value: body.value,
+              ...(body.permissions ? { permissions: body.permissions } : {}),
+              ...(body.live !== undefined ? { live: body.live } : {}),
+            },
+            actor: envelope.actor,
+            at: envelope.at,
+          },
+        ],
+        envelope,
+      );
+      return { body: { position } };
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/objects/:objectId/attributes/:pluginId/:name',
+    operationId: 'removeAttribute',
+    summary: 'Remove an attribute',
+    tags: ['objects'],
+    auth: 'user',
+    limits: ['write'],
+    params: AttributePath,
+    responses: { 200: { description: 'Removed', schema: Written } },
+    handle: async ({ caller, params, request }) => {
+      const envelope = envelopeFor(request, caller);
+      const worldId = await worldOf(context, params.objectId);
+      const { position } = await handleObjectCommands(
+        context,
+        worldId,
+        params.objectId,
+        [
+          {
+            type: 'RemoveObjectAttribute',
+            data: {
+              worldId,
+              objectId: params.objectId,
+              pluginId: params.pluginId,
+              name: params.name,
+            },
+            actor: envelope.actor,
+            at: envelope.at,
+          },
+        ],
+        envelope,
+      );
+      return { body: { position } };
+    },
+  }),
+];

@@ -1,0 +1,212 @@
+import { z } from 'zod';
+import {
+  attachWallet,
+  deleteUser,
+  detachWallet,
+} from '../../../../storage/commands/account-commands.js';
+import { handleUserCommand } from '../../../../storage/commands/user-commands.js';
+import { normaliseWallet } from '../../../auth/wallet-signatures.js';
+import { ApiError } from '../errors.js';
+import { envelopeFor, type ApiContext } from '../context.js';
+import { route, type Route } from '../route.js';
+import { AfterQuery, Position, User, Uuid, Wallet, Written } from '../schemas.js';
+import { proveWallet, SignedChallenge } from './auth.js';
+
+interface UserRow {
+  user_id: string;
+  kind: 'guest' | 'wallet';
+  name: string;
+  bio: string;
+  avatar_hash: string | null;
+  links: string[];
+  present_in: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export const toUser = (row: UserRow): z.output<typeof User> => ({
+  id: row.user_id,
+  kind: row.kind,
+  name: row.name,
+  bio: row.bio,
+  avatarHash: row.avatar_hash,
+  links: row.links,
+  presentIn: row.present_in,
+  createdAt: new Date(row.created_at).toISOString(),
+  updatedAt: new Date(row.updated_at).toISOString(),
+});
+
+const ProfilePatch = z
+  .strictObject({
+    name: z.string().min(1).max(64),
+    bio: z.string().max(1024),
+    avatarHash: z.string().min(1).max(128).nullable(),
+    links: z.array(z.url()).max(10),
+  })
+  .partial()
+  .refine((patch) => Object.keys(patch).length > 0, {
+    message: 'name at least one field to change',
+  });
+
+export const userRoutes = (context: ApiContext): Route[] => {
+  const readUser = async (userId: string) => {
+    const [row] = await context.sql.query<UserRow>(
+      `SELECT * FROM ${context.table('rm_users')} WHERE user_id = $1`,
+      [userId],
+    );
+    if (!row) throw new ApiError(404, 'user_not_found', `no user ${userId}`);
+    return toUser(row);
+  };
+  const readWallets = (userId: string) =>
+    context.sql.query<{ network: 'ethereum' | 'polkadot'; address: string }>(
+      `SELECT network, address FROM ${context.table('rm_user_wallets')} WHERE user_id = $1
+        ORDER BY network, address`,
+      [userId],
+    );
+  return [
+    route({
+      method: 'get',
+      path: '/users/me',
+      operationId: 'getMe',
+      summary: 'The signed-in user',
+      tags: ['users'],
+      auth: 'user',
+      query: AfterQuery,
+      responses: {
+        200: {
+          description: 'The user and their wallets',
+          schema: User.extend({ wallets: z.array(Wallet) }),
+        },
+      },
+      handle: async ({ caller, query }) => {
+        await context.consistency.waitFor(['users'], query.after);
+        const user = await readUser(caller.userId);
+        return { body: { ...user, wallets: await readWallets(caller.userId) } };
+      },
+    }),
+    route({
+      method: 'patch',
+      path: '/users/me',
+      operationId: 'updateProfile',
+      summary: "Change the signed-in user's name, bio, avatar or links",
+      tags: ['users'],
+      auth: 'user',
+      limits: ['write'],
+      body: ProfilePatch,
+      responses: { 200: { description: 'Changed', schema: Written } },
+      handle: async ({ caller, body, request }) => {
+        const envelope = envelopeFor(request, caller);
+        const { position } = await handleUserCommand(
+          context.store,
+          {
+            type: 'UpdateProfile',
+            data: { userId: caller.userId, profile: body },
+            actor: envelope.actor,
+            at: envelope.at,
+          },
+          envelope,
+        );
+        return { body: { position } };
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/users/me',
+      operationId: 'deleteMe',
+      summary: 'Delete the signed-in user; their wallets are freed and their tokens refused',
+      tags: ['users'],
+      auth: 'user',
+      limits: ['write'],
+      responses: {
+        200: { description: 'Deleted', schema: z.object({ position: Position.nullable() }) },
+      },
+      handle: async ({ caller, request }) => {
+        const position = await deleteUser(
+          context.store,
+          caller.userId,
+          'requested',
+          envelopeFor(request, caller),
+        );
+        return { body: { position: position ?? null } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/users/me/wallets',
+      operationId: 'getMyWallets',
+      summary: "The signed-in user's wallets",
+      tags: ['users'],
+      auth: 'user',
+      query: AfterQuery,
+      responses: { 200: { description: 'Wallets', schema: z.object({ items: z.array(Wallet) }) } },
+      handle: async ({ caller, query }) => {
+        await context.consistency.waitFor(['users'], query.after);
+        return { body: { items: await readWallets(caller.userId) } };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/users/me/wallets',
+      operationId: 'attachWallet',
+      summary: 'Attach another wallet, proved by its signature over a challenge',
+      tags: ['users'],
+      auth: 'user',
+      limits: ['write', 'signIn'],
+      body: SignedChallenge,
+      responses: {
+        200: { description: 'Attached', schema: z.object({ position: Position.nullable() }) },
+      },
+      handle: async ({ caller, body, request }) => {
+        const wallet = await proveWallet(context, body);
+        const position = await attachWallet(
+          context.store,
+          caller.userId,
+          wallet,
+          envelopeFor(request, caller),
+        );
+        return { body: { position: position ?? null } };
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/users/me/wallets/:network/:address',
+      operationId: 'detachWallet',
+      summary: 'Remove a wallet from the signed-in user (never the last one)',
+      tags: ['users'],
+      auth: 'user',
+      limits: ['write'],
+      params: z.strictObject({
+        network: z.enum(['ethereum', 'polkadot']),
+        address: z.string().max(128),
+      }),
+      responses: {
+        200: { description: 'Removed', schema: z.object({ position: Position.nullable() }) },
+      },
+      handle: async ({ caller, params, request }) => {
+        const wallet = normaliseWallet(params.network, params.address);
+        const position = await detachWallet(
+          context.store,
+          caller.userId,
+          wallet,
+          envelopeFor(request, caller),
+        );
+        return { body: { position: position ?? null } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/users/:userId',
+      operationId: 'getUser',
+      summary: "A user's public profile",
+      tags: ['users'],
+      auth: 'user',
+      params: z.strictObject({ userId: Uuid }),
+      query: AfterQuery,
+      responses: { 200: { description: 'The user', schema: User } },
+      handle: async ({ params, query }) => {
+        await context.consistency.waitFor(['users'], query.after);
+        return { body: await readUser(params.userId) };
+      },
+    }),
+  ];
+};

@@ -1,0 +1,340 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import {
+  evolveWorld,
+  worldDecider,
+  worldStream,
+  type WorldCommand,
+  type WorldEvent,
+} from '../../../../domain/world/world.js';
+import { handleCommand, type CommandEnvelope } from '../../../../storage/command-handler.js';
+import { handleWorldCommand } from '../../../../storage/commands/world-commands.js';
+import { ApiError } from '../errors.js';
+import { envelopeFor, type ApiContext } from '../context.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { route, type Route } from '../route.js';
+import { AfterQuery, page, PageQuery, Uuid, Vec3, Written } from '../schemas.js';
+
+const WorldSettings = z
+  .strictObject({
+    spawnPoint: z.strictObject({ position: Vec3, rotation: Vec3 }),
+    skyboxAssetId: z.string().min(1).max(128),
+    avatarController: z.string().min(1).max(128),
+    skyboxController: z.string().min(1).max(128),
+  })
+  .partial()
+  .meta({ id: 'WorldSettings' });
+
+const World = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string(),
+    ownerId: z.string().nullable(),
+    origin: z.object({ kind: z.enum(['user', 'nft']) }).loose(),
+    settings: WorldSettings,
+    objectCount: z.number().int(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'World' });
+
+const Member = z
+  .object({ userId: z.string(), nodeId: z.string(), role: z.literal('admin') })
+  .meta({ id: 'Member' });
+
+interface WorldRow {
+  world_id: string;
+  name: string;
+  description: string;
+  owner_id: string | null;
+  origin: { kind: 'user' | 'nft' };
+  settings: z.output<typeof WorldSettings>;
+  object_count: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toWorld = (row: WorldRow): z.output<typeof World> => ({
+  id: row.world_id,
+  name: row.name,
+  description: row.description,
+  ownerId: row.owner_id,
+  origin: row.origin,
+  settings: row.settings,
+  objectCount: row.object_count,
+  createdAt: new Date(row.created_at).toISOString(),
+  updatedAt: new Date(row.updated_at).toISOString(),
+});
+
+const WorldId = z.strictObject({ worldId: Uuid });
+
+/** Several commands on one world, decided in turn and appended together, or not at all. */
+const handleWorldCommands = (
+  context: ApiContext,
+  worldId: string,
+  commands: readonly WorldCommand[],
+  envelope: CommandEnvelope,
+) =>
+  handleCommand(
+    context.store,
+    {
+      stream: worldStream(worldId),
+      ...worldDecider,
+      decide: (world) => {
+        const events: WorldEvent[] = [];
+        let state = world;
+        for (const command of commands) {
+          const decided = worldDecider.decide(command, state);
+          events.push(...decided);
+          state = decided.reduce(evolveWorld, state);
+        }
+        return events;
+      },
+    },
+    envelope,
+  );
+
+export const worldRoutes = (context: ApiContext): Route[] => [
+  route({
+    method: 'get',
+    path: '/worlds',
+    operationId: 'listWorlds',
+    summary: 'Worlds, newest first; `search` matches names',
+    tags: ['worlds'],
+    auth: 'user',
+    query: PageQuery.extend({
+      search: z.string().min(1).max(128).optional(),
+      ownerId: Uuid.optional(),
+    }),
+    responses: { 200: { description: 'A page of worlds', schema: page(World) } },
+    handle: async ({ query }) => {
+      await context.consistency.waitFor(['worlds'], query.after);
+      const cursor = decodeCursor(query.cursor, z.tuple([z.string(), z.string()]));
+      const rows = await context.sql.query<WorldRow & { cursor_at: string }>(
+        `SELECT *, created_at::text AS cursor_at FROM ${context.table('rm_worlds')}
+          WHERE ($1::text IS NULL OR name ILIKE '%' || replace(replace(replace($1, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')
+            AND ($2::text IS NULL OR owner_id = $2)
+            AND ($3::timestamptz IS NULL OR (created_at, world_id) < ($3::timestamptz, $4::text))
+          ORDER BY created_at DESC, world_id DESC
+          LIMIT $5`,
+        [
+          query.search ?? null,
+          query.ownerId ?? null,
+          cursor?.[0] ?? null,
+          cursor?.[1] ?? null,
+          query.limit + 1,
+        ],
+      );
+      const shown = rows.slice(0, query.limit);
+      const last = rows.length > query.limit ? shown.at(-1) : undefined;
+      return {
+        body: {
+          items: shown.map(toWorld),
+          nextCursor: last ? encodeCursor([last.cursor_at, last.world_id]) : null,
+        },
+      };
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/worlds',
+    operationId: 'createWorld',
+    summary: 'Create a world owned by the signed-in user',
+    tags: ['worlds'],
+    auth: 'user',
+    limits: ['write'],
+    body: z.strictObject({
+      name: z.string().min(1).max(128),
+      description: z.string().max(4096).optional(),
+    }),
+    responses: { 201: { description: 'Created', schema: Written.extend({ id: z.string() }) } },
+    handle: async ({ caller, body, request }) => {
+      if (caller.auth === 'guest')
+        throw new ApiError(
+          403,
+          'guests_cannot_create_worlds',
+          'sign in with a wallet to create a world',
+        );
+      const envelope = envelopeFor(request, caller);
+      const worldId = randomUUID();
+      const { position } = await handleWorldCommand(
+        context.store,
+        {
+          type: 'CreateWorld',
+          data: {
+            worldId,
+            ownerId: caller.userId,
+            name: body.name,
+            ...(body.description !== undefined ? { description: body.description } : {}),
+          },
+          actor: envelope.actor,
+          at: envelope.at,
+        },
+        envelope,
+      );
+      return { status: 201, body: { id: worldId, position } };
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/worlds/:worldId',
+    operationId: 'getWorld',
+    summary: 'A world',
+    tags: ['worlds'],
+    auth: 'user',
+    params: WorldId,
+    query: AfterQuery,
+    responses: { 200: { description: 'The world', schema: World } },
+    handle: async ({ params, query }) => {
+      await context.consistency.waitFor(['worlds'], query.after);
+      const [row] = await context.sql.query<WorldRow>(
+        `SELECT * FROM ${context.table('rm_worlds')} WHERE world_id = $1`,
+        [params.worldId],
+      );
+      if (!row) throw new ApiError(404, 'world_not_found', `no world ${params.worldId}`);
+      return { body: toWorld(row) };
+    },
+  }),
+  route({
+    method: 'patch',
+    path: '/worlds/:worldId',
+    operationId: 'updateWorld',
+    summary: "Change a world's name, description or settings (owner and admins)",
+    tags: ['worlds'],
+    auth: 'user',
+    limits: ['write'],
+    params: WorldId,
+    body: z
+      .strictObject({
+        name: z.string().min(1).max(128),
+        description: z.string().max(4096),
+        settings: WorldSettings,
+      })
+      .partial()
+      .refine((patch) => Object.keys(patch).length > 0, {
+        message: 'name at least one field to change',
+      }),
+    responses: { 200: { description: 'Changed', schema: Written } },
+    handle: async ({ caller, params, body, request }) => {
+      const envelope = envelopeFor(request, caller);
+      const { worldId } = params;
+      const base = { actor: envelope.actor, at: envelope.at };
+      const commands: WorldCommand[] = [];
+      if (body.name !== undefined || body.description !== undefined) {
+        commands.push({
+          type: 'ChangeWorldDetails',
+          data: {
+            worldId,
+            ...(body.name !== undefined ? { name: body.name } : {}),
+            ...(body.description !== undefined ? { description: body.description } : {}),
+          },
+          ...base,
+        });
+      }
+      if (body.settings) {
+        commands.push({
+          type: 'ChangeWorldSettings',
+          data: { worldId, settings: body.settings },
+          ...base,
+        });
+      }
+      const { position } = await handleWorldCommands(context, worldId, commands, envelope);
+      return { body: { position } };
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/worlds/:worldId/members',
+    operationId: 'listMembers',
+    summary: "A world's admins, at the world or at an object in it",
+    tags: ['worlds'],
+    auth: 'user',
+    params: WorldId,
+    query: AfterQuery,
+    responses: { 200: { description: 'Members', schema: z.object({ items: z.array(Member) }) } },
+    handle: async ({ params, query }) => {
+      await context.consistency.waitFor(['worlds'], query.after);
+      const rows = await context.sql.query<{ user_id: string; node_id: string }>(
+        `SELECT user_id, node_id FROM ${context.table('rm_world_admins')} WHERE world_id = $1
+          ORDER BY node_id, user_id`,
+        [params.worldId],
+      );
+      return {
+        body: {
+          items: rows.map((r) => ({
+            userId: r.user_id,
+            nodeId: r.node_id,
+            role: 'admin' as const,
+          })),
+        },
+      };
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/worlds/:worldId/members',
+    operationId: 'addMember',
+    summary: 'Make a user an admin of the world, or of one object in it',
+    tags: ['worlds'],
+    auth: 'user',
+    limits: ['write'],
+    params: WorldId,
+    body: z.strictObject({
+      userId: Uuid,
+      role: z.literal('admin'),
+      nodeId: Uuid.optional().meta({
+        description: 'An object of the world; the world itself when absent',
+      }),
+    }),
+    responses: { 200: { description: 'Added', schema: Written } },
+    handle: async ({ caller, params, body, request }) => {
+      const envelope = envelopeFor(request, caller);
+      const { position } = await handleWorldCommand(
+        context.store,
+        {
+          type: 'GrantAdmin',
+          data: {
+            worldId: params.worldId,
+            nodeId: body.nodeId ?? params.worldId,
+            userId: body.userId,
+          },
+          actor: envelope.actor,
+          at: envelope.at,
+        },
+        envelope,
+      );
+      return { body: { position } };
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/worlds/:worldId/members/:userId',
+    operationId: 'removeMember',
+    summary: "Take a user's admin role away, at the world or at one object",
+    tags: ['worlds'],
+    auth: 'user',
+    limits: ['write'],
+    params: z.strictObject({ worldId: Uuid, userId: Uuid }),
+    query: z.strictObject({ nodeId: Uuid.optional() }),
+    responses: { 200: { description: 'Removed', schema: Written } },
+    handle: async ({ caller, params, query, request }) => {
+      const envelope = envelopeFor(request, caller);
+      const { position } = await handleWorldCommand(
+        context.store,
+        {
+          type: 'RevokeAdmin',
+          data: {
+            worldId: params.worldId,
+            nodeId: query.nodeId ?? params.worldId,
+            userId: params.userId,
+          },
+          actor: envelope.actor,
+          at: envelope.at,
+        },
+        envelope,
+      );
+      return { body: { position } };
+    },
+  }),
+];

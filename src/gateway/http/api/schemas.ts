@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+/** Schemas shared by several routes; each named one becomes a component of the OpenAPI document. */
+
+export const ErrorResponse = z
+  .object({
+    error: z.object({
+      code: z.string().meta({ description: 'Stable, machine-readable, snake_case' }),
+      message: z.string(),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const Uuid = z
+  .uuid()
+  .meta({ description: 'A UUID', example: '0194f3c2-8b1a-7c3e-9d2f-3a4b5c6d7e8f' });
+
+export const Position = z.string().min(1).max(128).meta({
+  id: 'Position',
+  description:
+    'Where a write landed in the event log. Pass it back as `after` on a read to see that write.',
+});
+
+/** Read-your-writes: a read may name the position of an earlier write and waits until it shows. */
+export const AfterQuery = z.strictObject({ after: Position.optional() });
+
+export const Cursor = z.string().max(512).meta({ description: 'Opaque; from `nextCursor`' });
+
+export const PageQuery = z.strictObject({
+  after: Position.optional(),
+  cursor: Cursor.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const page = <T extends z.ZodType>(item: T) =>
+  z.object({
+    items: z.array(item),
+    nextCursor: z.string().nullable().meta({ description: 'Absent at the end of the list' }),
+  });
+
+export const Written = z.object({ position: Position });
+
+export const Vec3 = z.object({ x: z.number(), y: z.number(), z: z.number() }).meta({ id: 'Vec3' });
+export const Transform = z
+  .object({ position: Vec3, rotation: Vec3, scale: Vec3 })
+  .meta({ id: 'Transform' });
+
+export const Wallet = z
+  .object({
+    network: z.enum(['ethereum', 'polkadot']),
+    address: z.string(),
+  })
+  .meta({ id: 'Wallet' });
+
+export const User = z
+  .object({
+    id: z.string(),
+    kind: z.enum(['guest', 'wallet']),
+    name: z.string(),
+    bio: z.string(),
+    avatarHash: z.string().nullable(),
+    links: z.array(z.string()),
+    presentIn: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'User' });
