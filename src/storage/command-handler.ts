@@ -40,18 +40,98 @@ export interface CommandHandlerOptions {
   maxRetries?: number;
 }
 
-/** A stream's current state and revision, folded from its events. */
+interface StreamState<State> {
+  state: State;
+  revision: number | undefined;
+  /** Where the stream's last event is in the global log. */
+  position: Position | 'start';
+  /** The stream's latest commands and their events, to answer a retried command without redoing it. */
+  commands: Map<string, { events: Event[]; position: Position }>;
+}
+
+const CACHED_STREAMS = 1_000;
+const REMEMBERED_COMMANDS = 1_000;
+const caches = new WeakMap<EventStore, Map<string, StreamState<unknown>>>();
+const evolverIds = new WeakMap<object, number>();
+let nextEvolverId = 0;
+
+const cacheKey = (stream: string, evolve: object) => {
+  let id = evolverIds.get(evolve);
+  if (id === undefined) evolverIds.set(evolve, (id = nextEvolverId++));
+  return `${id}\u0000${stream}`;
+};
+
+/**
+ * A stream's current state and revision. Folded states are kept (for the most recently used
+ * streams) and brought up to date by reading only the events appended since: a world with ten
+ * thousand objects is not read whole for every edit. Every call still reads the stream's tail,
+ * so the state is as current as the store, whichever process wrote last.
+ */
 export const loadState = async <State, E extends Event>(
   store: EventStore,
   stream: string,
   { initialState, evolve }: Pick<Decider<State, never, E, never>, 'initialState' | 'evolve'>,
-) => {
-  const events = await store.readStream(stream);
-  const state = events.reduce(
-    (current, event) => evolve(current, toDomainEvent<E>(event)),
-    initialState(),
-  );
-  return { state, events, revision: events.at(-1)?.revision };
+): Promise<StreamState<State>> => {
+  const cache = caches.get(store) ?? new Map<string, StreamState<unknown>>();
+  caches.set(store, cache);
+  const key = cacheKey(stream, evolve);
+  const cached = cache.get(key) as StreamState<State> | undefined;
+  const from = cached?.revision === undefined ? 0 : cached.revision + 1;
+  const events = await store.readStream(stream, { fromRevision: from });
+  let loaded: StreamState<State> = cached ?? {
+    state: initialState(),
+    revision: undefined,
+    position: 'start',
+    commands: new Map(),
+  };
+  if (events.length > 0) {
+    const commands = new Map(loaded.commands);
+    for (const event of events) {
+      const commandId = event.metadata.commandId;
+      if (!commandId) continue;
+      const earlier = commands.get(commandId);
+      commands.delete(commandId);
+      commands.set(commandId, {
+        events: [...(earlier?.events ?? []), toDomainEvent<E>(event)],
+        position: event.position,
+      });
+      if (commands.size > REMEMBERED_COMMANDS) commands.delete(commands.keys().next().value!);
+    }
+    loaded = {
+      state: events.reduce(
+        (current, event) => evolve(current, toDomainEvent<E>(event)),
+        loaded.state,
+      ),
+      revision: events.at(-1)!.revision,
+      position: events.at(-1)!.position,
+      commands,
+    };
+  }
+  cache.delete(key);
+  cache.set(key, loaded);
+  if (cache.size > CACHED_STREAMS) cache.delete(cache.keys().next().value!);
+  return loaded;
+};
+
+const queues = new WeakMap<EventStore, Map<string, Promise<unknown>>>();
+
+/**
+ * Runs commands on one stream one after another within this process. Concurrent commands on a
+ * busy stream (fifty users editing one world) would otherwise all read the same revision, all
+ * but one fail to append, and retry until some run out of retries. Across processes the
+ * expected revision still decides, and the retry loop below handles the rare conflict.
+ */
+const oneAtATime = <T>(store: EventStore, stream: string, work: () => Promise<T>): Promise<T> => {
+  const streams = queues.get(store) ?? new Map<string, Promise<unknown>>();
+  queues.set(store, streams);
+  const previous = streams.get(stream) ?? Promise.resolve();
+  const run = previous.then(work, work);
+  const settled = run.catch(() => undefined);
+  streams.set(stream, settled);
+  void settled.then(() => {
+    if (streams.get(stream) === settled) streams.delete(stream);
+  });
+  return run;
 };
 
 /** The same command always gets the same event ids, so a write that is retried is not doubled. */
@@ -94,36 +174,40 @@ export const handleCommand = async <State, E extends Event>(
   options: CommandHandlerOptions = {},
 ): Promise<Handled<E>> => {
   const maxRetries = options.maxRetries ?? 10;
-  for (let attempt = 0; ; attempt++) {
-    const { state, events: history, revision } = await loadState(store, handling.stream, handling);
-    const earlier = history.filter((event) => event.metadata.commandId === envelope.commandId);
-    if (earlier.length > 0) {
-      const events = earlier.map((event) => toDomainEvent<E>(event));
-      return { events, position: earlier.at(-1)!.position, alreadyHandled: true };
-    }
-
-    const decided = await handling.decide(state);
-    if (decided.length === 0)
-      return { events: [], position: history.at(-1)?.position ?? 'start', alreadyHandled: false };
-
-    const metadata = metadataFor(envelope);
-    const newEvents: NewEvent[] = decided.map((event, index) => ({
-      id: eventIdFor(envelope.commandId, handling.stream, index),
-      type: event.type,
-      data: event.data as JsonObject,
-      metadata,
-    }));
-    try {
-      const { position } = await store.append(handling.stream, newEvents, {
-        expectedRevision: revision === undefined ? 'no_stream' : revision,
-      });
-      return { events: decided, position, alreadyHandled: false };
-    } catch (error) {
-      if (error instanceof WrongExpectedVersion && attempt < maxRetries) {
-        await jitter(attempt + 1);
-        continue;
+  return oneAtATime(store, handling.stream, async () => {
+    for (let attempt = 0; ; attempt++) {
+      const { state, revision, position, commands } = await loadState(
+        store,
+        handling.stream,
+        handling,
+      );
+      const earlier = commands.get(envelope.commandId);
+      if (earlier) {
+        return { events: earlier.events as E[], position: earlier.position, alreadyHandled: true };
       }
-      throw error;
+
+      const decided = await handling.decide(state);
+      if (decided.length === 0) return { events: [], position, alreadyHandled: false };
+
+      const metadata = metadataFor(envelope);
+      const newEvents: NewEvent[] = decided.map((event, index) => ({
+        id: eventIdFor(envelope.commandId, handling.stream, index),
+        type: event.type,
+        data: event.data as JsonObject,
+        metadata,
+      }));
+      try {
+        const appended = await store.append(handling.stream, newEvents, {
+          expectedRevision: revision === undefined ? 'no_stream' : revision,
+        });
+        return { events: decided, position: appended.position, alreadyHandled: false };
+      } catch (error) {
+        if (error instanceof WrongExpectedVersion && attempt < maxRetries) {
+          await jitter(attempt + 1);
+          continue;
+        }
+        throw error;
+      }
     }
-  }
+  });
 };

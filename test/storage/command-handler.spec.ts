@@ -248,12 +248,16 @@ for (const [name, connect] of backends) {
       );
     });
 
-    /** Two commands that both read the stream before either appends: a guaranteed conflict. */
+    /**
+     * Two commands that both read the stream before either appends: a guaranteed conflict. They
+     * come through two stores, as from two processes: within one, commands on a stream queue.
+     */
     const racingEdits = async (maxRetries: number) => {
+      const elsewhere = await openSqlEventStore(client, { schema });
       let arrived = 0;
       let release!: () => void;
       const bothRead = new Promise<void>((resolve) => (release = resolve));
-      const setAttribute = (actor: Actor, attribute: string) => {
+      const setAttribute = (via: EventStore, actor: Actor, attribute: string) => {
         const command: ObjectCommand = {
           type: 'SetObjectAttribute',
           data: {
@@ -268,12 +272,12 @@ for (const [name, connect] of backends) {
         };
         let firstDecision = true;
         return handleCommand(
-          store,
+          via,
           {
             stream: objectStream(fountain),
             ...objectDecider,
             decide: async (object) => {
-              const { state: tree } = await loadState(store, worldStream(worldId), worldDecider);
+              const { state: tree } = await loadState(via, worldStream(worldId), worldDecider);
               if (firstDecision) {
                 firstDecision = false;
                 if (++arrived === 2) release();
@@ -286,10 +290,14 @@ for (const [name, connect] of backends) {
           { maxRetries },
         );
       };
-      return Promise.allSettled([
-        setAttribute(asUser(OWNER), 'colour'),
-        setAttribute(asUser(ADMIN), 'sound'),
-      ]);
+      try {
+        return await Promise.allSettled([
+          setAttribute(store, asUser(OWNER), 'colour'),
+          setAttribute(elsewhere, asUser(ADMIN), 'sound'),
+        ]);
+      } finally {
+        await elsewhere.close();
+      }
     };
 
     it('retries a concurrency conflict, so two users editing one object at once lose nothing', async () => {
@@ -303,6 +311,40 @@ for (const [name, connect] of backends) {
         'core\u0000colour',
         'core\u0000sound',
       ]);
+    });
+
+    it('queues commands on one stream within a process: thirty spawns at once all land, none retried', async () => {
+      const spawns = Array.from({ length: 30 }, (_, i) =>
+        handleWorldCommand(
+          store,
+          {
+            type: 'SpawnObject',
+            data: {
+              worldId,
+              objectId: randomUUID(),
+              parentId: worldId,
+              objectType: 'generic',
+              name: `Crowd ${i}`,
+              transform: IDENTITY,
+            },
+            actor: asUser(OWNER),
+            at: AT,
+          },
+          envelope(asUser(OWNER)),
+          { maxRetries: 0 },
+        ),
+      );
+      const outcomes = await Promise.allSettled(spawns);
+      assert.deepEqual(
+        outcomes.filter((o) => o.status === 'rejected'),
+        [],
+      );
+      const { state } = await loadState(store, worldStream(worldId), worldDecider);
+      assert.equal(
+        state.status === 'active' && state.objects.size,
+        32,
+        'the world, the fountain, 30',
+      );
     });
 
     it('gives the conflict to the caller once its retries are spent', async () => {
