@@ -1,9 +1,11 @@
 import { eventStoreBench } from './eventstore.js';
 import { projectionsBench } from './projections.js';
+import { restBench } from './rest.js';
 
 const benchmarks: Record<string, () => Promise<void>> = {
   eventstore: eventStoreBench,
   projections: projectionsBench,
+  rest: restBench,
 };
 
 const names = process.argv.slice(2);

@@ -79,7 +79,9 @@ const MAX_SERIALIZATION_RETRIES = 30;
 // snapshot in the cluster gets slower, and each command of a batch is one subtransaction.
 const MAX_COMMIT_BATCH = 50;
 const NOTIFY_COALESCE_MS = 5;
-const FILTERED_CHECKPOINT_EVERY_MS = 1000;
+// Often enough that a read waiting for a position (read-your-writes) is not held up by a read
+// model that is not interested in the events before it.
+const FILTERED_CHECKPOINT_EVERY_MS = 200;
 
 interface EventRow {
   global_position: number;
