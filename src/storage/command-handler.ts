@@ -50,7 +50,7 @@ interface StreamState<State> {
 }
 
 const CACHED_STREAMS = 1_000;
-const REMEMBERED_COMMANDS = 1_000;
+const REMEMBERED_COMMANDS = 200;
 const caches = new WeakMap<EventStore, Map<string, StreamState<unknown>>>();
 const evolverIds = new WeakMap<object, number>();
 let nextEvolverId = 0;

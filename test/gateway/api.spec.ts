@@ -328,6 +328,43 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
         assert.equal((await attach(bob.token, second)).status, 200);
       });
 
+      it('refuses a guest a wallet without keeping it claimed: the wallet then signs in as its own user', async () => {
+        const guest = await signInAsGuest(api);
+        const wallet = EthersWallet.createRandom();
+        const challenge = await api.request(
+          'GET',
+          `/api/v1/auth/challenge?wallet=${wallet.address}`,
+        );
+        expectError(
+          await api.request('POST', '/api/v1/users/me/wallets', {
+            token: guest.token,
+            body: {
+              wallet: wallet.address,
+              signature: await wallet.signMessage(challenge.body.challenge),
+            },
+          }),
+          422,
+          'guest_has_no_wallets',
+        );
+        const own = await signInWithEthereum(api, wallet);
+        assert.equal(own.user.kind, 'wallet');
+        assert.notEqual(own.user.id, guest.user.id);
+      });
+
+      it('signs in with the challenge the wallet signed, though others were asked for since', async () => {
+        const wallet = EthersWallet.createRandom();
+        const mine = await api.request('GET', `/api/v1/auth/challenge?wallet=${wallet.address}`);
+        for (let i = 0; i < 3; i++)
+          await api.request('GET', `/api/v1/auth/challenge?wallet=${wallet.address}`);
+        const reply = await api.request('POST', '/api/v1/auth/token', {
+          body: {
+            wallet: wallet.address,
+            signature: await wallet.signMessage(mine.body.challenge),
+          },
+        });
+        assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      });
+
       it('refuses the token of a deleted user, and of a guest swept after inactivity', async () => {
         const alice = await signInWithEthereum(api);
         const deleted = await api.request('DELETE', '/api/v1/users/me', { token: alice.token });
@@ -517,6 +554,40 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
         );
       });
 
+      it('creates one world for a request retried with the same Idempotency-Key', async () => {
+        const owner = await signInWithEthereum(api);
+        const headers = { 'idempotency-key': randomUUID() };
+        const first = await api.request('POST', '/api/v1/worlds', {
+          token: owner.token,
+          headers,
+          body: { name: 'Once' },
+        });
+        const again = await api.request('POST', '/api/v1/worlds', {
+          token: owner.token,
+          headers,
+          body: { name: 'Once' },
+        });
+        assert.equal(first.status, 201);
+        assert.equal(again.status, 201);
+        assert.equal(again.body.id, first.body.id);
+        assert.equal(again.body.position, first.body.position);
+        const spawn1 = await spawn(owner.token, first.body.id, {
+          name: 'One',
+          objectType: 'generic',
+        });
+        const mine = await api.request(
+          'GET',
+          `/api/v1/worlds?ownerId=${owner.user.id}&after=${spawn1.body.position}`,
+          {
+            token: owner.token,
+          },
+        );
+        assert.deepEqual(
+          mine.body.items.map((w: any) => w.name),
+          ['Once'],
+        );
+      });
+
       it('lists and searches worlds page by page', async () => {
         const owner = await signInWithEthereum(api);
         const tag = randomUUID().slice(0, 8);
@@ -564,6 +635,8 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
           .body.id;
         const head = await server.storage.events.headPosition();
         const t = owner.token;
+        // Too deep for JSON.stringify here; as text, as a client could send it.
+        const deepBody = `{"value":${'['.repeat(20_000)}1${']'.repeat(20_000)}}`;
         const cases: Array<[string, string, object, number, string]> = [
           ['POST', '/api/v1/worlds', { token: t, body: {} }, 400, 'invalid_request'],
           [
@@ -642,16 +715,40 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
             'object_not_found',
           ],
           ['GET', `/api/v1/worlds/not-a-uuid`, { token: t }, 400, 'invalid_request'],
-          [
-            'GET',
-            `/api/v1/worlds/${worldId}?after=99999999999999999999/00000000000000000001`,
-            { token: t },
-            400,
-            'unknown_position',
-          ],
+          ['GET', `/api/v1/worlds/${worldId}?after=garbage`, { token: t }, 400, 'invalid_position'],
           ['GET', `/api/v1/worlds/${worldId}?colour=red`, { token: t }, 400, 'invalid_request'],
           ['GET', '/api/v1/worlds?limit=100000', { token: t }, 400, 'invalid_request'],
           ['DELETE', `/api/v1/worlds/${worldId}`, { token: t }, 404, 'not_found'],
+          [
+            'PUT',
+            `/api/v1/objects/${objectId}/attributes/core/deep`,
+            { token: t, raw: deepBody, headers: { 'content-type': 'application/json' } },
+            400,
+            'invalid_content',
+          ],
+          [
+            'PATCH',
+            '/api/v1/users/me',
+            { token: t, body: { name: 'a\u0000b' } },
+            400,
+            'invalid_content',
+          ],
+          [
+            'PATCH',
+            '/api/v1/users/me',
+            { token: t, body: { bio: '\ud800' } },
+            400,
+            'invalid_content',
+          ],
+          ['GET', '/api/v1/worlds?search=%00', { token: t }, 400, 'invalid_content'],
+          [
+            'GET',
+            `/api/v1/worlds?cursor=${Buffer.from('["x","y"]').toString('base64url')}`,
+            { token: t },
+            400,
+            'invalid_cursor',
+          ],
+          ['GET', '/api/v1/objects/%E0%A4%A', { token: t }, 400, 'bad_request'],
           ['GET', '/api/v1/nowhere', {}, 404, 'not_found'],
           [
             'POST',

@@ -36,10 +36,11 @@ export interface Challenge {
 export interface ChallengeStore {
   issue(wallet: Wallet): Promise<Challenge>;
   /**
-   * The challenge to verify a signature against: the one named, or else the wallet's latest.
-   * Refused when unknown, for another wallet, expired or used.
+   * The challenges a signature may be over: the one named, or else the wallet's outstanding
+   * ones (anyone may ask for challenges for any address, so the latest need not be the one the
+   * wallet signed). Refused when there is none: unknown, for another wallet, expired or used.
    */
-  find(wallet: Wallet, message?: string): Promise<Challenge>;
+  candidates(wallet: Wallet, message?: string): Promise<Challenge[]>;
   /** Marks it used; only one of two concurrent sign-ins with the same challenge gets through. */
   consume(challenge: Challenge): Promise<void>;
 }
@@ -55,6 +56,8 @@ interface ChallengeRow {
 }
 
 const NONCE = /^Nonce: ([0-9a-f-]{36})$/m;
+/** Checking a signature costs well under a millisecond; a flood of requests costs the flooder. */
+const OUTSTANDING_TRIED = 20;
 
 const messageFor = (wallet: Wallet, id: string, expiresAt: Date) =>
   [
@@ -108,20 +111,23 @@ export const openChallengeStore = async (
       await sql.query(`DELETE FROM ${table} WHERE expires_at < now() - interval '1 hour'`);
       return { id, message, expiresAt: expiresAt.toISOString() };
     },
-    find: async (wallet, message) => {
-      const id = message === undefined ? undefined : (NONCE.exec(message)?.[1] ?? '');
-      const rows =
-        id !== undefined
-          ? await sql.query<ChallengeRow>(
-              `SELECT ${columns} FROM ${table} WHERE id = $1 AND message = $2`,
-              [id, message],
-            )
-          : await sql.query<ChallengeRow>(
-              `SELECT ${columns} FROM ${table} WHERE network = $1 AND address = $2
-              ORDER BY expires_at DESC LIMIT 1`,
-              [wallet.network, wallet.address],
-            );
-      return check(rows[0], wallet);
+    candidates: async (wallet, message) => {
+      if (message !== undefined) {
+        const id = NONCE.exec(message)?.[1] ?? '';
+        const rows = await sql.query<ChallengeRow>(
+          `SELECT ${columns} FROM ${table} WHERE id = $1 AND message = $2`,
+          [id, message],
+        );
+        return [check(rows[0], wallet)];
+      }
+      const rows = await sql.query<ChallengeRow>(
+        `SELECT ${columns} FROM ${table} WHERE network = $1 AND address = $2
+          ORDER BY expires_at DESC LIMIT $3`,
+        [wallet.network, wallet.address, OUTSTANDING_TRIED],
+      );
+      const outstanding = rows.filter((row) => !row.used_at && !row.expired);
+      if (outstanding.length === 0) return [check(rows[0], wallet)];
+      return outstanding.map((row) => check(row, wallet));
     },
     consume: async (challenge) => {
       const used = await sql.query(

@@ -24,29 +24,28 @@ export const normaliseWallet = (network: Network, address: string): Wallet => {
   try {
     if (network === 'ethereum') return { network, address: getAddress(address).toLowerCase() };
     if (/^0x/i.test(address)) throw malformed(network); // a bare public key is not an address
-    return { network, address: encodeAddress(decodeAddress(address), SUBSTRATE_PREFIX) };
+    const accountId = decodeAddress(address);
+    // Account ids are 32 bytes (sr25519, ed25519); short account indices and 33-byte ECDSA keys
+    // could name the same account in a second spelling.
+    if (accountId.length !== 32) throw malformed(network);
+    return { network, address: encodeAddress(accountId, SUBSTRATE_PREFIX) };
   } catch {
     throw malformed(network);
   }
 };
 
-const invalidSignature = () =>
-  new ApiError(401, 'invalid_signature', 'the signature does not match this wallet and challenge');
-
-const verifyEthereum = (message: string, signature: string, wallet: Wallet) => {
-  let signer: string;
+const ethereumSigned = (message: string, signature: string, wallet: Wallet) => {
   try {
     // EIP-191 personal_sign: what MetaMask and ethers' signMessage produce.
-    signer = verifyMessage(message, signature);
+    return verifyMessage(message, signature).toLowerCase() === wallet.address;
   } catch {
-    throw invalidSignature();
+    return false;
   }
-  if (signer.toLowerCase() !== wallet.address) throw invalidSignature();
 };
 
 let polkadotReady: Promise<boolean> | undefined;
 
-const verifyPolkadot = async (message: string, signature: string, wallet: Wallet) => {
+const polkadotSigned = async (message: string, signature: string, wallet: Wallet) => {
   await (polkadotReady ??= cryptoWaitReady());
   const bytes = new TextEncoder().encode(message);
   const verifies = (signed: Uint8Array) => {
@@ -57,15 +56,18 @@ const verifyPolkadot = async (message: string, signature: string, wallet: Wallet
     }
   };
   // Browser extensions sign `<Bytes>message</Bytes>` (signRaw); a keyring signs the bare bytes.
-  if (!verifies(u8aWrapBytes(bytes)) && !verifies(bytes)) throw invalidSignature();
+  return verifies(u8aWrapBytes(bytes)) || verifies(bytes);
 };
 
-/** Resolves when `signature` is the wallet's over `message`; a 401 `invalid_signature` if not. */
-export const verifyWalletSignature = async (
+/** Whether `signature` is the wallet's over `message`. */
+export const signatureMatches = async (
   message: string,
   signature: string,
   wallet: Wallet,
-): Promise<void> => {
-  if (wallet.network === 'ethereum') verifyEthereum(message, signature, wallet);
-  else await verifyPolkadot(message, signature, wallet);
-};
+): Promise<boolean> =>
+  wallet.network === 'ethereum'
+    ? ethereumSigned(message, signature, wallet)
+    : polkadotSigned(message, signature, wallet);
+
+export const invalidSignature = () =>
+  new ApiError(401, 'invalid_signature', 'the signature does not match this wallet and challenge');

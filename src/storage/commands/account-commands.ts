@@ -56,10 +56,10 @@ const latest = (...positions: Array<Position | 'start' | undefined>) =>
 
 export const registerGuest = async (
   store: EventStore,
+  userId: string,
   name: string,
   envelope: Omit<CommandEnvelope, 'actor'>,
 ): Promise<Account> => {
-  const userId = randomUUID();
   const actor = { kind: 'user' as const, userId };
   const handled = await handleUserCommand(
     store,
@@ -72,6 +72,30 @@ export const registerGuest = async (
 };
 
 /**
+ * The holder of the wallet's claim, or a new user id when there is none or the claim is stale:
+ * held by a user who was deleted, or by a guest (who holds no wallets: an attach refused after
+ * the claim). A stale claim is released first.
+ */
+const freeStaleClaim = async (
+  store: EventStore,
+  wallet: Wallet,
+  envelope: Omit<CommandEnvelope, 'actor'>,
+) => {
+  const holder = await walletHolder(store, wallet);
+  if (!holder) return randomUUID();
+  const user = await loadUser(store, holder);
+  const stale = user.status === 'deleted' || (user.status === 'active' && user.kind === 'guest');
+  if (!stale) return holder;
+  const actor = { kind: 'service' as const, name: 'sign-in' };
+  await handleClaim(
+    store,
+    { type: 'ReleaseWallet', data: { wallet, userId: holder }, actor, at: envelope.at },
+    step({ ...envelope, actor }, 'release-stale'),
+  );
+  return randomUUID();
+};
+
+/**
  * The user whose wallet this is, registered on first sign-in. Two first sign-ins with the same
  * wallet at once end as one user: the claim decides which.
  */
@@ -81,7 +105,7 @@ export const signInWithWallet = async (
   defaultName: string,
   envelope: Omit<CommandEnvelope, 'actor'>,
 ): Promise<Account> => {
-  let userId = (await walletHolder(store, wallet)) ?? randomUUID();
+  let userId = await freeStaleClaim(store, wallet, envelope);
   const actor = () => ({ kind: 'user' as const, userId });
   let claimed: Position | 'start' | undefined;
   try {
@@ -143,24 +167,40 @@ export const signInWithWallet = async (
   }
 };
 
-/** Attaches a wallet the user proved they hold; refused when another user holds it. */
+/**
+ * Attaches a wallet the user proved they hold; refused when another user holds it. Whether the
+ * user may hold it is decided before the claim, and a claim whose attach then fails is released,
+ * so a refusal never leaves the wallet claimed.
+ */
 export const attachWallet = async (
   store: EventStore,
   userId: string,
   wallet: Wallet,
   envelope: CommandEnvelope,
 ) => {
+  const attach = {
+    type: 'AttachWallet' as const,
+    data: { userId, wallet },
+    actor: envelope.actor,
+    at: envelope.at,
+  };
+  userDecider.decide(attach, { user: await loadUser(store, userId) });
   const claim = await handleClaim(
     store,
     { type: 'ClaimWallet', data: { wallet, userId }, actor: envelope.actor, at: envelope.at },
     step(envelope, 'claim'),
   );
-  const attached = await handleUserCommand(
-    store,
-    { type: 'AttachWallet', data: { userId, wallet }, actor: envelope.actor, at: envelope.at },
-    step(envelope, 'attach'),
-  );
-  return latest(claim.position, attached.position);
+  try {
+    const attached = await handleUserCommand(store, attach, step(envelope, 'attach'));
+    return latest(claim.position, attached.position);
+  } catch (error) {
+    await handleClaim(
+      store,
+      { type: 'ReleaseWallet', data: { wallet, userId }, actor: envelope.actor, at: envelope.at },
+      step(envelope, 'release-refused'),
+    ).catch(() => undefined);
+    throw error;
+  }
 };
 
 /** Detaches a wallet (not the user's last) and frees it for others. */

@@ -30,7 +30,8 @@ export const envelopeFor = (request: Request, caller: Caller | undefined): Comma
   const actor: Actor = caller
     ? { kind: 'user', userId: caller.userId }
     : { kind: 'service', name: 'gateway' };
-  const key = request.get('idempotency-key');
+  // Only for a signed-in caller: anyone could replay an anonymous key (and its guest's token).
+  const key = caller ? request.get('idempotency-key') : undefined;
   const requestId = request.get('x-request-id');
   const commandId = key
     ? createHash('sha256')
@@ -47,4 +48,13 @@ export const envelopeFor = (request: Request, caller: Caller | undefined): Comma
     ...(caller ? { auth: caller.auth } : {}),
     at: new Date().toISOString(),
   };
+};
+
+/**
+ * The id a create request gives what it creates: derived from the command id, so the retry of a
+ * request with an `Idempotency-Key` names the same world or object, and finds it made.
+ */
+export const newIdFor = (envelope: CommandEnvelope, purpose: string) => {
+  const hex = createHash('sha256').update(`${envelope.commandId}\u0000${purpose}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 };

@@ -64,6 +64,10 @@ const toApiError = (error: unknown): ApiError | undefined => {
       );
     if (error.code === 'event_too_large') return new ApiError(413, error.code, error.message);
     if (error.code === 'invalid_position') return new ApiError(400, error.code, error.message);
+    // Text the log cannot hold (NUL, a lone surrogate) or JSON nested too deep.
+    if (error.code === 'invalid_event') return new ApiError(400, 'invalid_content', error.message);
+    if (error.code === 'duplicate_event_id')
+      return new ApiError(409, 'duplicate_request', 'this request was already made differently');
     if (error.code === 'event_store_unavailable')
       return new ApiError(503, error.code, error.message, { 'retry-after': '1' });
     return undefined;
@@ -71,6 +75,13 @@ const toApiError = (error: unknown): ApiError | undefined => {
   const parser = error as ParserError;
   const known = parser?.type ? PARSER_ERRORS[parser.type] : undefined;
   if (known) return new ApiError(known[0], known[1], (error as Error).message);
+  // Other client errors express raises (a malformed percent-encoding, a body that is not gzip).
+  if (typeof parser?.status === 'number' && parser.status >= 400 && parser.status < 500)
+    return new ApiError(parser.status, 'bad_request', (error as Error).message);
+  // SQLSTATE class 22, data exception: a value the database refuses (a NUL in text, a bad date).
+  const sqlState = (error as { code?: unknown }).code;
+  if (typeof sqlState === 'string' && /^22[0-9A-Z]{3}$/.test(sqlState))
+    return new ApiError(400, 'invalid_request', 'a value in the request is not acceptable');
   return undefined;
 };
 

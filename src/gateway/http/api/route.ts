@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
 import type { ZodOpenApiOperationObject, ZodOpenApiPathsObject } from 'zod-openapi';
+import { guardContent } from './content-guard.js';
 import { ApiError, invalidRequest } from './errors.js';
 import { ErrorResponse } from './schemas.js';
 
@@ -110,6 +111,9 @@ export const mountRoute = (router: Router, definition: Route, middleware: RouteM
   const handle = (request: Request, response: Response, next: NextFunction) => {
     Promise.resolve()
       .then(async () => {
+        guardContent('path', request.params);
+        guardContent('query', request.query);
+        guardContent('body', request.body);
         const hasBody = request.body !== undefined && request.body !== null;
         if (!definition.body && hasBody && Object.keys(request.body as object).length > 0) {
           throw new ApiError(400, 'invalid_request', 'body: this route takes no body');

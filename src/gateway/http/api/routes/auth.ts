@@ -1,9 +1,13 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { registerGuest, signInWithWallet } from '../../../../storage/commands/account-commands.js';
-import { normaliseWallet, verifyWalletSignature } from '../../../auth/wallet-signatures.js';
+import {
+  invalidSignature,
+  normaliseWallet,
+  signatureMatches,
+} from '../../../auth/wallet-signatures.js';
 import type { ApiContext } from '../context.js';
-import { envelopeFor } from '../context.js';
+import { envelopeFor, newIdFor } from '../context.js';
 import { route, type Route } from '../route.js';
 import type { ActiveUser } from '../../../../domain/user/user.js';
 import { Position, Wallet } from '../schemas.js';
@@ -55,10 +59,13 @@ export const proveWallet = async (
   signed: z.output<typeof SignedChallenge>,
 ) => {
   const wallet = normaliseWallet(signed.network, signed.wallet);
-  const challenge = await context.challenges.find(wallet, signed.challenge);
-  await verifyWalletSignature(challenge.message, signed.signature, wallet);
-  await context.challenges.consume(challenge);
-  return wallet;
+  for (const challenge of await context.challenges.candidates(wallet, signed.challenge)) {
+    if (await signatureMatches(challenge.message, signed.signature, wallet)) {
+      await context.challenges.consume(challenge);
+      return wallet;
+    }
+  }
+  throw invalidSignature();
 };
 
 const visitorName = () => `Visitor_${randomInt(0, 10_000_000).toString().padStart(7, '0')}`;
@@ -75,10 +82,12 @@ export const authRoutes = (context: ApiContext): Route[] => [
     body: z.strictObject({ name: z.string().min(1).max(64).optional() }).optional(),
     responses: { 201: { description: 'Signed in', schema: Token } },
     handle: async ({ body, request }) => {
+      const envelope = envelopeFor(request, undefined);
       const { user, position } = await registerGuest(
         context.store,
+        newIdFor(envelope, 'guest'),
         body?.name ?? visitorName(),
-        envelopeFor(request, undefined),
+        envelope,
       );
       const { token, expiresAt } = await context.tokens.issue({ userId: user.id, auth: 'guest' });
       return {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { IDENTITY } from '../../../../domain/geometry.js';
 import {
@@ -18,7 +17,7 @@ import {
 } from '../../../../storage/command-handler.js';
 import { handleWorldCommand } from '../../../../storage/commands/world-commands.js';
 import { ApiError } from '../errors.js';
-import { envelopeFor, type ApiContext } from '../context.js';
+import { envelopeFor, newIdFor, type ApiContext } from '../context.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { route, type Caller, type Route } from '../route.js';
 import { AfterQuery, page, PageQuery, Transform, Uuid, Written } from '../schemas.js';
@@ -159,7 +158,7 @@ export const objectRoutes = (context: ApiContext): Route[] => [
     responses: { 200: { description: 'A page of objects', schema: page(WorldObject) } },
     handle: async ({ params, query }) => {
       await context.consistency.waitFor(['objects'], query.after);
-      const cursor = decodeCursor(query.cursor, z.string());
+      const cursor = decodeCursor(query.cursor, z.uuid());
       const rows = await context.sql.query<ObjectRow>(
         `SELECT * FROM ${context.table('rm_objects')}
           WHERE world_id = $1 AND ($2::text IS NULL OR parent_id = $2) AND ($3::text IS NULL OR object_id > $3)
@@ -190,7 +189,7 @@ export const objectRoutes = (context: ApiContext): Route[] => [
     responses: { 201: { description: 'Spawned', schema: Written.extend({ id: z.string() }) } },
     handle: async ({ caller, params, body, request }) => {
       const envelope = envelopeFor(request, caller);
-      const objectId = randomUUID();
+      const objectId = newIdFor(envelope, 'object');
       const { position } = await handleWorldCommand(
         context.store,
         {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import {
   evolveWorld,
@@ -10,7 +9,7 @@ import {
 import { handleCommand, type CommandEnvelope } from '../../../../storage/command-handler.js';
 import { handleWorldCommand } from '../../../../storage/commands/world-commands.js';
 import { ApiError } from '../errors.js';
-import { envelopeFor, type ApiContext } from '../context.js';
+import { envelopeFor, newIdFor, type ApiContext } from '../context.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { route, type Route } from '../route.js';
 import { AfterQuery, page, PageQuery, Uuid, Vec3, Written } from '../schemas.js';
@@ -110,7 +109,13 @@ export const worldRoutes = (context: ApiContext): Route[] => [
     responses: { 200: { description: 'A page of worlds', schema: page(World) } },
     handle: async ({ query }) => {
       await context.consistency.waitFor(['worlds'], query.after);
-      const cursor = decodeCursor(query.cursor, z.tuple([z.string(), z.string()]));
+      const cursor = decodeCursor(
+        query.cursor,
+        z.tuple([
+          z.string().regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/),
+          z.uuid(),
+        ]),
+      );
       const rows = await context.sql.query<WorldRow & { cursor_at: string }>(
         `SELECT *, created_at::text AS cursor_at FROM ${context.table('rm_worlds')}
           WHERE ($1::text IS NULL OR name ILIKE '%' || replace(replace(replace($1, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')
@@ -157,7 +162,7 @@ export const worldRoutes = (context: ApiContext): Route[] => [
           'sign in with a wallet to create a world',
         );
       const envelope = envelopeFor(request, caller);
-      const worldId = randomUUID();
+      const worldId = newIdFor(envelope, 'world');
       const { position } = await handleWorldCommand(
         context.store,
         {
