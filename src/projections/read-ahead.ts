@@ -1,7 +1,8 @@
 /**
- * Iterates `source` one item ahead: while the consumer works on an item, the next is already
- * being fetched. A rebuild then reads its next page from the event log while it writes the
- * current one to the read model, on another connection, instead of doing each in turn.
+ * Iterates `source` up to `depth` items ahead: while the consumer works on an item, the next ones
+ * are already being fetched. A rebuild then reads its next pages from the event log while it
+ * writes the current ones to the read model, on another connection, instead of doing each in
+ * turn. (An async generator queues the calls to `next()` and keeps running to answer them.)
  *
  * `cancel` must make the source finish (abort its signal): a subscription that has caught up
  * only answers a pending fetch when new events arrive, so it could otherwise wait forever.
@@ -9,19 +10,24 @@
 export async function* readAhead<T>(
   source: AsyncIterable<T>,
   cancel: () => void,
+  depth = 1,
 ): AsyncGenerator<T> {
   const iterator = source[Symbol.asyncIterator]();
-  let next = iterator.next();
+  const pending: Array<Promise<IteratorResult<T>>> = [];
+  const fill = () => {
+    while (pending.length < depth) pending.push(iterator.next());
+  };
   try {
+    fill();
     for (;;) {
-      const result = await next;
+      const result = await pending.shift()!;
       if (result.done) return;
-      next = iterator.next();
+      fill();
       yield result.value;
     }
   } finally {
     cancel();
-    await next.catch(() => undefined);
+    await Promise.allSettled(pending);
     await iterator.return?.();
   }
 }

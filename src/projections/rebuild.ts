@@ -160,13 +160,17 @@ const rebuildPass = async (pass: Pass): Promise<RebuildProgress> => {
   };
 
   const reading = new AbortController();
+  const batchSize = options.batchSize ?? defaultBatchSize(sql.dialect, true);
   const batches = store.subscribe({
     from: position,
     filter,
-    batchSize: options.batchSize ?? defaultBatchSize(sql.dialect, true),
+    batchSize,
     signal: options.signal ? AbortSignal.any([options.signal, reading.signal]) : reading.signal,
   });
-  for await (const batch of readAhead(batches, () => reading.abort())) {
+  // Enough pages ahead that reading goes on while a flush writes.
+  const depth = Math.ceil(flushEvery / batchSize) + 1;
+  for await (const batch of readAhead(batches, () => reading.abort(), depth)) {
+    if (options.signal?.aborted) break; // pages already read ahead are read again next time
     for (const event of batch.events) pending.push(event);
     pendingTo = batch.position;
     processed += batch.events.length;
