@@ -1,3 +1,4 @@
+import type { Request } from 'express';
 import { z } from 'zod';
 import { IDENTITY } from '../../../../domain/geometry.js';
 import {
@@ -145,6 +146,31 @@ const mayEdit = async (context: ApiContext, worldId: string, objectId: string, c
   );
 };
 
+type ObjectRef = { worldId: string; objectId: string };
+/** An object command without who and when, which the request supplies. */
+type ObjectEdit = ObjectCommand extends infer C
+  ? C extends ObjectCommand
+    ? Omit<C, 'actor' | 'at'>
+    : never
+  : never;
+
+/** Applies the edits a request asks for to one object, all or none, and answers the position. */
+const editObject = async (
+  context: ApiContext,
+  request: Request,
+  caller: Caller,
+  objectId: string,
+  edits: (ref: ObjectRef) => ObjectEdit[],
+) => {
+  const envelope = envelopeFor(request, caller);
+  const worldId = await worldOf(context, objectId);
+  const commands = edits({ worldId, objectId }).map(
+    (edit) => ({ ...edit, actor: envelope.actor, at: envelope.at }) as ObjectCommand,
+  );
+  const { position } = await handleObjectCommands(context, worldId, objectId, commands, envelope);
+  return { body: { position } };
+};
+
 export const objectRoutes = (context: ApiContext): Route[] => [
   route({
     method: 'get',
@@ -251,49 +277,18 @@ export const objectRoutes = (context: ApiContext): Route[] => [
         message: 'name at least one field to change',
       }),
     responses: { 200: { description: 'Changed', schema: Written } },
-    handle: async ({ caller, params, body, request }) => {
-      const envelope = envelopeFor(request, caller);
-      const { objectId } = params;
-      const worldId = await worldOf(context, objectId);
-      const base = { actor: envelope.actor, at: envelope.at };
-      const commands: ObjectCommand[] = [
+    handle: ({ caller, params, body, request }) =>
+      editObject(context, request, caller, params.objectId, (ref) => [
         ...(body.name !== undefined
-          ? [
-              {
-                type: 'RenameObject' as const,
-                data: { worldId, objectId, name: body.name },
-                ...base,
-              },
-            ]
+          ? [{ type: 'RenameObject' as const, data: { ...ref, name: body.name } }]
           : []),
         ...(body.assetId !== undefined
-          ? [
-              {
-                type: 'ChangeObjectAsset' as const,
-                data: { worldId, objectId, assetId: body.assetId },
-                ...base,
-              },
-            ]
+          ? [{ type: 'ChangeObjectAsset' as const, data: { ...ref, assetId: body.assetId } }]
           : []),
         ...(body.transform !== undefined
-          ? [
-              {
-                type: 'TransformObject' as const,
-                data: { worldId, objectId, transform: body.transform },
-                ...base,
-              },
-            ]
+          ? [{ type: 'TransformObject' as const, data: { ...ref, transform: body.transform } }]
           : []),
-      ];
-      const { position } = await handleObjectCommands(
-        context,
-        worldId,
-        objectId,
-        commands,
-        envelope,
-      );
-      return { body: { position } };
-    },
+      ]),
   }),
   route({
     method: 'delete',
@@ -374,33 +369,20 @@ export const objectRoutes = (context: ApiContext): Route[] => [
       live: z.boolean().optional(),
     }),
     responses: { 200: { description: 'Set', schema: Written } },
-    handle: async ({ caller, params, body, request }) => {
-      const envelope = envelopeFor(request, caller);
-      const worldId = await worldOf(context, params.objectId);
-      const { position } = await handleObjectCommands(
-        context,
-        worldId,
-        params.objectId,
-        [
-          {
-            type: 'SetObjectAttribute',
-            data: {
-              worldId,
-              objectId: params.objectId,
-              pluginId: params.pluginId,
-              name: params.name,
-              value: body.value,
-              ...(body.permissions ? { permissions: body.permissions } : {}),
-              ...(body.live !== undefined ? { live: body.live } : {}),
-            },
-            actor: envelope.actor,
-            at: envelope.at,
+    handle: ({ caller, params, body, request }) =>
+      editObject(context, request, caller, params.objectId, (ref) => [
+        {
+          type: 'SetObjectAttribute',
+          data: {
+            ...ref,
+            pluginId: params.pluginId,
+            name: params.name,
+            value: body.value,
+            ...(body.permissions ? { permissions: body.permissions } : {}),
+            ...(body.live !== undefined ? { live: body.live } : {}),
           },
-        ],
-        envelope,
-      );
-      return { body: { position } };
-    },
+        },
+      ]),
   }),
   route({
     method: 'delete',
@@ -412,29 +394,12 @@ export const objectRoutes = (context: ApiContext): Route[] => [
     limits: ['write'],
     params: AttributePath,
     responses: { 200: { description: 'Removed', schema: Written } },
-    handle: async ({ caller, params, request }) => {
-      const envelope = envelopeFor(request, caller);
-      const worldId = await worldOf(context, params.objectId);
-      const { position } = await handleObjectCommands(
-        context,
-        worldId,
-        params.objectId,
-        [
-          {
-            type: 'RemoveObjectAttribute',
-            data: {
-              worldId,
-              objectId: params.objectId,
-              pluginId: params.pluginId,
-              name: params.name,
-            },
-            actor: envelope.actor,
-            at: envelope.at,
-          },
-        ],
-        envelope,
-      );
-      return { body: { position } };
-    },
+    handle: ({ caller, params, request }) =>
+      editObject(context, request, caller, params.objectId, (ref) => [
+        {
+          type: 'RemoveObjectAttribute',
+          data: { ...ref, pluginId: params.pluginId, name: params.name },
+        },
+      ]),
   }),
 ];
