@@ -19,6 +19,12 @@ export interface Config {
     challengeTtlSeconds: number;
     guestInactiveSeconds: number;
   };
+  posbus: {
+    /** Position frames a second per world. */
+    tickHz: number;
+    /** Recent events kept for clients that reconnect; an older gap gets a fresh snapshot. */
+    resumeBufferEvents: number;
+  };
   http: {
     /** Origins allowed by CORS: '*' or a list. */
     corsOrigins: '*' | string[];
@@ -81,6 +87,8 @@ const Environment = z.object({
   RATE_LIMIT_WRITES_PER_MINUTE: optional(wholeNumber(1, 1_000_000)),
   READ_WAIT_MS: optional(wholeNumber(0, 60_000)),
   TRUST_PROXY_HOPS: optional(wholeNumber(0, 10)),
+  POSBUS_TICK_HZ: optional(wholeNumber(1, 30)),
+  POSBUS_RESUME_BUFFER_EVENTS: optional(wholeNumber(1, 10_000_000)),
   KURRENTDB_URL: optional(
     urlWithScheme([
       'kurrentdb',
@@ -122,6 +130,10 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
       tokenTtlSeconds: e.TOKEN_TTL_SECONDS ?? 7 * 24 * 3600,
       challengeTtlSeconds: e.CHALLENGE_TTL_SECONDS ?? 300,
       guestInactiveSeconds: e.GUEST_INACTIVE_SECONDS ?? 3600,
+    },
+    posbus: {
+      tickHz: e.POSBUS_TICK_HZ ?? 10,
+      resumeBufferEvents: e.POSBUS_RESUME_BUFFER_EVENTS ?? 20_000,
     },
     http: {
       corsOrigins:

@@ -1,3 +1,4 @@
+import type { Server as HttpServer } from 'node:http';
 import type { Express } from 'express';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -15,9 +16,13 @@ import { createConsistency } from './http/api/consistency.js';
 import type { ApiContext } from './http/api/context.js';
 import { createLimiters } from './http/api/rate-limits.js';
 import { createApp } from './http/app.js';
+import { DEFAULT_POSBUS_OPTIONS, startPosBus, type PosBus } from './posbus/server.js';
+import { startWorldHub } from './posbus/world-hub.js';
 
 export interface Gateway {
   app: Express;
+  /** Starts PosBus on the listening HTTP server, at /posbus. */
+  attachRealtime(server: HttpServer): void;
   /** Deletes inactive guests now (it also runs every minute). */
   sweepGuests(): Promise<number>;
   stop(): Promise<void>;
@@ -68,11 +73,16 @@ export const createGateway = async (
     }),
   };
   const routes = apiRoutes(context);
+  const hub = await startWorldHub(storage.events, log, {
+    bufferSize: config.posbus.resumeBufferEvents,
+  });
+  let realtime: PosBus | undefined;
   const app = createApp({
     storage,
     log,
     http: config.http,
     projectionError: (name) => projections.find((p) => p.name === name)?.error(),
+    metrics: () => ({ posbus: realtime?.metrics() ?? null }),
     api: {
       router: apiRouter(routes, {
         authenticate: createAuthenticator(tokens, storage.events, activity),
@@ -88,8 +98,17 @@ export const createGateway = async (
   });
   return {
     app,
+    attachRealtime: (server) => {
+      realtime = startPosBus(
+        server,
+        { store: storage.events, sql: storage.sql, schema, tokens, hub, log },
+        { ...DEFAULT_POSBUS_OPTIONS, tickHz: config.posbus.tickHz },
+      );
+    },
     sweepGuests: () => sweeper.sweep(),
     stop: async () => {
+      await realtime?.stop();
+      await hub.stop();
       sweeper.stop();
       await activity.flush();
       await Promise.all(projections.map((projection) => projection.stop()));

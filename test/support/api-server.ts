@@ -56,6 +56,7 @@ export const startApiServer = async (
   const gateway = await createGateway(storage, config, createLogger('silent'), { schema });
   const server: Server = gateway.app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
+  gateway.attachRealtime(server);
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

@@ -17,11 +17,20 @@ export interface AppParts {
   http: Config['http'];
   /** Why a projection's runner is down (it is being restarted), or undefined while it runs. */
   projectionError: (name: string) => string | undefined;
+  /** Live figures of the real-time gateway, served at /metrics. */
+  metrics: () => Record<string, unknown>;
   api: { router: Router; document: object };
 }
 
 /** The HTTP app: health, the REST API under /api/v1, its OpenAPI document and Swagger UI. */
-export const createApp = ({ storage, log, http, projectionError, api }: AppParts): Express => {
+export const createApp = ({
+  storage,
+  log,
+  http,
+  projectionError,
+  metrics,
+  api,
+}: AppParts): Express => {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', http.trustProxyHops);
@@ -38,7 +47,9 @@ export const createApp = ({ storage, log, http, projectionError, api }: AppParts
         res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
       },
       // Health checks every few seconds would drown the log.
-      autoLogging: { ignore: (request) => request.url === '/health' || request.url === '/ready' },
+      autoLogging: {
+        ignore: (request) => ['/health', '/ready', '/metrics'].includes(request.url ?? ''),
+      },
       customLogLevel: (_request, response, error) =>
         error || response.statusCode >= 500
           ? 'error'
@@ -83,6 +94,10 @@ export const createApp = ({ storage, log, http, projectionError, api }: AppParts
     } catch (error) {
       res.status(503).json(errorBody('not_ready', (error as Error).message));
     }
+  });
+
+  app.get('/metrics', (_req, res) => {
+    res.json(metrics());
   });
 
   app.get(`${API_PREFIX}/openapi.json`, (_req, res) => {

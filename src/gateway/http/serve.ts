@@ -27,6 +27,7 @@ export const serve = async (config: Config, log: Logger): Promise<RunningServer>
     throw error;
   }
   const server = gateway.app.listen(config.port, config.host);
+  gateway.attachRealtime(server);
   const stopRunners = () => gateway.stop();
   try {
     await once(server, 'listening');

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { createDocument } from 'zod-openapi';
+import { createDocument, type oas31 } from 'zod-openapi';
 import type { ApiContext } from './context.js';
 import { mountRoute, openApiPaths, type Route, type RouteMiddleware } from './route.js';
 import { authRoutes } from './routes/auth.js';
@@ -17,7 +17,7 @@ export const apiRoutes = (context: ApiContext): Route[] => [
 ];
 
 /** The OpenAPI 3.1 document, made from the same route definitions that serve the requests. */
-export const openApiDocument = (routes: readonly Route[]) =>
+export const openApiDocument = (routes: readonly Route[]): oas31.OpenAPIObject =>
   createDocument({
     openapi: '3.1.0',
     info: {

@@ -1,0 +1,285 @@
+import { EventEmitter, once } from 'node:events';
+import { WebSocket } from 'ws';
+import {
+  ClientOp,
+  decodeBody,
+  encode,
+  PROTOCOL_VERSION,
+  ServerOp,
+  type DurableEvent,
+  type Presence,
+  type WorldSnapshot,
+} from '../gateway/posbus/protocol.js';
+import {
+  decodeTransformRecords,
+  encodeUpstreamTransform,
+  type AvatarTransform,
+} from '../gateway/posbus/transforms.js';
+
+type Json = Record<string, unknown>;
+
+/** What a client knows of the world it is in, kept up to date from the server's messages. */
+export interface ClientWorld {
+  id: string;
+  info: Json;
+  objects: Map<string, Json>;
+  /** Users present, by user id. */
+  users: Set<string>;
+  /** Session index → user id, for transform records. */
+  sessions: Map<number, string>;
+  transforms: Map<string, AvatarTransform>;
+  locks: Map<string, string>;
+  /** Position of the last durable event applied: what a resume starts after. */
+  position: string;
+}
+
+export interface PosBusClientEvents {
+  event: [DurableEvent];
+  world: [WorldSnapshot & { resumed?: boolean }];
+  transforms: [tick: number, records: Array<[number, AvatarTransform]>];
+  objectTransform: [{ objectId: string; transform: unknown; by: string }];
+  lock: [{ objectId: string; holder: string | null }];
+  signal: [{ kind: string }];
+  failure: [{ code: string; message: string }];
+  close: [code: number, reason: string];
+}
+
+const applyEvent = (world: ClientWorld, { type, data, position }: DurableEvent) => {
+  const objectId = data.objectId as string;
+  const patch = (fields: Json) => {
+    const object = world.objects.get(objectId);
+    if (object) world.objects.set(objectId, { ...object, ...fields });
+  };
+  switch (type) {
+    case 'ObjectSpawned':
+      world.objects.set(objectId, { id: objectId, ...data, attributes: {} });
+      break;
+    case 'ObjectsRemoved':
+      for (const id of data.removedIds as string[]) world.objects.delete(id);
+      break;
+    case 'ObjectRenamed':
+      patch({ name: data.name });
+      break;
+    case 'ObjectAssetChanged':
+      patch({ assetId: data.assetId });
+      break;
+    case 'ObjectTransformed':
+      patch({ transform: data.transform });
+      break;
+    case 'ObjectAttributeSet':
+    case 'ObjectAttributeRemoved': {
+      const object = world.objects.get(objectId);
+      if (!object) break;
+      const attributes = { ...(object.attributes as Json) };
+      const key = `${String(data.pluginId)}/${String(data.name)}`;
+      if (type === 'ObjectAttributeSet') attributes[key] = data.value;
+      else delete attributes[key];
+      world.objects.set(objectId, { ...object, attributes });
+      break;
+    }
+    case 'WorldDetailsChanged':
+      world.info = { ...world.info, ...data };
+      break;
+    case 'WorldSettingsChanged':
+      world.info = {
+        ...world.info,
+        settings: { ...(world.info.settings as Json), ...(data.settings as Json) },
+      };
+      break;
+    case 'UserEnteredWorld':
+      world.users.add(data.userId as string);
+      break;
+    case 'UserLeftWorld':
+      world.users.delete(data.userId as string);
+      break;
+  }
+  world.position = position;
+};
+
+/**
+ * A PosBus client: connects, signs in with a token, joins a world, keeps the world's state from
+ * the server's messages, streams its avatar, and resumes after a drop from the last event it
+ * applied. The tests and the load generator use it; so can a Node bot or service.
+ */
+export class PosBusClient extends EventEmitter<PosBusClientEvents> {
+  world: ClientWorld | undefined;
+  userId: string | undefined;
+  private socket!: WebSocket;
+
+  private constructor(
+    private readonly url: string,
+    private readonly token: string,
+  ) {
+    super();
+  }
+
+  static async connect(url: string, token: string): Promise<PosBusClient> {
+    const client = new PosBusClient(url, token);
+    await client.open();
+    return client;
+  }
+
+  private async open(resume?: { worldId: string; position: string }) {
+    this.socket = new WebSocket(`${this.url.replace(/^http/, 'ws')}/posbus`);
+    this.socket.binaryType = 'nodebuffer';
+    this.socket.on('message', (data: Buffer) => this.receive(new Uint8Array(data)));
+    this.socket.on('close', (code, reason) => this.emit('close', code, reason.toString()));
+    this.socket.on('error', () => undefined);
+    await once(this.socket, 'open');
+    const welcomed = this.next(ServerOp.welcome);
+    this.send(
+      encode(ClientOp.hello, {
+        version: PROTOCOL_VERSION,
+        token: this.token,
+        ...(resume ? { resume } : {}),
+      }),
+    );
+    const welcome = await welcomed;
+    this.userId = welcome.userId as string;
+  }
+
+  private readonly waiters = new Map<number, Array<(body: Json) => void>>();
+
+  private next(op: number): Promise<Json> {
+    return new Promise((resolve, reject) => {
+      const list = this.waiters.get(op) ?? [];
+      list.push(resolve);
+      this.waiters.set(op, list);
+      this.socket.once('close', (code, reason) =>
+        reject(new Error(`closed ${code}: ${reason.toString()}`)),
+      );
+    });
+  }
+
+  private receive(frame: Uint8Array) {
+    const op = frame[0]!;
+    if (op === ServerOp.transforms) {
+      const tick = new DataView(frame.buffer, frame.byteOffset).getUint32(1, true);
+      const records = decodeTransformRecords(frame, 5);
+      if (this.world)
+        for (const [index, transform] of records) {
+          const userId = this.world.sessions.get(index);
+          if (userId) this.world.transforms.set(userId, transform);
+        }
+      this.emit('transforms', tick, records);
+      return;
+    }
+    const body = decodeBody<Json>(frame);
+    const waiting = this.waiters.get(op)?.shift();
+    switch (op) {
+      case ServerOp.world: {
+        const snapshot = body as unknown as WorldSnapshot & { resumed?: boolean };
+        if (!snapshot.resumed) {
+          this.world = {
+            id: String(snapshot.world.id),
+            info: snapshot.world,
+            objects: new Map(snapshot.objects.map((o) => [String(o.id), o])),
+            users: new Set(snapshot.users.map((u) => u.userId)),
+            sessions: new Map(),
+            transforms: new Map(),
+            locks: new Map(),
+            position: snapshot.position,
+          };
+        }
+        this.emit('world', snapshot);
+        break;
+      }
+      case ServerOp.event:
+        if (this.world) applyEvent(this.world, body as unknown as DurableEvent);
+        this.emit('event', body as unknown as DurableEvent);
+        break;
+      case ServerOp.presence: {
+        const presence = body as unknown as Presence;
+        for (const { index, userId } of presence.joined) this.world?.sessions.set(index, userId);
+        for (const index of presence.left) this.world?.sessions.delete(index);
+        break;
+      }
+      case ServerOp.lock: {
+        const lock = body as { objectId: string; holder: string | null };
+        if (lock.holder) this.world?.locks.set(lock.objectId, lock.holder);
+        else this.world?.locks.delete(lock.objectId);
+        this.emit('lock', lock);
+        break;
+      }
+      case ServerOp.objectTransform:
+        this.emit('objectTransform', body as { objectId: string; transform: unknown; by: string });
+        break;
+      case ServerOp.signal:
+        this.emit('signal', body as { kind: string });
+        break;
+      case ServerOp.error:
+        this.emit('failure', body as { code: string; message: string });
+        break;
+    }
+    waiting?.(body);
+  }
+
+  private send(frame: Uint8Array) {
+    this.socket.send(frame);
+  }
+
+  /** Joins (teleports to) a world; resolves with the world as the server sent it. */
+  async join(worldId: string) {
+    const world = this.next(ServerOp.world);
+    this.send(encode(ClientOp.join, { worldId }));
+    return world;
+  }
+
+  leave() {
+    this.send(encode(ClientOp.leave, {}));
+    this.world = undefined;
+  }
+
+  sendTransform(transform: AvatarTransform) {
+    const body = encodeUpstreamTransform(transform);
+    const frame = new Uint8Array(1 + body.byteLength);
+    frame[0] = ClientOp.myTransform;
+    frame.set(body, 1);
+    this.send(frame);
+  }
+
+  highFive(userId: string) {
+    this.send(encode(ClientOp.highFive, { userId }));
+  }
+
+  lock(objectId: string) {
+    this.send(encode(ClientOp.lock, { objectId }));
+  }
+
+  unlock(objectId: string) {
+    this.send(encode(ClientOp.unlock, { objectId }));
+  }
+
+  /** While holding the lock; `final` ends the drag and records the transform. */
+  moveObject(objectId: string, transform: unknown, final = false) {
+    this.send(encode(ClientOp.objectTransform, { objectId, transform, final }));
+  }
+
+  /** Sends raw bytes; for tests of the server's limits. */
+  sendRaw(frame: Uint8Array | string) {
+    this.socket.send(frame);
+  }
+
+  /** Drops the connection without leaving, as a network failure would. */
+  drop() {
+    this.socket.terminate();
+  }
+
+  /** Reconnects and resumes the world from the last event applied. */
+  async resume() {
+    const world = this.world;
+    if (!world) throw new Error('not in a world');
+    const resumed = new Promise<Json>((resolve) =>
+      this.once('world', (w) => resolve(w as unknown as Json)),
+    );
+    await this.open({ worldId: world.id, position: world.position });
+    return resumed;
+  }
+
+  async close() {
+    if (this.socket.readyState === WebSocket.CLOSED) return;
+    const closed = once(this.socket, 'close');
+    this.socket.close(1000);
+    await closed;
+  }
+}

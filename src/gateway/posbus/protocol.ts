@@ -1,0 +1,91 @@
+import { Packr } from 'msgpackr';
+import type { AvatarTransform } from './transforms.js';
+
+/**
+ * PosBus frames: one byte of message type, then the body: msgpack for every message but the
+ * transforms, which are fixed-size binary records (see transforms.ts and docs/posbus.md).
+ */
+export const PROTOCOL_VERSION = 1;
+
+export const ClientOp = {
+  hello: 0x01,
+  join: 0x02,
+  leave: 0x03,
+  myTransform: 0x04,
+  highFive: 0x05,
+  lock: 0x06,
+  unlock: 0x07,
+  objectTransform: 0x08,
+} as const;
+
+export const ServerOp = {
+  welcome: 0x81,
+  world: 0x82,
+  event: 0x83,
+  transforms: 0x84,
+  presence: 0x85,
+  lock: 0x86,
+  objectTransform: 0x87,
+  error: 0x88,
+  signal: 0x89,
+} as const;
+
+/** Why the server closed the connection. 4008 means: reconnect and resume from your position. */
+export const CloseCode = {
+  badToken: 4001,
+  forbidden: 4003,
+  unsupportedVersion: 4005,
+  resume: 4008,
+  replaced: 4009,
+  tooManyMessages: 4029,
+  invalidFrames: 4400,
+  handshakeTimeout: 4408,
+} as const;
+
+export interface Hello {
+  version: number;
+  token: string;
+  /** A reconnecting client: the world it was in and the position of the last event it applied. */
+  resume?: { worldId: string; position: string };
+}
+
+export interface WorldSnapshot {
+  world: Record<string, unknown>;
+  objects: Array<Record<string, unknown>>;
+  users: Array<{ userId: string; name: string }>;
+  /** Events after this position follow as `event` messages. */
+  position: string;
+  /**
+   * On a resume: true when every missed event follows (from the recent-event buffer or the
+   * store), false when this is a fresh snapshot because the gap was too old. Absent on a join.
+   */
+  recovered?: boolean;
+}
+
+export interface DurableEvent {
+  position: string;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+export interface Presence {
+  /** Session indexes, as transform records name users. */
+  joined: Array<{ index: number; userId: string }>;
+  left: number[];
+}
+
+// One structure cache per direction would make frames depend on history; plain maps keep every
+// frame decodable alone, which resuming and skipping frames need.
+const packr = new Packr({ useRecords: false, useFloat32: 0 });
+
+export const encode = (op: number, body: unknown): Uint8Array => {
+  const payload = packr.pack(body);
+  const frame = new Uint8Array(1 + payload.byteLength);
+  frame[0] = op;
+  frame.set(payload, 1);
+  return frame;
+};
+
+export const decodeBody = <T>(frame: Uint8Array): T => packr.unpack(frame.subarray(1)) as T;
+
+export type { AvatarTransform };

@@ -1,0 +1,566 @@
+import { randomUUID } from 'node:crypto';
+import type { Server as HttpServer } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { mayEditNode } from '../../domain/world/permissions.js';
+import { worldDecider, worldStream } from '../../domain/world/world.js';
+import type { Logger } from '../../log.js';
+import { loadState, type CommandEnvelope } from '../../storage/command-handler.js';
+import { handleObjectCommand } from '../../storage/commands/world-commands.js';
+import { handleUserCommand } from '../../storage/commands/user-commands.js';
+import type { EventStore } from '../../storage/event-store/port.js';
+import type { SqlClient } from '../../storage/sql/sql-client.js';
+import type { TokenService } from '../auth/tokens.js';
+import {
+  ClientOp,
+  CloseCode,
+  decodeBody,
+  encode,
+  PROTOCOL_VERSION,
+  ServerOp,
+  type DurableEvent,
+  type Hello,
+} from './protocol.js';
+import { readWorldSnapshot } from './snapshot.js';
+import {
+  decodeUpstreamTransform,
+  encodeTransformRecords,
+  type AvatarTransform,
+} from './transforms.js';
+import { isAfter, type WorldHub } from './world-hub.js';
+
+export interface PosBusOptions {
+  tickHz: number;
+  handshakeTimeoutMs: number;
+  maxFrameBytes: number;
+  /** Messages a second a client may send (transforms included) before it is closed. */
+  maxMessagesPerSecond: number;
+  maxInvalidFrames: number;
+  /** Past this many buffered bytes a client skips position frames and gets a keyframe later. */
+  skipPositionsAboveBytes: number;
+  /** Past this many buffered bytes the client is closed with `resume`: it reconnects and resumes. */
+  closeAboveBytes: number;
+}
+
+export const DEFAULT_POSBUS_OPTIONS: PosBusOptions = {
+  tickHz: 10,
+  handshakeTimeoutMs: 5_000,
+  maxFrameBytes: 4_096,
+  maxMessagesPerSecond: 60,
+  maxInvalidFrames: 10,
+  skipPositionsAboveBytes: 256 * 1024,
+  closeAboveBytes: 8 * 1024 * 1024,
+};
+
+interface Session {
+  id: string;
+  socket: WebSocket;
+  userId?: string;
+  auth?: string;
+  world?: WorldPresence;
+  index: number;
+  transform?: AvatarTransform;
+  moved: boolean;
+  needsKeyframe: boolean;
+  /** Position of the last durable event sent; later ones only, each once. */
+  lastSent: string;
+  /** Durable events that arrived while the world was being sent. */
+  pending?: DurableEvent[];
+  stopListening?: () => void;
+  messages: { second: number; count: number };
+  invalidFrames: number;
+}
+
+interface WorldPresence {
+  id: string;
+  sessions: Set<Session>;
+  /** Objects locked for dragging: object id → user id. */
+  locks: Map<string, string>;
+}
+
+interface Counters {
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  skippedFrames: number;
+  kicks: number;
+  resumeHits: number;
+  resumeMisses: number;
+  tickMs: number[];
+}
+
+export interface PosBus {
+  metrics(): Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length
+    ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+    : 0;
+};
+
+/**
+ * The real-time gateway at /posbus: sessions authenticate with a sign-in token, join a world,
+ * get the world and then its changes from the event store, in order and each once, stream their
+ * avatar's transform and get everyone's once per tick.
+ */
+export const startPosBus = (
+  http: HttpServer,
+  deps: {
+    store: EventStore;
+    sql: SqlClient;
+    schema: string;
+    tokens: TokenService;
+    hub: WorldHub;
+    log: Logger;
+  },
+  options: PosBusOptions = DEFAULT_POSBUS_OPTIONS,
+): PosBus => {
+  const { store, sql, schema, tokens, hub, log } = deps;
+  const wss = new WebSocketServer({
+    server: http,
+    path: '/posbus',
+    maxPayload: options.maxFrameBytes,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
+  const sessions = new Set<Session>();
+  /** Sessions whose leaving is being recorded; stopping waits for them. */
+  const closing = new Set<Promise<unknown>>();
+  const byUser = new Map<string, Session>();
+  const worlds = new Map<string, WorldPresence>();
+  let nextIndex = 1;
+  let tick = 0;
+  const counters: Counters = {
+    messagesIn: 0,
+    messagesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    skippedFrames: 0,
+    kicks: 0,
+    resumeHits: 0,
+    resumeMisses: 0,
+    tickMs: [],
+  };
+
+  const send = (session: Session, frame: Uint8Array) => {
+    if (session.socket.readyState !== WebSocket.OPEN) return;
+    if (session.socket.bufferedAmount > options.closeAboveBytes) {
+      counters.kicks++;
+      session.socket.close(CloseCode.resume, 'too far behind; reconnect and resume');
+      return;
+    }
+    counters.messagesOut++;
+    counters.bytesOut += frame.byteLength;
+    session.socket.send(frame);
+  };
+  const sendError = (session: Session, code: string, message: string) =>
+    send(session, encode(ServerOp.error, { code, message }));
+
+  const envelope = (session: Session): CommandEnvelope => ({
+    commandId: randomUUID(),
+    correlationId: session.id,
+    actor: { kind: 'user', userId: session.userId! },
+    ...(session.auth ? { auth: session.auth } : {}),
+    at: new Date().toISOString(),
+  });
+
+  const deliver = (session: Session, event: DurableEvent) => {
+    if (!isAfter(event.position, session.lastSent)) return;
+    session.lastSent = event.position;
+    send(session, encode(ServerOp.event, event));
+  };
+
+  const broadcastPresence = (world: WorldPresence, body: unknown) => {
+    const frame = encode(ServerOp.presence, body);
+    for (const other of world.sessions) send(other, frame);
+  };
+
+  const leaveWorld = async (session: Session, persist: boolean) => {
+    const world = session.world;
+    if (!world) return;
+    session.stopListening?.();
+    session.world = undefined;
+    world.sessions.delete(session);
+    for (const [objectId, holder] of world.locks) {
+      if (holder !== session.userId) continue;
+      world.locks.delete(objectId);
+      const frame = encode(ServerOp.lock, { objectId, holder: null });
+      for (const other of world.sessions) send(other, frame);
+    }
+    broadcastPresence(world, { joined: [], left: [session.index] });
+    if (world.sessions.size === 0) worlds.delete(world.id);
+    if (!persist) return;
+    await handleUserCommand(
+      store,
+      {
+        type: 'LeaveWorld',
+        data: {
+          userId: session.userId!,
+          worldId: world.id,
+          ...(session.transform ? { lastPosition: session.transform.position } : {}),
+        },
+        actor: { kind: 'user', userId: session.userId! },
+        at: new Date().toISOString(),
+      },
+      envelope(session),
+    ).catch((error: unknown) =>
+      log.warn({ err: error, userId: session.userId }, 'leave not recorded'),
+    );
+  };
+
+  /** The world, then every event after it, then live: in order, none twice, none missed. */
+  const joinWorld = async (session: Session, worldId: string, resumeFrom?: string) => {
+    await leaveWorld(session, session.world?.id !== worldId);
+    session.pending = [];
+    session.stopListening = hub.listen(worldId, (event) => {
+      if (session.pending) session.pending.push(event);
+      else deliver(session, event);
+    });
+    let recovered: boolean | undefined;
+    let catchUp: DurableEvent[];
+    let snapshot;
+    if (resumeFrom && hub.covers(resumeFrom)) {
+      counters.resumeHits++;
+      recovered = true;
+      catchUp = (await hub.eventsAfter(worldId, resumeFrom)).events;
+      session.lastSent = resumeFrom;
+    } else {
+      if (resumeFrom) {
+        counters.resumeMisses++;
+        recovered = false;
+      }
+      snapshot = await readWorldSnapshot(sql, schema, worldId);
+      if (!snapshot) {
+        session.stopListening();
+        session.pending = undefined;
+        sendError(session, 'world_not_found', `no world ${worldId}`);
+        return;
+      }
+      catchUp = (await hub.eventsAfter(worldId, snapshot.position)).events;
+      session.lastSent = snapshot.position;
+    }
+    await handleUserCommand(
+      store,
+      {
+        type: 'EnterWorld',
+        data: { userId: session.userId!, worldId },
+        actor: { kind: 'user', userId: session.userId! },
+        at: new Date().toISOString(),
+      },
+      envelope(session),
+    );
+    const world = worlds.get(worldId) ?? { id: worldId, sessions: new Set(), locks: new Map() };
+    worlds.set(worldId, world);
+    session.world = world;
+    session.needsKeyframe = true;
+    if (snapshot)
+      send(
+        session,
+        encode(ServerOp.world, { ...snapshot, ...(recovered === false ? { recovered } : {}) }),
+      );
+    else send(session, encode(ServerOp.world, { resumed: true, recovered, position: resumeFrom }));
+    for (const event of catchUp) deliver(session, event);
+    for (const event of session.pending ?? []) deliver(session, event);
+    session.pending = undefined;
+    send(
+      session,
+      encode(ServerOp.presence, {
+        joined: [...world.sessions].map((s) => ({ index: s.index, userId: s.userId })),
+        left: [],
+      }),
+    );
+    broadcastPresence(world, {
+      joined: [{ index: session.index, userId: session.userId }],
+      left: [],
+    });
+    send(
+      session,
+      encode(ServerOp.presence, {
+        joined: [{ index: session.index, userId: session.userId }],
+        left: [],
+      }),
+    );
+    world.sessions.add(session);
+    const locks = [...world.locks].map(([objectId, holder]) => ({ objectId, holder }));
+    for (const lock of locks) send(session, encode(ServerOp.lock, lock));
+  };
+
+  const mayEdit = async (session: Session, objectId: string) => {
+    const { state } = await loadState(store, worldStream(session.world!.id), worldDecider);
+    return (
+      state.status === 'active' &&
+      mayEditNode(state, { kind: 'user', userId: session.userId! }, objectId)
+    );
+  };
+
+  const handle = async (session: Session, op: number, frame: Uint8Array) => {
+    if (!session.userId) {
+      if (op !== ClientOp.hello) throw new InvalidFrame('the first message must be hello');
+      const hello = decodeBody<Hello>(frame);
+      if (hello?.version !== PROTOCOL_VERSION) {
+        session.socket.close(
+          CloseCode.unsupportedVersion,
+          `this server speaks version ${PROTOCOL_VERSION}`,
+        );
+        return;
+      }
+      const caller = await tokens.verify(String(hello.token)).catch(() => undefined);
+      const [last] = caller
+        ? await store.readStream(`user-${caller.userId}`, { direction: 'backwards', limit: 1 })
+        : [];
+      if (!caller || !last || last.type === 'UserDeleted') {
+        session.socket.close(CloseCode.badToken, 'invalid or expired token');
+        return;
+      }
+      session.userId = caller.userId;
+      session.auth = caller.auth;
+      const previous = byUser.get(caller.userId);
+      byUser.set(caller.userId, session);
+      if (previous) {
+        send(previous, encode(ServerOp.signal, { kind: 'replaced' }));
+        await leaveWorld(previous, false);
+        previous.socket.close(CloseCode.replaced, 'signed in elsewhere');
+      }
+      send(
+        session,
+        encode(ServerOp.welcome, {
+          version: PROTOCOL_VERSION,
+          userId: caller.userId,
+          sessionId: session.id,
+        }),
+      );
+      if (hello.resume)
+        await joinWorld(session, String(hello.resume.worldId), String(hello.resume.position));
+      return;
+    }
+    switch (op) {
+      case ClientOp.join:
+        await joinWorld(session, String(decodeBody<{ worldId: string }>(frame).worldId));
+        return;
+      case ClientOp.leave:
+        await leaveWorld(session, true);
+        return;
+      case ClientOp.myTransform: {
+        const transform = decodeUpstreamTransform(frame.subarray(1));
+        if (!transform) throw new InvalidFrame('a transform is 18 bytes of finite numbers');
+        session.transform = transform;
+        session.moved = true;
+        return;
+      }
+      case ClientOp.highFive: {
+        const { userId } = decodeBody<{ userId: string }>(frame);
+        await handleUserCommand(
+          store,
+          {
+            type: 'HighFive',
+            data: { userId: session.userId, targetUserId: String(userId) },
+            actor: { kind: 'user', userId: session.userId },
+            at: new Date().toISOString(),
+          },
+          envelope(session),
+        );
+        return;
+      }
+      case ClientOp.lock:
+      case ClientOp.unlock: {
+        const world = session.world;
+        if (!world) return sendError(session, 'not_in_world', 'join a world first');
+        const { objectId } = decodeBody<{ objectId: string }>(frame);
+        const holder = world.locks.get(String(objectId));
+        if (op === ClientOp.lock) {
+          if (holder && holder !== session.userId)
+            return sendError(session, 'object_locked', 'someone else holds this object');
+          if (!(await mayEdit(session, String(objectId))))
+            return sendError(session, 'not_allowed', 'you may not edit this object');
+          world.locks.set(String(objectId), session.userId);
+        } else {
+          if (holder !== session.userId)
+            return sendError(session, 'not_holding', 'you do not hold this object');
+          world.locks.delete(String(objectId));
+        }
+        const lockFrame = encode(ServerOp.lock, {
+          objectId,
+          holder: op === ClientOp.lock ? session.userId : null,
+        });
+        for (const other of world.sessions) send(other, lockFrame);
+        return;
+      }
+      case ClientOp.objectTransform: {
+        const world = session.world;
+        const { objectId, transform, final } = decodeBody<{
+          objectId: string;
+          transform: never;
+          final?: boolean;
+        }>(frame);
+        if (!world || world.locks.get(String(objectId)) !== session.userId)
+          return sendError(session, 'not_holding', 'lock the object before moving it');
+        const live = encode(ServerOp.objectTransform, { objectId, transform, by: session.userId });
+        for (const other of world.sessions) if (other !== session) send(other, live);
+        // The drag's end is what the log keeps; the moves in between are ephemeral.
+        if (final) {
+          await handleObjectCommand(
+            store,
+            {
+              type: 'TransformObject',
+              data: { worldId: world.id, objectId: String(objectId), transform },
+              actor: { kind: 'user', userId: session.userId },
+              at: new Date().toISOString(),
+            },
+            envelope(session),
+          );
+        }
+        return;
+      }
+      default:
+        throw new InvalidFrame(`unknown message type ${op}`);
+    }
+  };
+
+  wss.on('connection', (socket) => {
+    const session: Session = {
+      id: randomUUID(),
+      socket,
+      index: nextIndex++,
+      moved: false,
+      needsKeyframe: true,
+      lastSent: 'start',
+      messages: { second: 0, count: 0 },
+      invalidFrames: 0,
+    };
+    sessions.add(session);
+    const handshake = setTimeout(() => {
+      if (!session.userId) socket.close(CloseCode.handshakeTimeout, 'no hello in time');
+    }, options.handshakeTimeoutMs);
+    // Messages from one client are handled one at a time, in the order they came.
+    let queue = Promise.resolve();
+    socket.on('message', (data: RawData, isBinary) => {
+      const frame =
+        data instanceof Buffer
+          ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+          : new Uint8Array(data as ArrayBuffer);
+      counters.messagesIn++;
+      counters.bytesIn += frame.byteLength;
+      const second = Math.floor(Date.now() / 1000);
+      if (session.messages.second !== second) session.messages = { second, count: 0 };
+      if (++session.messages.count > options.maxMessagesPerSecond) {
+        counters.kicks++;
+        socket.close(CloseCode.tooManyMessages, 'too many messages');
+        return;
+      }
+      queue = queue.then(async () => {
+        try {
+          if (!isBinary || frame.byteLength === 0) throw new InvalidFrame('frames are binary');
+          await handle(session, frame[0]!, frame);
+        } catch (error) {
+          if (
+            error instanceof InvalidFrame ||
+            error instanceof RangeError ||
+            error instanceof TypeError
+          ) {
+            sendError(session, 'invalid_frame', (error as Error).message);
+            if (++session.invalidFrames > options.maxInvalidFrames) {
+              counters.kicks++;
+              socket.close(CloseCode.invalidFrames, 'too many invalid frames');
+            }
+            return;
+          }
+          const code = (error as { code?: unknown }).code;
+          sendError(session, typeof code === 'string' ? code : 'failed', (error as Error).message);
+        }
+      });
+    });
+    socket.on('close', () => {
+      clearTimeout(handshake);
+      sessions.delete(session);
+      if (session.userId && byUser.get(session.userId) === session) byUser.delete(session.userId);
+      const leaving = queue.then(() => leaveWorld(session, true));
+      closing.add(leaving);
+      void leaving.finally(() => closing.delete(leaving));
+    });
+    socket.on('error', (error) => log.debug({ err: error }, 'PosBus socket error'));
+  });
+
+  /** Once per tick per world: the transforms that changed, encoded once, the same bytes to all. */
+  const broadcastTransforms = () => {
+    const started = performance.now();
+    tick++;
+    for (const world of worlds.values()) {
+      const moved = [...world.sessions].filter((s) => s.moved && s.transform);
+      const keyframeFor = [...world.sessions].filter((s) => s.needsKeyframe);
+      if (moved.length === 0 && keyframeFor.length === 0) continue;
+      const header = (records: Array<[number, AvatarTransform]>) => {
+        const frame = encodeTransformRecords(5, records);
+        frame[0] = ServerOp.transforms;
+        new DataView(frame.buffer).setUint32(1, tick, true);
+        return frame;
+      };
+      const delta =
+        moved.length > 0 ? header(moved.map((s) => [s.index, s.transform!])) : undefined;
+      const everyone =
+        keyframeFor.length > 0
+          ? header(
+              [...world.sessions].filter((s) => s.transform).map((s) => [s.index, s.transform!]),
+            )
+          : undefined;
+      for (const session of world.sessions) {
+        const frame = session.needsKeyframe ? everyone : delta;
+        if (!frame) continue;
+        if (session.socket.bufferedAmount > options.skipPositionsAboveBytes) {
+          counters.skippedFrames++;
+          session.needsKeyframe = true;
+          continue;
+        }
+        session.needsKeyframe = false;
+        send(session, frame);
+      }
+      for (const session of moved) session.moved = false;
+    }
+    counters.tickMs.push(performance.now() - started);
+    if (counters.tickMs.length > 1000) counters.tickMs.splice(0, counters.tickMs.length - 1000);
+  };
+  const ticker = setInterval(broadcastTransforms, 1000 / options.tickHz);
+  ticker.unref();
+
+  let previous = { at: Date.now(), in: 0, out: 0 };
+  return {
+    metrics: () => {
+      const now = Date.now();
+      const seconds = Math.max(0.001, (now - previous.at) / 1000);
+      const rates = {
+        messagesInPerSecond: (counters.messagesIn - previous.in) / seconds,
+        messagesOutPerSecond: (counters.messagesOut - previous.out) / seconds,
+      };
+      previous = { at: now, in: counters.messagesIn, out: counters.messagesOut };
+      return {
+        connections: sessions.size,
+        worlds: worlds.size,
+        ...rates,
+        messagesIn: counters.messagesIn,
+        messagesOut: counters.messagesOut,
+        bytesIn: counters.bytesIn,
+        bytesOut: counters.bytesOut,
+        tickMsP50: percentile(counters.tickMs, 50),
+        tickMsP99: percentile(counters.tickMs, 99),
+        skippedFrames: counters.skippedFrames,
+        kicks: counters.kicks,
+        resumeHits: counters.resumeHits,
+        resumeMisses: counters.resumeMisses,
+        hub: hub.metrics(),
+      };
+    },
+    stop: async () => {
+      clearInterval(ticker);
+      for (const session of sessions) session.socket.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      // A terminated socket's close event comes on a later turn.
+      await new Promise((resolve) => setImmediate(resolve));
+      await Promise.allSettled([...closing]);
+    },
+  };
+};
+
+class InvalidFrame extends Error {}

@@ -1,0 +1,149 @@
+import type { Logger } from '../../log.js';
+import type { EventStore, Position, RecordedEvent } from '../../storage/event-store/port.js';
+import type { DurableEvent } from './protocol.js';
+
+/** What PosBus pushes to the clients in a world; everything else in the log stays server-side. */
+export const LIVE_EVENT_TYPES = [
+  'WorldDetailsChanged',
+  'WorldSettingsChanged',
+  'WorldOwnerChanged',
+  'WorldDeleted',
+  'AdminGranted',
+  'AdminRevoked',
+  'ObjectSpawned',
+  'ObjectsRemoved',
+  'ObjectRenamed',
+  'ObjectAssetChanged',
+  'ObjectTransformed',
+  'ObjectAttributeSet',
+  'ObjectAttributeRemoved',
+  'UserEnteredWorld',
+  'UserLeftWorld',
+  'HighFiveSent',
+] as const;
+
+interface WorldEvent extends DurableEvent {
+  worldId: string;
+}
+
+type Listener = (event: DurableEvent) => void;
+
+export interface WorldHub {
+  /** Calls `listener` with each new event of the world, in log order, until the returned stop. */
+  listen(worldId: string, listener: Listener): () => void;
+  /**
+   * The world's events after `position`, up to what the hub has seen: from the recent-event
+   * buffer when it reaches back that far, else from the store. `fromBuffer` says which.
+   */
+  eventsAfter(
+    worldId: string,
+    position: string,
+  ): Promise<{ events: DurableEvent[]; fromBuffer: boolean }>;
+  /** Whether the buffer still holds everything after `position`. */
+  covers(position: string): boolean;
+  stop(): Promise<void>;
+  metrics(): { buffered: number; worlds: number; lastPosition: string | undefined };
+}
+
+/** Whether position `a` comes after `b`; every position comes after 'start'. */
+export const isAfter = (a: string, b: string) => a !== 'start' && (b === 'start' || a > b);
+
+const worldOf = (event: RecordedEvent) => {
+  const worldId = (event.data as { worldId?: unknown }).worldId;
+  return typeof worldId === 'string' ? worldId : undefined;
+};
+
+// Attributes not marked live stay out of the real-time path (they are read over REST).
+const isLive = (event: RecordedEvent) =>
+  event.type !== 'ObjectAttributeSet' || (event.data as { live?: unknown }).live === true;
+
+const toDurable = (event: RecordedEvent): WorldEvent => ({
+  position: event.position,
+  type: event.type,
+  data: event.data as Record<string, unknown>,
+  worldId: worldOf(event)!,
+});
+
+/**
+ * One subscription to the event store per gateway process, fanned out to the worlds' sessions,
+ * with a buffer of the most recent events so that a client reconnecting after a short drop
+ * gets what it missed without a trip to the store.
+ */
+export const startWorldHub = async (
+  store: EventStore,
+  log: Logger,
+  options: { bufferSize?: number } = {},
+): Promise<WorldHub> => {
+  const bufferSize = options.bufferSize ?? 20_000;
+  const filter = { eventTypes: [...LIVE_EVENT_TYPES] };
+  const buffer: WorldEvent[] = [];
+  const listeners = new Map<string, Set<Listener>>();
+  const head = await store.headPosition();
+  /** The buffer holds every live event after this position. */
+  let bufferFrom: Position | 'start' = head;
+  let seen: Position | 'start' = head;
+  const stopping = new AbortController();
+
+  const running = (async () => {
+    for await (const batch of store.subscribe({ from: head, filter, signal: stopping.signal })) {
+      for (const recorded of batch.events) {
+        if (!worldOf(recorded) || !isLive(recorded)) continue;
+        const event = toDurable(recorded);
+        buffer.push(event);
+        for (const listener of listeners.get(event.worldId) ?? []) listener(event);
+      }
+      seen = batch.position;
+      while (buffer.length > bufferSize) bufferFrom = buffer.shift()!.position as Position;
+    }
+  })().catch((error: unknown) => {
+    if (!stopping.signal.aborted) log.error({ err: error }, 'PosBus lost its event subscription');
+  });
+
+  const covers = (position: string) => bufferFrom === 'start' || !isAfter(bufferFrom, position);
+
+  const fromStore = async (worldId: string, position: string) => {
+    const events: DurableEvent[] = [];
+    let from = position as Position;
+    for (;;) {
+      const page = await store.readAll({ from, filter, limit: 1000 });
+      for (const recorded of page) {
+        if (isAfter(recorded.position, seen)) return events;
+        if (worldOf(recorded) === worldId && isLive(recorded)) events.push(toDurable(recorded));
+      }
+      if (page.length < 1000) return events;
+      from = page.at(-1)!.position;
+    }
+  };
+
+  return {
+    listen: (worldId, listener) => {
+      const set = listeners.get(worldId) ?? new Set<Listener>();
+      set.add(listener);
+      listeners.set(worldId, set);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0) listeners.delete(worldId);
+      };
+    },
+    eventsAfter: async (worldId, position) => {
+      if (covers(position)) {
+        const events = buffer.filter((e) => e.worldId === worldId && isAfter(e.position, position));
+        return { events, fromBuffer: true };
+      }
+      const stored = await fromStore(worldId, position);
+      const last = stored.at(-1)?.position ?? position;
+      const rest = buffer.filter((e) => e.worldId === worldId && isAfter(e.position, last));
+      return { events: [...stored, ...rest], fromBuffer: false };
+    },
+    covers,
+    stop: async () => {
+      stopping.abort();
+      await running;
+    },
+    metrics: () => ({
+      buffered: buffer.length,
+      worlds: listeners.size,
+      lastPosition: seen === 'start' ? undefined : seen,
+    }),
+  };
+};

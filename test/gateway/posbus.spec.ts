@@ -1,0 +1,279 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- REST answers are checked against the OpenAPI document at run time (see apiClient). */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { Wallet as EthersWallet } from 'ethers';
+import { PosBusClient } from '../../src/client/posbus-client.js';
+import { CloseCode } from '../../src/gateway/posbus/protocol.js';
+import type { DurableEvent } from '../../src/gateway/posbus/protocol.js';
+import type { SqlClient } from '../../src/storage/sql/sql-client.js';
+import { apiClient, openBackend, startApiServer, type ApiServer } from '../support/api-server.js';
+
+type Api = Awaited<ReturnType<typeof apiClient>>;
+
+const signIn = async (api: Api) => {
+  const wallet = EthersWallet.createRandom();
+  const challenge = await api.request('GET', `/api/v1/auth/challenge?wallet=${wallet.address}`);
+  const reply = await api.request('POST', '/api/v1/auth/token', {
+    body: { wallet: wallet.address, signature: await wallet.signMessage(challenge.body.challenge) },
+  });
+  assert.equal(reply.status, 200, JSON.stringify(reply.body));
+  return { token: reply.body.token as string, userId: reply.body.user.id as string };
+};
+
+/** Resolves with the first event of this type (and, if given, this position) the client gets. */
+const nextEvent = (client: PosBusClient, type: string, position?: string) =>
+  new Promise<DurableEvent>((resolve) => {
+    const listener = (event: DurableEvent) => {
+      if (event.type !== type || (position && event.position !== position)) return;
+      client.off('event', listener);
+      resolve(event);
+    };
+    client.on('event', listener);
+  });
+
+const until = async (condition: () => boolean, what: string) => {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(condition(), `timed out waiting for ${what}`);
+};
+
+describe('PosBus', function () {
+  this.timeout(60_000);
+  let sql: SqlClient;
+  let server: ApiServer;
+  let api: Api;
+  const clients: PosBusClient[] = [];
+  const connect = async (token: string) => {
+    const client = await PosBusClient.connect(server.url, token);
+    clients.push(client);
+    return client;
+  };
+
+  before(async () => {
+    sql = (await openBackend('PGlite'))!;
+    server = await startApiServer(sql, (config) => ({
+      ...config,
+      http: { ...config.http, signInPerMinute: 10_000, writesPerMinute: 10_000 },
+    }));
+    api = await apiClient(server.url);
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+  });
+  after(async () => {
+    await server?.stop();
+    await sql?.close();
+  });
+
+  const worldWithObject = async () => {
+    const owner = await signIn(api);
+    const world = await api.request('POST', '/api/v1/worlds', {
+      token: owner.token,
+      body: { name: 'Live' },
+    });
+    const object = await api.request('POST', `/api/v1/worlds/${world.body.id}/objects`, {
+      token: owner.token,
+      body: { name: 'Crate', objectType: 'generic' },
+    });
+    // Joins read the world from the read models: let them show it.
+    await api.request('GET', `/api/v1/objects/${object.body.id}?after=${object.body.position}`, {
+      token: owner.token,
+    });
+    return { owner, worldId: world.body.id as string, objectId: object.body.id as string };
+  };
+
+  it('gives every client in a world the same world, and each REST edit in order with its position', async () => {
+    const { owner, worldId, objectId } = await worldWithObject();
+    const users = [owner, ...(await Promise.all([1, 2, 3, 4].map(() => signIn(api))))];
+    const connected = await Promise.all(users.map((u) => connect(u.token)));
+    await Promise.all(connected.map((c) => c.join(worldId)));
+    for (const client of connected) assert.deepEqual([...client.world!.objects.keys()], [objectId]);
+
+    const received = connected.map(
+      (client) =>
+        new Promise<string[]>((resolve) => {
+          const seen: string[] = [];
+          client.on('event', (event: DurableEvent) => {
+            if (event.type !== 'ObjectRenamed') return;
+            seen.push(event.position);
+            if (seen.length === 3) resolve(seen);
+          });
+        }),
+    );
+    const positions: string[] = [];
+    for (const name of ['One', 'Two', 'Three']) {
+      const edit = await api.request('PATCH', `/api/v1/objects/${objectId}`, {
+        token: owner.token,
+        body: { name },
+      });
+      positions.push(edit.body.position);
+    }
+    for (const seen of await Promise.all(received)) assert.deepEqual(seen, positions);
+    await until(
+      () => connected.every((c) => c.world!.objects.get(objectId)!.name === 'Three'),
+      'the last name',
+    );
+    await until(
+      () => connected.every((c) => c.world!.users.size === users.length),
+      'everyone present',
+    );
+  });
+
+  it('streams avatar transforms once per tick, encoded once for the world', async () => {
+    const { owner, worldId } = await worldWithObject();
+    const visitor = await signIn(api);
+    const [a, b] = [await connect(owner.token), await connect(visitor.token)];
+    await a.join(worldId);
+    await b.join(worldId);
+    a.sendTransform({ position: { x: 1.5, y: 0, z: -3 }, rotation: { x: 0, y: 90, z: 0 } });
+    await until(() => b.world!.transforms.has(owner.userId), "the owner's transform");
+    const seen = b.world!.transforms.get(owner.userId)!;
+    assert.deepEqual(seen.position, { x: 1.5, y: 0, z: -3 });
+    assert.ok(Math.abs(seen.rotation.y - 90) < 0.01);
+  });
+
+  it('delivers a high-five to the target, makes locks exclusive, and refuses a lock to a stranger', async () => {
+    const { owner, worldId, objectId } = await worldWithObject();
+    const stranger = await signIn(api);
+    const [a, b] = [await connect(owner.token), await connect(stranger.token)];
+    await a.join(worldId);
+    await b.join(worldId);
+    const highFive = nextEvent(b, 'HighFiveSent');
+    a.highFive(stranger.userId);
+    assert.equal((await highFive).data.targetUserId, stranger.userId);
+
+    const refused = once(b, 'failure');
+    b.lock(objectId);
+    assert.equal((await refused)[0].code, 'not_allowed');
+    const locked = once(b, 'lock');
+    a.lock(objectId);
+    assert.deepEqual((await locked)[0], { objectId, holder: owner.userId });
+
+    const live = once(b, 'objectTransform');
+    const transform = {
+      position: { x: 9, y: 0, z: 9 },
+      rotation: { x: 0, y: 0, z: 0 },
+      scale: { x: 1, y: 1, z: 1 },
+    };
+    a.moveObject(objectId, transform);
+    assert.deepEqual((await live)[0].transform, transform);
+    const persisted = nextEvent(b, 'ObjectTransformed');
+    a.moveObject(objectId, transform, true);
+    assert.deepEqual((await persisted).data.transform, transform);
+
+    // The holder leaving releases the lock.
+    const released = once(b, 'lock');
+    await a.close();
+    assert.deepEqual((await released)[0], { objectId, holder: null });
+  });
+
+  it('resumes a dropped client with every missed edit exactly once', async () => {
+    const { owner, worldId, objectId } = await worldWithObject();
+    const watcher = await signIn(api);
+    const client = await connect(watcher.token);
+    await client.join(worldId);
+    client.drop();
+    const positions: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const edit = await api.request('PUT', `/api/v1/objects/${objectId}/attributes/core/step`, {
+        token: owner.token,
+        body: { value: i, live: true },
+      });
+      positions.push(edit.body.position);
+    }
+    const seen: string[] = [];
+    client.on('event', (event) => {
+      if (event.type === 'ObjectAttributeSet') seen.push(event.position);
+    });
+    const resumed = await client.resume();
+    assert.equal(resumed.recovered, true);
+    await until(() => seen.length >= 5, 'the missed edits');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(seen, positions);
+    assert.deepEqual((client.world!.objects.get(objectId)!.attributes as any)['core/step'], 4);
+  });
+
+  it('replaces an older connection of the same user, with a signal to it', async () => {
+    const { owner } = await worldWithObject();
+    const first = await connect(owner.token);
+    const signalled = once(first, 'signal');
+    const closed = once(first, 'close');
+    await connect(owner.token);
+    assert.deepEqual((await signalled)[0], { kind: 'replaced' });
+    assert.equal((await closed)[0], CloseCode.replaced);
+  });
+
+  it('closes a connection with a bad token, and after repeated invalid frames', async () => {
+    await assert.rejects(PosBusClient.connect(server.url, 'not-a-token'), /4001/);
+    const { owner } = await worldWithObject();
+    const client = await connect(owner.token);
+    const closed = once(client, 'close');
+    for (let i = 0; i < 12; i++) client.sendRaw(new Uint8Array([0x7f, 1, 2, 3]));
+    assert.equal((await closed)[0], CloseCode.invalidFrames);
+  });
+
+  it('serves its figures at /metrics', async () => {
+    const metrics = (await (await fetch(`${server.url}/metrics`)).json()) as any;
+    assert.ok(metrics.posbus.messagesIn > 0);
+    assert.ok(metrics.posbus.resumeHits >= 1);
+    assert.equal(typeof metrics.posbus.tickMsP99, 'number');
+  });
+});
+
+describe('PosBus resume after a long gap', function () {
+  this.timeout(60_000);
+  it('sends a fresh snapshot, flagged as such, when the missed events are no longer buffered', async () => {
+    const sql = (await openBackend('PGlite'))!;
+    const server = await startApiServer(sql, (config) => ({
+      ...config,
+      posbus: { ...config.posbus, resumeBufferEvents: 2 },
+    }));
+    try {
+      const api = await apiClient(server.url);
+      const owner = await signIn(api);
+      const world = await api.request('POST', '/api/v1/worlds', {
+        token: owner.token,
+        body: { name: 'Gap' },
+      });
+      const seen = await api.request(
+        'GET',
+        `/api/v1/worlds/${world.body.id}?after=${world.body.position}`,
+        {
+          token: owner.token,
+        },
+      );
+      assert.equal(seen.status, 200);
+      const client = await PosBusClient.connect(server.url, owner.token);
+      await client.join(world.body.id);
+      client.drop();
+      let last = '';
+      for (let i = 0; i < 5; i++) {
+        const spawned = await api.request('POST', `/api/v1/worlds/${world.body.id}/objects`, {
+          token: owner.token,
+          body: { name: `Late ${i}`, objectType: 'generic' },
+        });
+        last = spawned.body.position;
+      }
+      await api.request('GET', `/api/v1/worlds/${world.body.id}/objects?after=${last}`, {
+        token: owner.token,
+      });
+      // Once the gateway has seen the last spawn, the first ones have left its two-event buffer.
+      let hubAt = '';
+      await until(() => {
+        void fetch(`${server.url}/metrics`)
+          .then((r) => r.json())
+          .then((m: any) => (hubAt = m.posbus.hub.lastPosition ?? ''));
+        return hubAt >= last;
+      }, 'the gateway to see the spawns');
+      try {
+        const resumed = await client.resume();
+        assert.equal(resumed.recovered, false);
+        await until(() => client.world!.objects.size === 5, 'the five objects');
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await server.stop();
+      await sql.close();
+    }
+  });
+});
