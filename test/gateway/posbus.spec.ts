@@ -211,6 +211,57 @@ describe('PosBus', function () {
     assert.equal((await closed)[0], CloseCode.invalidFrames);
   });
 
+  it('answers bad frames with an error or a close code, and the server and other clients carry on', async () => {
+    const { owner, worldId, objectId } = await worldWithObject();
+    const watcher = await signIn(api);
+    const bystander = await connect(watcher.token);
+    await bystander.join(worldId);
+    const client = await connect(owner.token);
+    await client.join(worldId);
+    const failures: string[] = [];
+    client.on('failure', (failure) => failures.push(failure.code));
+    client.sendRaw('a text frame');
+    client.sendRaw(new Uint8Array([0x02])); // join with no body
+    client.sendRaw(new Uint8Array([0x7e, 0x80])); // unknown type
+    client.sendRaw(new Uint8Array([0x02, 0xc1, 0xff, 0x00])); // not msgpack
+    const nan = new Uint8Array(19);
+    nan[0] = 0x04;
+    new DataView(nan.buffer).setFloat32(1, Number.NaN, true);
+    client.sendRaw(nan);
+    client.sendRaw(new Uint8Array([0x04, 1, 2, 3])); // a truncated transform
+    await until(() => failures.length >= 6, 'an error for each bad frame');
+    assert.ok(
+      failures.every((code) => code === 'invalid_frame'),
+      failures.join(),
+    );
+
+    // Still served: a REST edit reaches both.
+    const renamed = nextEvent(bystander, 'ObjectRenamed');
+    const mine = nextEvent(client, 'ObjectRenamed');
+    await api.request('PATCH', `/api/v1/objects/${objectId}`, {
+      token: owner.token,
+      body: { name: 'Still here' },
+    });
+    await Promise.all([renamed, mine]);
+
+    const tooBig = await connect((await signIn(api)).token);
+    const closedBig = once(tooBig, 'close');
+    tooBig.sendRaw(new Uint8Array(10_000));
+    assert.equal((await closedBig)[0], 1009);
+
+    const flooder = await connect((await signIn(api)).token);
+    const closedFlood = once(flooder, 'close');
+    for (let i = 0; i < 100; i++) flooder.sendRaw(new Uint8Array([0x03, 0x80]));
+    assert.equal((await closedFlood)[0], CloseCode.tooManyMessages);
+
+    const edit = nextEvent(bystander, 'ObjectRenamed');
+    await api.request('PATCH', `/api/v1/objects/${objectId}`, {
+      token: owner.token,
+      body: { name: 'After the flood' },
+    });
+    assert.equal((await edit).data.name, 'After the flood');
+  });
+
   it('serves its figures at /metrics', async () => {
     const metrics = (await (await fetch(`${server.url}/metrics`)).json()) as any;
     assert.ok(metrics.posbus.messagesIn > 0);

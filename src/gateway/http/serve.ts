@@ -27,7 +27,6 @@ export const serve = async (config: Config, log: Logger): Promise<RunningServer>
     throw error;
   }
   const server = gateway.app.listen(config.port, config.host);
-  gateway.attachRealtime(server);
   const stopRunners = () => gateway.stop();
   try {
     await once(server, 'listening');
@@ -37,6 +36,8 @@ export const serve = async (config: Config, log: Logger): Promise<RunningServer>
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUse(config.port);
     throw error;
   }
+  // Only once listening: before that, a taken port is the HTTP server's error alone to report.
+  gateway.attachRealtime(server);
   const { port } = server.address() as AddressInfo;
   log.info(
     {
