@@ -86,6 +86,24 @@ export const encode = (op: number, body: unknown): Uint8Array => {
   return frame;
 };
 
-export const decodeBody = <T>(frame: Uint8Array): T => packr.unpack(frame.subarray(1)) as T;
+/** A frame that is not a message of this protocol. */
+export class MalformedFrame extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MalformedFrame';
+  }
+}
+
+export const decodeBody = <T>(frame: Uint8Array): T => {
+  let body: unknown;
+  try {
+    body = packr.unpack(frame.subarray(1));
+  } catch {
+    throw new MalformedFrame('the body is not msgpack');
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new MalformedFrame('the body must be a map');
+  return body as T;
+};
 
 export type { AvatarTransform };

@@ -16,6 +16,7 @@ import {
   CloseCode,
   decodeBody,
   encode,
+  MalformedFrame,
   PROTOCOL_VERSION,
   ServerOp,
   type DurableEvent,
@@ -457,7 +458,7 @@ export const startPosBus = (
           await handle(session, frame[0]!, frame);
         } catch (error) {
           if (
-            error instanceof InvalidFrame ||
+            error instanceof MalformedFrame ||
             error instanceof RangeError ||
             error instanceof TypeError
           ) {
@@ -563,4 +564,4 @@ export const startPosBus = (
   };
 };
 
-class InvalidFrame extends Error {}
+class InvalidFrame extends MalformedFrame {}
