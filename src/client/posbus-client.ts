@@ -127,6 +127,9 @@ export class PosBusClient extends EventEmitter<PosBusClientEvents> {
     this.socket.on('error', () => undefined);
     await once(this.socket, 'open');
     const welcomed = this.next(ServerOp.welcome);
+    // Registered before hello: the world may come in the same packet as the welcome.
+    const resumed = resume ? this.next(ServerOp.world, true) : undefined;
+    resumed?.catch(() => undefined);
     this.send(
       encode(ClientOp.hello, {
         version: PROTOCOL_VERSION,
@@ -136,18 +139,43 @@ export class PosBusClient extends EventEmitter<PosBusClientEvents> {
     );
     const welcome = await welcomed;
     this.userId = welcome.userId as string;
+    return resumed;
   }
 
   private readonly waiters = new Map<number, Array<(body: Json) => void>>();
 
-  private next(op: number): Promise<Json> {
+  /**
+   * The next message of this type. Rejected when the connection closes first, or when
+   * `failOnError` and the server answers with an error instead (a refused join).
+   */
+  private next(op: number, failOnError = false): Promise<Json> {
     return new Promise((resolve, reject) => {
+      const done = () => {
+        this.socket.off('close', closed);
+        this.off('failure', failed);
+      };
+      const closed = (code: number, reason: Buffer) => {
+        const list = this.waiters.get(op) ?? [];
+        list.splice(list.indexOf(answered), 1);
+        done();
+        reject(new Error(`closed ${code}: ${reason.toString()}`));
+      };
+      const failed = (failure: { code: string; message: string }) => {
+        if (!failOnError) return;
+        const list = this.waiters.get(op) ?? [];
+        list.splice(list.indexOf(answered), 1);
+        done();
+        reject(new Error(`${failure.code}: ${failure.message}`));
+      };
+      const answered = (body: Json) => {
+        done();
+        resolve(body);
+      };
       const list = this.waiters.get(op) ?? [];
-      list.push(resolve);
+      list.push(answered);
       this.waiters.set(op, list);
-      this.socket.once('close', (code, reason) =>
-        reject(new Error(`closed ${code}: ${reason.toString()}`)),
-      );
+      this.socket.once('close', closed);
+      this.on('failure', failed);
     });
   }
 
@@ -220,7 +248,7 @@ export class PosBusClient extends EventEmitter<PosBusClientEvents> {
 
   /** Joins (teleports to) a world; resolves with the world as the server sent it. */
   async join(worldId: string) {
-    const world = this.next(ServerOp.world);
+    const world = this.next(ServerOp.world, true);
     this.send(encode(ClientOp.join, { worldId }));
     return world;
   }
@@ -260,6 +288,15 @@ export class PosBusClient extends EventEmitter<PosBusClientEvents> {
     this.socket.send(frame);
   }
 
+  /** Stops reading from the socket, as a stalled client would; for tests of slow clients. */
+  pauseReading() {
+    this.socket.pause();
+  }
+
+  resumeReading() {
+    this.socket.resume();
+  }
+
   /** Drops the connection without leaving, as a network failure would. */
   drop() {
     this.socket.terminate();
@@ -269,11 +306,12 @@ export class PosBusClient extends EventEmitter<PosBusClientEvents> {
   async resume() {
     const world = this.world;
     if (!world) throw new Error('not in a world');
-    const resumed = new Promise<Json>((resolve) =>
-      this.once('world', (w) => resolve(w as unknown as Json)),
-    );
-    await this.open({ worldId: world.id, position: world.position });
-    return resumed;
+    // Who holds what and who is where is ephemeral: the server sends it again.
+    world.sessions.clear();
+    world.transforms.clear();
+    world.locks.clear();
+    this.waiters.clear();
+    return (await this.open({ worldId: world.id, position: world.position }))!;
   }
 
   async close() {

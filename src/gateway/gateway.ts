@@ -16,13 +16,20 @@ import { createConsistency } from './http/api/consistency.js';
 import type { ApiContext } from './http/api/context.js';
 import { createLimiters } from './http/api/rate-limits.js';
 import { createApp } from './http/app.js';
-import { DEFAULT_POSBUS_OPTIONS, startPosBus, type PosBus } from './posbus/server.js';
+import {
+  DEFAULT_POSBUS_OPTIONS,
+  startPosBus,
+  type PosBus,
+  type PosBusOptions,
+} from './posbus/server.js';
 import { startWorldHub } from './posbus/world-hub.js';
 
 export interface Gateway {
   app: Express;
   /** Starts PosBus on the listening HTTP server, at /posbus. */
   attachRealtime(server: HttpServer): void;
+  /** Closes PosBus and its connections, which the HTTP server's close would wait for forever. */
+  closeRealtime(): Promise<void>;
   /** Deletes inactive guests now (it also runs every minute). */
   sweepGuests(): Promise<number>;
   stop(): Promise<void>;
@@ -33,6 +40,8 @@ export interface GatewayOptions {
   schema?: string;
   /** Projections run in this process; off when something else runs them. */
   runProjections?: boolean;
+  /** PosBus limits beyond the configuration (the tests shrink them). */
+  posbus?: Partial<PosBusOptions>;
 }
 
 /**
@@ -102,8 +111,11 @@ export const createGateway = async (
       realtime = startPosBus(
         server,
         { store: storage.events, sql: storage.sql, schema, tokens, hub, log },
-        { ...DEFAULT_POSBUS_OPTIONS, tickHz: config.posbus.tickHz },
+        { ...DEFAULT_POSBUS_OPTIONS, tickHz: config.posbus.tickHz, ...options.posbus },
       );
+    },
+    closeRealtime: async () => {
+      await realtime?.stop();
     },
     sweepGuests: () => sweeper.sweep(),
     stop: async () => {

@@ -262,11 +262,138 @@ describe('PosBus', function () {
     assert.equal((await edit).data.name, 'After the flood');
   });
 
+  it('sends a client only the users in its cell and the cells around it', async () => {
+    const { owner, worldId } = await worldWithObject();
+    const near = await signIn(api);
+    const far = await signIn(api);
+    const [a, b, c] = [
+      await connect(owner.token),
+      await connect(near.token),
+      await connect(far.token),
+    ];
+    for (const client of [a, b, c]) await client.join(worldId);
+    const at = (x: number, z: number) => ({
+      position: { x, y: 0, z },
+      rotation: { x: 0, y: 0, z: 0 },
+    });
+    b.sendTransform(at(40, 0)); // the next cell (cells are 32 wide)
+    c.sendTransform(at(500, 500));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    a.sendTransform(at(1, 1));
+    await until(() => b.world!.transforms.has(owner.userId), 'the near user to see the owner');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.ok(a.world!.transforms.has(near.userId), 'the owner sees the near user');
+    assert.ok(!a.world!.transforms.has(far.userId), 'but not the far one');
+    assert.ok(!c.world!.transforms.has(owner.userId), 'nor the far one the owner');
+    // Walking over, the far user gets everyone there at once (a keyframe for its new cells).
+    c.sendTransform(at(2, 2));
+    await until(
+      () => c.world!.transforms.has(owner.userId) && c.world!.transforms.has(near.userId),
+      'the walker to see both',
+    );
+  });
+
+  it('refuses a join of a missing world, and a resume from a made-up position gets a fresh snapshot', async () => {
+    const { owner, worldId } = await worldWithObject();
+    const client = await connect(owner.token);
+    await assert.rejects(client.join('00000000-0000-4000-8000-000000000000'), /world_not_found/);
+    const before = (await (await fetch(`${server.url}/metrics`)).json()) as any;
+    await client.join(worldId);
+    client.world!.position = '99999999999999999999/99999999999999999999';
+    client.drop();
+    const resumed = await client.resume();
+    assert.equal(resumed.recovered, false);
+    assert.ok(Array.isArray(resumed.objects));
+    const after = (await (await fetch(`${server.url}/metrics`)).json()) as any;
+    assert.equal(after.posbus.resumeMisses, before.posbus.resumeMisses + 1);
+  });
+
   it('serves its figures at /metrics', async () => {
     const metrics = (await (await fetch(`${server.url}/metrics`)).json()) as any;
     assert.ok(metrics.posbus.messagesIn > 0);
     assert.ok(metrics.posbus.resumeHits >= 1);
     assert.equal(typeof metrics.posbus.tickMsP99, 'number');
+  });
+});
+
+describe('PosBus with a client that stops reading', function () {
+  this.timeout(60_000);
+  it('skips its position frames, closes it with the resume code past the backlog limit, and the others are not slowed', async () => {
+    const sql = (await openBackend('PGlite'))!;
+    const server = await startApiServer(
+      sql,
+      (c) => ({ ...c, http: { ...c.http, signInPerMinute: 10_000, writesPerMinute: 10_000 } }),
+      { posbus: { skipPositionsAboveBytes: 4 * 1024, closeAboveBytes: 2 * 1024 * 1024 } },
+    );
+    try {
+      const api = await apiClient(server.url);
+      const owner = await signIn(api);
+      const world = await api.request('POST', '/api/v1/worlds', {
+        token: owner.token,
+        body: { name: 'Slow' },
+      });
+      const object = await api.request('POST', `/api/v1/worlds/${world.body.id}/objects`, {
+        token: owner.token,
+        body: { name: 'Billboard', objectType: 'generic' },
+      });
+      await api.request('GET', `/api/v1/objects/${object.body.id}?after=${object.body.position}`, {
+        token: owner.token,
+      });
+      const movers = await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          const client = await PosBusClient.connect(server.url, (await signIn(api)).token);
+          await client.join(world.body.id);
+          return client;
+        }),
+      );
+      const sleeper = await PosBusClient.connect(server.url, (await signIn(api)).token);
+      await sleeper.join(world.body.id);
+      const sleeperClosed = once(sleeper, 'close');
+      sleeper.pauseReading();
+      const watcher = movers[0]!;
+      const ticks = new Set<number>();
+      watcher.on('transforms', (tick) => ticks.add(tick));
+      const moving = setInterval(
+        () =>
+          movers.forEach((m, i) =>
+            m.sendTransform({
+              position: { x: (Date.now() % 1000) / 100 + i, y: 0, z: 0 },
+              rotation: { x: 0, y: 0, z: 0 },
+            }),
+          ),
+        50,
+      );
+      const started = Date.now();
+      // Live attribute changes of 200 KB each: far more than the sleeper's socket buffers hold.
+      const poster = 'x'.repeat(200_000);
+      const kicked = async () =>
+        ((await (await fetch(`${server.url}/metrics`)).json()) as any).posbus.kicks >= 1;
+      for (let i = 0; i < 60 && !(await kicked()); i++) {
+        const set = await api.request(
+          'PUT',
+          `/api/v1/objects/${object.body.id}/attributes/core/poster`,
+          {
+            token: owner.token,
+            body: { value: `${i}${poster}`, live: true },
+          },
+        );
+        assert.equal(set.status, 200);
+      }
+      clearInterval(moving);
+      const seconds = (Date.now() - started) / 1000;
+      assert.ok(await kicked(), 'the sleeper was closed');
+      sleeper.resumeReading();
+      const [code] = await sleeperClosed;
+      assert.ok([CloseCode.resume, 1006].includes(code), `closed with ${code}`);
+      const metrics = (await (await fetch(`${server.url}/metrics`)).json()) as any;
+      assert.ok(metrics.posbus.skippedFrames > 0, 'position frames to the sleeper were skipped');
+      // The watcher kept getting (nearly) every tick meanwhile.
+      assert.ok(ticks.size >= seconds * 10 * 0.6, `${ticks.size} ticks in ${seconds} s`);
+      await Promise.all(movers.map((c) => c.close().catch(() => undefined)));
+    } finally {
+      await server.stop();
+      await sql.close();
+    }
   });
 });
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createGateway, type Gateway } from '../../src/gateway/gateway.js';
+import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway/gateway.js';
 import { createLogger } from '../../src/log.js';
 import type { Storage } from '../../src/storage/open-storage.js';
 import { openPgliteClient } from '../../src/storage/sql/pglite-client.js';
@@ -42,6 +42,7 @@ export const openBackend = async (backend: Backend): Promise<SqlClient | undefin
 export const startApiServer = async (
   sql: SqlClient,
   adjust: (config: Config) => Config = (c) => c,
+  gatewayOptions: Omit<GatewayOptions, 'schema'> = {},
 ): Promise<ApiServer> => {
   const schema = `api_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'odyssey-api-'));
@@ -53,7 +54,10 @@ export const startApiServer = async (
     describe: { events: sql.dialect, readModels: sql.dialect },
     close: () => events.close(),
   };
-  const gateway = await createGateway(storage, config, createLogger('silent'), { schema });
+  const gateway = await createGateway(storage, config, createLogger('silent'), {
+    schema,
+    ...gatewayOptions,
+  });
   const server: Server = gateway.app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   gateway.attachRealtime(server);
@@ -64,6 +68,7 @@ export const startApiServer = async (
     storage,
     config,
     stop: async () => {
+      await gateway.closeRealtime();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       await gateway.stop();

@@ -51,6 +51,7 @@ export const serve = async (config: Config, log: Logger): Promise<RunningServer>
   return {
     port,
     stop: async () => {
+      await gateway.closeRealtime();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await stopRunners();

@@ -8,7 +8,7 @@ import type { Logger } from '../../log.js';
 import { loadState, type CommandEnvelope } from '../../storage/command-handler.js';
 import { handleObjectCommand } from '../../storage/commands/world-commands.js';
 import { handleUserCommand } from '../../storage/commands/user-commands.js';
-import type { EventStore } from '../../storage/event-store/port.js';
+import type { EventStore, Position } from '../../storage/event-store/port.js';
 import type { SqlClient } from '../../storage/sql/sql-client.js';
 import type { TokenService } from '../auth/tokens.js';
 import {
@@ -22,6 +22,7 @@ import {
   type DurableEvent,
   type Hello,
 } from './protocol.js';
+import { cellOf, neighbourhood, type CellKey } from './interest.js';
 import { readWorldSnapshot } from './snapshot.js';
 import {
   decodeUpstreamTransform,
@@ -41,6 +42,10 @@ export interface PosBusOptions {
   skipPositionsAboveBytes: number;
   /** Past this many buffered bytes the client is closed with `resume`: it reconnects and resumes. */
   closeAboveBytes: number;
+  /** Side of a grid cell, in world units; a client sees its cell and the eight around it. */
+  cellSize: number;
+  /** Roughly how many other users a client is sent (whole cells, nearest first). */
+  visibleCap: number;
 }
 
 export const DEFAULT_POSBUS_OPTIONS: PosBusOptions = {
@@ -51,6 +56,8 @@ export const DEFAULT_POSBUS_OPTIONS: PosBusOptions = {
   maxInvalidFrames: 10,
   skipPositionsAboveBytes: 256 * 1024,
   closeAboveBytes: 8 * 1024 * 1024,
+  cellSize: 32,
+  visibleCap: 100,
 };
 
 interface Session {
@@ -63,6 +70,8 @@ interface Session {
   transform?: AvatarTransform;
   moved: boolean;
   needsKeyframe: boolean;
+  /** The grid cell the client stood in at the last tick. */
+  cell?: CellKey;
   /** Position of the last durable event sent; later ones only, each once. */
   lastSent: string;
   /** Durable events that arrived while the world was being sent. */
@@ -70,6 +79,8 @@ interface Session {
   stopListening?: () => void;
   messages: { second: number; count: number };
   invalidFrames: number;
+  /** Closed because the same user connected again: its leaving is the new session's business. */
+  replaced?: boolean;
 }
 
 interface WorldPresence {
@@ -152,6 +163,8 @@ export const startPosBus = (
     if (session.socket.bufferedAmount > options.closeAboveBytes) {
       counters.kicks++;
       session.socket.close(CloseCode.resume, 'too far behind; reconnect and resume');
+      // A client that reads nothing never reads the close either: cut it off.
+      setTimeout(() => session.socket.terminate(), 1_000).unref();
       return;
     }
     counters.messagesOut++;
@@ -214,17 +227,52 @@ export const startPosBus = (
   };
 
   /** The world, then every event after it, then live: in order, none twice, none missed. */
+  /** Whether a client's resume position is one of this log's, and no later than the hub has seen. */
+  const validResumePosition = async (position: string) => {
+    if (!hub.covers(position)) return false;
+    const seen = hub.metrics().lastPosition;
+    if (seen === undefined || isAfter(position, seen)) return false;
+    try {
+      await store.readAll({ from: position as Position, limit: 1 });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  const worldExists = async (worldId: string) =>
+    (await loadState(store, worldStream(worldId), worldDecider)).state.status === 'active';
+
   const joinWorld = async (session: Session, worldId: string, resumeFrom?: string) => {
+    if (!(await worldExists(worldId))) {
+      sendError(session, 'world_not_found', `no world ${worldId}`);
+      return;
+    }
     await leaveWorld(session, session.world?.id !== worldId);
     session.pending = [];
     session.stopListening = hub.listen(worldId, (event) => {
       if (session.pending) session.pending.push(event);
       else deliver(session, event);
     });
+    try {
+      await enterWorld(session, worldId, resumeFrom);
+    } catch (error) {
+      // A join that failed half-way must not leave a listener collecting the world's events.
+      if (!session.world) {
+        session.stopListening();
+        session.stopListening = undefined;
+      }
+      throw error;
+    } finally {
+      session.pending = undefined;
+    }
+  };
+
+  const enterWorld = async (session: Session, worldId: string, resumeFrom?: string) => {
     let recovered: boolean | undefined;
     let catchUp: DurableEvent[];
     let snapshot;
-    if (resumeFrom && hub.covers(resumeFrom)) {
+    if (resumeFrom && (await validResumePosition(resumeFrom))) {
       counters.resumeHits++;
       recovered = true;
       catchUp = (await hub.eventsAfter(worldId, resumeFrom)).events;
@@ -236,8 +284,6 @@ export const startPosBus = (
       }
       snapshot = await readWorldSnapshot(sql, schema, worldId);
       if (!snapshot) {
-        session.stopListening();
-        session.pending = undefined;
         sendError(session, 'world_not_found', `no world ${worldId}`);
         return;
       }
@@ -317,13 +363,18 @@ export const startPosBus = (
         session.socket.close(CloseCode.badToken, 'invalid or expired token');
         return;
       }
+      // The socket may have closed while the token was checked: it must not replace anyone.
+      if (session.socket.readyState !== WebSocket.OPEN) return;
       session.userId = caller.userId;
       session.auth = caller.auth;
       const previous = byUser.get(caller.userId);
       byUser.set(caller.userId, session);
       if (previous) {
         send(previous, encode(ServerOp.signal, { kind: 'replaced' }));
-        await leaveWorld(previous, false);
+        // Still there, if the new connection resumes in the same world; else gone from it.
+        const staying = hello.resume && String(hello.resume.worldId) === previous.world?.id;
+        await leaveWorld(previous, !staying);
+        previous.replaced = true;
         previous.socket.close(CloseCode.replaced, 'signed in elsewhere');
       }
       send(
@@ -377,6 +428,10 @@ export const startPosBus = (
             return sendError(session, 'object_locked', 'someone else holds this object');
           if (!(await mayEdit(session, String(objectId))))
             return sendError(session, 'not_allowed', 'you may not edit this object');
+          // Checked again: another lock or a leave may have happened while permissions loaded.
+          const now = world.locks.get(String(objectId));
+          if (session.world !== world || (now && now !== session.userId))
+            return sendError(session, 'object_locked', 'someone else holds this object');
           world.locks.set(String(objectId), session.userId);
         } else {
           if (holder !== session.userId)
@@ -452,73 +507,113 @@ export const startPosBus = (
         socket.close(CloseCode.tooManyMessages, 'too many messages');
         return;
       }
-      queue = queue.then(async () => {
-        try {
-          if (!isBinary || frame.byteLength === 0) throw new InvalidFrame('frames are binary');
-          await handle(session, frame[0]!, frame);
-        } catch (error) {
-          if (
-            error instanceof MalformedFrame ||
-            error instanceof RangeError ||
-            error instanceof TypeError
-          ) {
-            sendError(session, 'invalid_frame', (error as Error).message);
-            if (++session.invalidFrames > options.maxInvalidFrames) {
-              counters.kicks++;
-              socket.close(CloseCode.invalidFrames, 'too many invalid frames');
+      queue = queue
+        .then(async () => {
+          try {
+            if (!isBinary || frame.byteLength === 0) throw new InvalidFrame('frames are binary');
+            await handle(session, frame[0]!, frame);
+          } catch (error) {
+            if (
+              error instanceof MalformedFrame ||
+              error instanceof RangeError ||
+              error instanceof TypeError
+            ) {
+              sendError(session, 'invalid_frame', (error as Error).message);
+              if (++session.invalidFrames > options.maxInvalidFrames) {
+                counters.kicks++;
+                socket.close(CloseCode.invalidFrames, 'too many invalid frames');
+              }
+              return;
             }
-            return;
+            const code = (error as { code?: unknown }).code;
+            sendError(
+              session,
+              typeof code === 'string' ? code : 'failed',
+              (error as Error).message,
+            );
           }
-          const code = (error as { code?: unknown }).code;
-          sendError(session, typeof code === 'string' ? code : 'failed', (error as Error).message);
-        }
-      });
+        })
+        .catch((error: unknown) => log.error({ err: error }, 'PosBus message handling failed'));
     });
     socket.on('close', () => {
       clearTimeout(handshake);
       sessions.delete(session);
       if (session.userId && byUser.get(session.userId) === session) byUser.delete(session.userId);
-      const leaving = queue.then(() => leaveWorld(session, true));
+      const leaving = queue.then(() => leaveWorld(session, !session.replaced));
       closing.add(leaving);
       void leaving.finally(() => closing.delete(leaving));
     });
     socket.on('error', (error) => log.debug({ err: error }, 'PosBus socket error'));
   });
 
-  /** Once per tick per world: the transforms that changed, encoded once, the same bytes to all. */
+  const transformsFrame = (records: Array<[number, AvatarTransform]>) => {
+    const frame = encodeTransformRecords(5, records);
+    frame[0] = ServerOp.transforms;
+    new DataView(frame.buffer).setUint32(1, tick, true);
+    return frame;
+  };
+
+  /**
+   * Once per tick per world. Each cell's moved users make one frame, encoded once and sent as
+   * the same bytes to everyone whose neighbourhood holds the cell (nearest cells first, up to
+   * the cap). A client that just joined, changed cell or skipped frames gets every user of its
+   * cells instead (a keyframe), made once per cell too.
+   */
   const broadcastTransforms = () => {
     const started = performance.now();
     tick++;
     for (const world of worlds.values()) {
-      const moved = [...world.sessions].filter((s) => s.moved && s.transform);
-      const keyframeFor = [...world.sessions].filter((s) => s.needsKeyframe);
-      if (moved.length === 0 && keyframeFor.length === 0) continue;
-      const header = (records: Array<[number, AvatarTransform]>) => {
-        const frame = encodeTransformRecords(5, records);
-        frame[0] = ServerOp.transforms;
-        new DataView(frame.buffer).setUint32(1, tick, true);
-        return frame;
-      };
-      const delta =
-        moved.length > 0 ? header(moved.map((s) => [s.index, s.transform!])) : undefined;
-      const everyone =
-        keyframeFor.length > 0
-          ? header(
-              [...world.sessions].filter((s) => s.transform).map((s) => [s.index, s.transform!]),
-            )
-          : undefined;
+      const cells = new Map<CellKey, Session[]>();
       for (const session of world.sessions) {
-        const frame = session.needsKeyframe ? everyone : delta;
-        if (!frame) continue;
-        if (session.socket.bufferedAmount > options.skipPositionsAboveBytes) {
+        if (!session.transform) continue;
+        const cell = cellOf(session.transform, options.cellSize);
+        const members = cells.get(cell) ?? [];
+        members.push(session);
+        cells.set(cell, members);
+      }
+      const deltas = new Map<CellKey, Uint8Array | null>();
+      const keyframes = new Map<CellKey, Uint8Array>();
+      const deltaOf = (cell: CellKey) => {
+        if (!deltas.has(cell)) {
+          const moved = (cells.get(cell) ?? []).filter((s) => s.moved);
+          deltas.set(
+            cell,
+            moved.length ? transformsFrame(moved.map((s) => [s.index, s.transform!])) : null,
+          );
+        }
+        return deltas.get(cell)!;
+      };
+      const keyframeOf = (cell: CellKey) => {
+        if (!keyframes.has(cell))
+          keyframes.set(
+            cell,
+            transformsFrame((cells.get(cell) ?? []).map((s) => [s.index, s.transform!])),
+          );
+        return keyframes.get(cell)!;
+      };
+      for (const recipient of world.sessions) {
+        const home = cellOf(recipient.transform, options.cellSize);
+        if (home !== recipient.cell) {
+          recipient.cell = home;
+          recipient.needsKeyframe = true;
+        }
+        if (recipient.socket.bufferedAmount > options.skipPositionsAboveBytes) {
           counters.skippedFrames++;
-          session.needsKeyframe = true;
+          recipient.needsKeyframe = true;
           continue;
         }
-        session.needsKeyframe = false;
-        send(session, frame);
+        let visible = 0;
+        for (const cell of neighbourhood(home)) {
+          if (visible >= options.visibleCap) break;
+          const members = cells.get(cell);
+          if (!members) continue;
+          visible += members.length;
+          const frame = recipient.needsKeyframe ? keyframeOf(cell) : deltaOf(cell);
+          if (frame) send(recipient, frame);
+        }
+        recipient.needsKeyframe = false;
       }
-      for (const session of moved) session.moved = false;
+      for (const session of world.sessions) session.moved = false;
     }
     counters.tickMs.push(performance.now() - started);
     if (counters.tickMs.length > 1000) counters.tickMs.splice(0, counters.tickMs.length - 1000);
@@ -527,6 +622,7 @@ export const startPosBus = (
   ticker.unref();
 
   let previous = { at: Date.now(), in: 0, out: 0 };
+  let stopped: Promise<void> | undefined;
   return {
     metrics: () => {
       const now = Date.now();
@@ -554,14 +650,20 @@ export const startPosBus = (
       };
     },
     stop: async () => {
-      clearInterval(ticker);
-      for (const session of sessions) session.socket.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-      // A terminated socket's close event comes on a later turn.
-      await new Promise((resolve) => setImmediate(resolve));
-      await Promise.allSettled([...closing]);
+      if (stopped) return stopped;
+      stopped = stopAll();
+      return stopped;
     },
   };
+
+  async function stopAll() {
+    clearInterval(ticker);
+    for (const session of sessions) session.socket.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    // A terminated socket's close event comes on a later turn.
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.allSettled([...closing]);
+  }
 };
 
 class InvalidFrame extends MalformedFrame {}

@@ -84,20 +84,44 @@ export const startWorldHub = async (
   let seen: Position | 'start' = head;
   const stopping = new AbortController();
 
-  const running = (async () => {
-    for await (const batch of store.subscribe({ from: head, filter, signal: stopping.signal })) {
-      for (const recorded of batch.events) {
-        if (!worldOf(recorded) || !isLive(recorded)) continue;
-        const event = toDurable(recorded);
-        buffer.push(event);
-        for (const listener of listeners.get(event.worldId) ?? []) listener(event);
+  /** Follows the store from where it left off; a failed subscription is retried, with backoff. */
+  const follow = async () => {
+    let backoff = 250;
+    while (!stopping.signal.aborted) {
+      try {
+        for await (const batch of store.subscribe({
+          from: seen,
+          filter,
+          signal: stopping.signal,
+        })) {
+          for (const recorded of batch.events) {
+            if (!worldOf(recorded) || !isLive(recorded)) continue;
+            const event = toDurable(recorded);
+            buffer.push(event);
+            for (const listener of listeners.get(event.worldId) ?? []) {
+              try {
+                listener(event);
+              } catch (error) {
+                log.warn({ err: error }, 'a PosBus listener failed');
+              }
+            }
+          }
+          seen = batch.position;
+          while (buffer.length > bufferSize) bufferFrom = buffer.shift()!.position as Position;
+          backoff = 250;
+        }
+      } catch (error) {
+        if (stopping.signal.aborted) return;
+        log.error(
+          { err: error, retryInMs: backoff },
+          'PosBus lost its event subscription; retrying',
+        );
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        backoff = Math.min(backoff * 2, 10_000);
       }
-      seen = batch.position;
-      while (buffer.length > bufferSize) bufferFrom = buffer.shift()!.position as Position;
     }
-  })().catch((error: unknown) => {
-    if (!stopping.signal.aborted) log.error({ err: error }, 'PosBus lost its event subscription');
-  });
+  };
+  const running = follow();
 
   const covers = (position: string) => bufferFrom === 'start' || !isAfter(bufferFrom, position);
 
