@@ -1,4 +1,5 @@
 import { eventStoreBench } from './eventstore.js';
+import { posbusBench } from './posbus.js';
 import { projectionsBench } from './projections.js';
 import { restBench } from './rest.js';
 
@@ -6,6 +7,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   eventstore: eventStoreBench,
   projections: projectionsBench,
   rest: restBench,
+  posbus: posbusBench,
 };
 
 const names = process.argv.slice(2);

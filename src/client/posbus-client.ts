@@ -6,17 +6,27 @@ import {
   encode,
   PROTOCOL_VERSION,
   ServerOp,
+  TRANSFORMS_HEADER_BYTES,
   type DurableEvent,
   type Presence,
   type WorldSnapshot,
 } from '../gateway/posbus/protocol.js';
 import {
+  DOWNSTREAM_RECORD_BYTES,
   decodeTransformRecords,
   encodeUpstreamTransform,
   type AvatarTransform,
 } from '../gateway/posbus/transforms.js';
 
 type Json = Record<string, unknown>;
+
+export interface PosBusClientOptions {
+  /**
+   * False: transform frames are counted and timed but not decoded (`records` is empty, `count`
+   * says how many); for load generators, which would otherwise spend their time decoding.
+   */
+  decodeTransforms?: boolean;
+}
 
 /** What a client knows of the world it is in, kept up to date from the server's messages. */
 export interface ClientWorld {
@@ -36,7 +46,14 @@ export interface ClientWorld {
 export interface PosBusClientEvents {
   event: [DurableEvent];
   world: [WorldSnapshot & { resumed?: boolean }];
-  transforms: [tick: number, records: Array<[number, AvatarTransform]>];
+  transforms: [
+    tick: number,
+    records: Array<[number, AvatarTransform]>,
+    /** Server time of the tick, ms since 1970. */
+    sentAt: number,
+    bytes: number,
+    count: number,
+  ];
   objectTransform: [{ objectId: string; transform: unknown; by: string }];
   lock: [{ objectId: string; holder: string | null }];
   signal: [{ kind: string }];
@@ -109,12 +126,17 @@ export class PosBusClient extends EventEmitter<PosBusClientEvents> {
   private constructor(
     private readonly url: string,
     private readonly token: string,
+    private readonly options: PosBusClientOptions,
   ) {
     super();
   }
 
-  static async connect(url: string, token: string): Promise<PosBusClient> {
-    const client = new PosBusClient(url, token);
+  static async connect(
+    url: string,
+    token: string,
+    options: PosBusClientOptions = {},
+  ): Promise<PosBusClient> {
+    const client = new PosBusClient(url, token, options);
     await client.open();
     return client;
   }
@@ -182,14 +204,21 @@ export class PosBusClient extends EventEmitter<PosBusClientEvents> {
   private receive(frame: Uint8Array) {
     const op = frame[0]!;
     if (op === ServerOp.transforms) {
-      const tick = new DataView(frame.buffer, frame.byteOffset).getUint32(1, true);
-      const records = decodeTransformRecords(frame, 5);
+      const header = new DataView(frame.buffer, frame.byteOffset);
+      const tick = header.getUint32(1, true);
+      const sentAt = header.getFloat64(5, true);
+      if (this.options.decodeTransforms === false) {
+        const count = (frame.byteLength - TRANSFORMS_HEADER_BYTES) / DOWNSTREAM_RECORD_BYTES;
+        this.emit('transforms', tick, [], sentAt, frame.byteLength, count);
+        return;
+      }
+      const records = decodeTransformRecords(frame, TRANSFORMS_HEADER_BYTES);
       if (this.world)
         for (const [index, transform] of records) {
           const userId = this.world.sessions.get(index);
           if (userId) this.world.transforms.set(userId, transform);
         }
-      this.emit('transforms', tick, records);
+      this.emit('transforms', tick, records, sentAt, frame.byteLength, records.length);
       return;
     }
     const body = decodeBody<Json>(frame);

@@ -91,7 +91,19 @@ export const createGateway = async (
     log,
     http: config.http,
     projectionError: (name) => projections.find((p) => p.name === name)?.error(),
-    metrics: () => ({ posbus: realtime?.metrics() ?? null }),
+    metrics: () => {
+      const cpu = process.cpuUsage();
+      const memory = process.memoryUsage();
+      return {
+        process: {
+          cpuMicros: cpu.user + cpu.system,
+          rssBytes: memory.rss,
+          heapUsedBytes: memory.heapUsed,
+          uptimeSeconds: process.uptime(),
+        },
+        posbus: realtime?.metrics() ?? null,
+      };
+    },
     api: {
       router: apiRouter(routes, {
         authenticate: createAuthenticator(tokens, storage.events, activity),

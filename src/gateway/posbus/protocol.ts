@@ -30,6 +30,9 @@ export const ServerOp = {
   signal: 0x89,
 } as const;
 
+/** A transforms frame: type, u32 tick, float64 server time (ms since 1970) of the tick; records follow. */
+export const TRANSFORMS_HEADER_BYTES = 13;
+
 /** Why the server closed the connection. 4008 means: reconnect and resume from your position. */
 export const CloseCode = {
   badToken: 4001,

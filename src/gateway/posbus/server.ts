@@ -19,6 +19,7 @@ import {
   MalformedFrame,
   PROTOCOL_VERSION,
   ServerOp,
+  TRANSFORMS_HEADER_BYTES,
   type DurableEvent,
   type Hello,
 } from './protocol.js';
@@ -146,6 +147,7 @@ export const startPosBus = (
   const worlds = new Map<string, WorldPresence>();
   let nextIndex = 1;
   let tick = 0;
+  let tickStartedAt = 0;
   const counters: Counters = {
     messagesIn: 0,
     messagesOut: 0,
@@ -547,9 +549,11 @@ export const startPosBus = (
   });
 
   const transformsFrame = (records: Array<[number, AvatarTransform]>) => {
-    const frame = encodeTransformRecords(5, records);
+    const frame = encodeTransformRecords(TRANSFORMS_HEADER_BYTES, records);
     frame[0] = ServerOp.transforms;
-    new DataView(frame.buffer).setUint32(1, tick, true);
+    const view = new DataView(frame.buffer);
+    view.setUint32(1, tick, true);
+    view.setFloat64(5, tickStartedAt, true);
     return frame;
   };
 
@@ -562,6 +566,7 @@ export const startPosBus = (
   const broadcastTransforms = () => {
     const started = performance.now();
     tick++;
+    tickStartedAt = Date.now();
     for (const world of worlds.values()) {
       const cells = new Map<CellKey, Session[]>();
       for (const session of world.sessions) {
@@ -571,25 +576,35 @@ export const startPosBus = (
         members.push(session);
         cells.set(cell, members);
       }
+      /** The cells a client in `home` sees: nearest first, whole cells, up to the cap. */
+      const visibleFrom = (home: CellKey) => {
+        const seen: Session[] = [];
+        for (const cell of neighbourhood(home)) {
+          if (seen.length >= options.visibleCap) break;
+          seen.push(...(cells.get(cell) ?? []));
+        }
+        return seen;
+      };
+      // One frame per home cell, shared by everyone standing in it: encoded once, the same bytes.
       const deltas = new Map<CellKey, Uint8Array | null>();
       const keyframes = new Map<CellKey, Uint8Array>();
-      const deltaOf = (cell: CellKey) => {
-        if (!deltas.has(cell)) {
-          const moved = (cells.get(cell) ?? []).filter((s) => s.moved);
+      const deltaFor = (home: CellKey) => {
+        if (!deltas.has(home)) {
+          const moved = visibleFrom(home).filter((s) => s.moved);
           deltas.set(
-            cell,
+            home,
             moved.length ? transformsFrame(moved.map((s) => [s.index, s.transform!])) : null,
           );
         }
-        return deltas.get(cell)!;
+        return deltas.get(home)!;
       };
-      const keyframeOf = (cell: CellKey) => {
-        if (!keyframes.has(cell))
+      const keyframeFor = (home: CellKey) => {
+        if (!keyframes.has(home))
           keyframes.set(
-            cell,
-            transformsFrame((cells.get(cell) ?? []).map((s) => [s.index, s.transform!])),
+            home,
+            transformsFrame(visibleFrom(home).map((s) => [s.index, s.transform!])),
           );
-        return keyframes.get(cell)!;
+        return keyframes.get(home)!;
       };
       for (const recipient of world.sessions) {
         const home = cellOf(recipient.transform, options.cellSize);
@@ -602,15 +617,8 @@ export const startPosBus = (
           recipient.needsKeyframe = true;
           continue;
         }
-        let visible = 0;
-        for (const cell of neighbourhood(home)) {
-          if (visible >= options.visibleCap) break;
-          const members = cells.get(cell);
-          if (!members) continue;
-          visible += members.length;
-          const frame = recipient.needsKeyframe ? keyframeOf(cell) : deltaOf(cell);
-          if (frame) send(recipient, frame);
-        }
+        const frame = recipient.needsKeyframe ? keyframeFor(home) : deltaFor(home);
+        if (frame) send(recipient, frame);
         recipient.needsKeyframe = false;
       }
       for (const session of world.sessions) session.moved = false;

@@ -1,0 +1,68 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { PosBusClient } from '../src/client/posbus-client.js';
+
+/** Simulated users for the PosBus benchmark: sign in as guests, join, walk at 10 Hz, measure. */
+interface Job {
+  url: string;
+  worldId: string;
+  users: number;
+  side: number;
+  seconds: number;
+  hz: number;
+}
+
+const job = workerData as Job;
+const post = async (path: string) => {
+  const response = await fetch(`${job.url}${path}`, { method: 'POST' });
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as { token: string };
+};
+
+const clients: PosBusClient[] = [];
+for (let i = 0; i < job.users; i++) {
+  const { token } = await post('/api/v1/auth/guest');
+  const client = await PosBusClient.connect(job.url, token, { decodeTransforms: false });
+  await client.join(job.worldId);
+  clients.push(client);
+}
+parentPort!.postMessage({ kind: 'joined' });
+await new Promise<void>((resolve) => parentPort!.once('message', () => resolve()));
+
+const latencies: number[] = [];
+let bytes = 0;
+let records = 0;
+for (const client of clients) {
+  client.on('transforms', (_tick, _records, sentAt, size, count) => {
+    latencies.push(Date.now() - sentAt);
+    bytes += size;
+    records += count;
+  });
+}
+const walkers = clients.map(() => ({
+  x: Math.random() * job.side,
+  z: Math.random() * job.side,
+  heading: Math.random() * 360,
+}));
+const started = Date.now();
+const step = setInterval(() => {
+  clients.forEach((client, i) => {
+    const w = walkers[i]!;
+    w.heading += (Math.random() - 0.5) * 20;
+    w.x = Math.min(job.side, Math.max(0, w.x + Math.cos((w.heading * Math.PI) / 180) * 0.5));
+    w.z = Math.min(job.side, Math.max(0, w.z + Math.sin((w.heading * Math.PI) / 180) * 0.5));
+    client.sendTransform({
+      position: { x: w.x, y: 0, z: w.z },
+      rotation: { x: 0, y: w.heading, z: 0 },
+    });
+  });
+}, 1000 / job.hz);
+await new Promise((resolve) => setTimeout(resolve, job.seconds * 1000));
+clearInterval(step);
+parentPort!.postMessage({
+  kind: 'done',
+  latencies,
+  bytes,
+  records,
+  seconds: (Date.now() - started) / 1000,
+});
+await Promise.all(clients.map((c) => c.close().catch(() => undefined)));

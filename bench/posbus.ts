@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { Wallet } from 'ethers';
+import postgres from 'postgres';
+import { startServer } from '../test/support/odyssey-process.js';
+import { benchDatabaseUrl } from './backends.js';
+import { report, type Metric, type Results } from './report.js';
+import { percentile } from './stats.js';
+
+const USERS = Number(process.env.BENCH_USERS ?? 2000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const WORKERS = Number(
+  process.env.BENCH_WORKERS ?? Math.max(1, Math.min(4, availableParallelism())),
+);
+const HZ = 10;
+// About 100 users in a 3×3 neighbourhood of 32-unit cells.
+const SIDE = Math.sqrt((USERS * 96 * 96) / 100);
+
+const metrics: Metric[] = [
+  {
+    name: `server CPU, ${USERS} users at ${HZ} Hz`,
+    unit: '% of a core',
+    goal: { backend: 'ws', value: 45 },
+  },
+  { name: 'fan-out latency p50 (tick to receipt)', unit: 'ms' },
+  { name: 'fan-out latency p99 (tick to receipt)', unit: 'ms', goal: { backend: 'ws', value: 50 } },
+  { name: 'bytes per transform on the wire', unit: 'B', goal: { backend: 'ws', value: 25 } },
+  { name: 'RSS per connection', unit: 'KB', goal: { backend: 'ws', value: 30 } },
+  { name: 'transforms received per user per second', unit: '/s' },
+  { name: 'position frames skipped', unit: 'frames' },
+];
+
+const json = async (response: Response) => {
+  if (!response.ok) throw new Error(`${response.status}: ${await response.text()}`);
+  return (await response.json()) as Record<string, any>;
+};
+
+const WORKER_FILE = new URL('./posbus-worker.ts', import.meta.url).href;
+// Workers start without tsx's loader: each registers it, then loads the TypeScript worker.
+const WORKER_BOOT = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(WORKER_FILE)}); })`;
+
+/**
+ * N simulated users in one world, walking at 10 Hz, driven from worker threads against the app
+ * in its own process (`odyssey serve` on PostgreSQL). Server CPU and memory come from the
+ * server's /metrics; latency, bytes and rates from what the clients receive.
+ */
+export const posbusBench = async () => {
+  const database = `odyssey_bench_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
+  const admin = postgres(benchDatabaseUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${database}`);
+  const url = new URL(benchDatabaseUrl);
+  url.pathname = `/${database}`;
+  const server = await startServer({
+    DATABASE_URL: url.toString(),
+    DATA_DIR: `/tmp/${database}`,
+    LOG_LEVEL: 'info',
+    RATE_LIMIT_WRITES_PER_MINUTE: '1000000',
+    RATE_LIMIT_SIGN_IN_PER_MINUTE: '1000000',
+  });
+  const results: Results = {};
+  try {
+    const wallet = Wallet.createRandom();
+    const { challenge } = await json(
+      await fetch(`${server.url}/api/v1/auth/challenge?wallet=${wallet.address}`),
+    );
+    const { token } = await json(
+      await fetch(`${server.url}/api/v1/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          wallet: wallet.address,
+          signature: await wallet.signMessage(challenge),
+        }),
+      }),
+    );
+    const world = await json(
+      await fetch(`${server.url}/api/v1/worlds`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Crowd' }),
+      }),
+    );
+    await json(
+      await fetch(`${server.url}/api/v1/worlds/${world.id}?after=${world.position}`, {
+        headers: { authorization: `Bearer ${token}` },
+      }),
+    );
+    const metricsNow = async () => json(await fetch(`${server.url}/metrics`));
+    const idle = await metricsNow();
+    console.error(`  ${USERS} users in ${WORKERS} worker threads joining`);
+    const workers = Array.from({ length: WORKERS }, (_, i) => {
+      const users = Math.floor(USERS / WORKERS) + (i < USERS % WORKERS ? 1 : 0);
+      return new Worker(WORKER_BOOT, {
+        eval: true,
+        workerData: {
+          url: server.url,
+          worldId: world.id,
+          users,
+          side: SIDE,
+          seconds: SECONDS,
+          hz: HZ,
+        },
+      });
+    });
+    const next = (worker: Worker, kind: string) =>
+      new Promise<any>((resolve, reject) => {
+        const listener = (message: any) => {
+          if (message.kind !== kind) return;
+          worker.off('message', listener);
+          resolve(message);
+        };
+        worker.on('message', listener);
+        worker.once('error', reject);
+      });
+    await Promise.all(workers.map((w) => next(w, 'joined')));
+    const joined = await metricsNow();
+    console.error(`  all joined; walking for ${SECONDS} s`);
+    const startedAt = Date.now();
+    const done = workers.map((w) => next(w, 'done'));
+    for (const w of workers) w.postMessage('go');
+    const finished = await Promise.all(done);
+    const after = await metricsNow();
+    const wall = (Date.now() - startedAt) / 1000;
+    await Promise.all(workers.map((w) => w.terminate()));
+
+    const latencies = finished.flatMap((f) => f.latencies as number[]).sort((a, b) => a - b);
+    const bytes = finished.reduce((n, f) => n + f.bytes, 0);
+    const records = finished.reduce((n, f) => n + f.records, 0);
+    const put = (metric: Metric, value: number) => ((results[metric.name] ??= {}).ws = value);
+    put(metrics[0]!, ((after.process.cpuMicros - joined.process.cpuMicros) / 1e6 / wall) * 100);
+    put(metrics[1]!, percentile(latencies, 50));
+    put(metrics[2]!, percentile(latencies, 99));
+    put(metrics[3]!, records > 0 ? bytes / records : Number.NaN);
+    // RSS moves with the collector: the larger of the two readings with everyone connected.
+    const connectedRss = Math.max(joined.process.rssBytes, after.process.rssBytes);
+    put(metrics[4]!, (connectedRss - idle.process.rssBytes) / 1024 / USERS);
+    put(metrics[5]!, records / USERS / wall);
+    put(metrics[6]!, after.posbus.skippedFrames);
+  } finally {
+    await server.stop();
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.end();
+  }
+  report(`posbus-${USERS}`, metrics, ['ws'], results);
+};
