@@ -31,9 +31,20 @@ const metrics: Metric[] = [
   { name: 'position frames skipped', unit: 'frames' },
 ];
 
-const json = async (response: Response) => {
+interface ServerMetrics {
+  process: { cpuMicros: number; rssBytes: number };
+  posbus: { skippedFrames: number };
+}
+interface WorkerReport {
+  kind: string;
+  latencies: number[];
+  bytes: number;
+  records: number;
+}
+
+const json = async <T = Record<string, string>>(response: Response) => {
   if (!response.ok) throw new Error(`${response.status}: ${await response.text()}`);
-  return (await response.json()) as Record<string, any>;
+  return (await response.json()) as T;
 };
 
 const WORKER_FILE = new URL('./posbus-worker.ts', import.meta.url).href;
@@ -70,7 +81,7 @@ export const posbusBench = async () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
           wallet: wallet.address,
-          signature: await wallet.signMessage(challenge),
+          signature: await wallet.signMessage(String(challenge)),
         }),
       }),
     );
@@ -86,7 +97,7 @@ export const posbusBench = async () => {
         headers: { authorization: `Bearer ${token}` },
       }),
     );
-    const metricsNow = async () => json(await fetch(`${server.url}/metrics`));
+    const metricsNow = async () => json<ServerMetrics>(await fetch(`${server.url}/metrics`));
     const idle = await metricsNow();
     console.error(`  ${USERS} users in ${WORKERS} worker threads joining`);
     const workers = Array.from({ length: WORKERS }, (_, i) => {
@@ -104,8 +115,8 @@ export const posbusBench = async () => {
       });
     });
     const next = (worker: Worker, kind: string) =>
-      new Promise<any>((resolve, reject) => {
-        const listener = (message: any) => {
+      new Promise<WorkerReport>((resolve, reject) => {
+        const listener = (message: WorkerReport) => {
           if (message.kind !== kind) return;
           worker.off('message', listener);
           resolve(message);
@@ -124,7 +135,7 @@ export const posbusBench = async () => {
     const wall = (Date.now() - startedAt) / 1000;
     await Promise.all(workers.map((w) => w.terminate()));
 
-    const latencies = finished.flatMap((f) => f.latencies as number[]).sort((a, b) => a - b);
+    const latencies = finished.flatMap((f) => f.latencies).sort((a, b) => a - b);
     const bytes = finished.reduce((n, f) => n + f.bytes, 0);
     const records = finished.reduce((n, f) => n + f.records, 0);
     const put = (metric: Metric, value: number) => ((results[metric.name] ??= {}).ws = value);
