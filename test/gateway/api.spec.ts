@@ -631,9 +631,18 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
             body: { name: 'Strict' },
           })
         ).body.id;
-        const objectId = (await spawn(owner.token, worldId, { name: 'Box', objectType: 'generic' }))
-          .body.id;
-        const head = await server.storage.events.headPosition();
+        const spawned = await spawn(owner.token, worldId, { name: 'Box', objectType: 'generic' });
+        const objectId = spawned.body.id;
+        // PostgreSQL readers see a commit once every older transaction has ended: wait for ours.
+        const stableHead = async () => {
+          for (let i = 0; i < 100; i++) {
+            const head = await server.storage.events.headPosition();
+            if (head !== 'start' && head >= spawned.body.position) return head;
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          return server.storage.events.headPosition();
+        };
+        const head = await stableHead();
         const t = owner.token;
         // Too deep for JSON.stringify here; as text, as a client could send it.
         const deepBody = `{"value":${'['.repeat(20_000)}1${']'.repeat(20_000)}}`;
@@ -768,6 +777,8 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
             `${method} ${path}: ${JSON.stringify(reply.body)}`,
           );
         }
+        // Anything a refused request had appended would be visible by now.
+        await new Promise((resolve) => setTimeout(resolve, 300));
         assert.deepEqual(await server.storage.events.headPosition(), head, 'nothing was appended');
       });
     });
