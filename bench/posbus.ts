@@ -1,10 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { Wallet } from 'ethers';
-import postgres from 'postgres';
-import { startServer } from '../test/support/odyssey-process.js';
-import { benchDatabaseUrl } from './backends.js';
+import { withAppOnPostgres } from './app-process.js';
 import { report, type Metric, type Results } from './report.js';
 import { percentile } from './stats.js';
 
@@ -57,20 +54,8 @@ const WORKER_BOOT = `import('tsx/esm/api').then(({ register }) => { register(); 
  * server's /metrics; latency, bytes and rates from what the clients receive.
  */
 export const posbusBench = async () => {
-  const database = `odyssey_bench_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
-  const admin = postgres(benchDatabaseUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${database}`);
-  const url = new URL(benchDatabaseUrl);
-  url.pathname = `/${database}`;
-  const server = await startServer({
-    DATABASE_URL: url.toString(),
-    DATA_DIR: `/tmp/${database}`,
-    LOG_LEVEL: 'info',
-    RATE_LIMIT_WRITES_PER_MINUTE: '1000000',
-    RATE_LIMIT_SIGN_IN_PER_MINUTE: '1000000',
-  });
   const results: Results = {};
-  try {
+  await withAppOnPostgres(async (server) => {
     const wallet = Wallet.createRandom();
     const { challenge } = await json(
       await fetch(`${server.url}/api/v1/auth/challenge?wallet=${wallet.address}`),
@@ -148,10 +133,6 @@ export const posbusBench = async () => {
     put(metrics[4]!, (connectedRss - idle.process.rssBytes) / 1024 / USERS);
     put(metrics[5]!, records / USERS / wall);
     put(metrics[6]!, after.posbus.skippedFrames);
-  } finally {
-    await server.stop();
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.end();
-  }
+  });
   report(`posbus-${USERS}`, metrics, ['ws'], results);
 };

@@ -1,9 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import { Wallet } from 'ethers';
-import postgres from 'postgres';
-import { startServer } from '../test/support/odyssey-process.js';
-import { benchDatabaseUrl } from './backends.js';
+import { withAppOnPostgres } from './app-process.js';
 import { report, type Metric, type Results } from './report.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -75,20 +72,8 @@ const cannon = (options: autocannon.Options) =>
  * the local PostgreSQL, driven by autocannon from this process.
  */
 export const restBench = async () => {
-  const database = `odyssey_bench_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
-  const admin = postgres(benchDatabaseUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${database}`);
-  const url = new URL(benchDatabaseUrl);
-  url.pathname = `/${database}`;
-  const server = await startServer({
-    DATABASE_URL: url.toString(),
-    DATA_DIR: `/tmp/${database}`,
-    LOG_LEVEL: 'info', // as in production: a log line per request
-    RATE_LIMIT_WRITES_PER_MINUTE: '1000000',
-    RATE_LIMIT_SIGN_IN_PER_MINUTE: '1000000',
-  });
   const results: Results = {};
-  try {
+  await withAppOnPostgres(async (server) => {
     const { worldId, headers } = await seed(server.url);
     console.error(`  seeded ${OBJECTS} objects; ${CONNECTIONS} connections for ${SECONDS} s each`);
     const list = await cannon({
@@ -118,10 +103,6 @@ export const restBench = async () => {
     put(metrics[1]!.name, list.latency.p99);
     put(metrics[2]!.name, spawn.requests.average);
     put(metrics[3]!.name, spawn.latency.p99);
-  } finally {
-    await server.stop();
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.end();
-  }
+  });
   report('rest', metrics, ['PG'], results);
 };
