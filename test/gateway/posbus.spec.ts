@@ -166,6 +166,38 @@ describe('PosBus', function () {
     assert.deepEqual((await released)[0], { objectId, holder: null });
   });
 
+  it('records a long drag at a bounded rate, and its end', async () => {
+    const { owner, worldId, objectId } = await worldWithObject();
+    const watcher = await signIn(api);
+    const [a, b] = [await connect(owner.token), await connect(watcher.token)];
+    await a.join(worldId);
+    await b.join(worldId);
+    const recorded: number[] = [];
+    const live: number[] = [];
+    b.on('event', (event) => {
+      if (event.type === 'ObjectTransformed')
+        recorded.push((event.data.transform as any).position.x);
+    });
+    b.on('objectTransform', (move) => live.push((move.transform as any).position.x));
+    const locked = once(b, 'lock');
+    a.lock(objectId);
+    await locked;
+    const at = (x: number) => ({
+      position: { x, y: 0, z: 0 },
+      rotation: { x: 0, y: 0, z: 0 },
+      scale: { x: 1, y: 1, z: 1 },
+    });
+    for (let x = 0; x < 25; x++) {
+      a.moveObject(objectId, at(x));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    a.moveObject(objectId, at(99), true);
+    await until(() => recorded.at(-1) === 99, 'the end of the drag');
+    assert.equal(live.length, 26, 'every move went live');
+    // About 2.5 s of dragging: the first move, one a second, and the end.
+    assert.ok(recorded.length >= 3 && recorded.length <= 5, `recorded ${recorded.join()}`);
+  });
+
   it('resumes a dropped client with every missed edit exactly once', async () => {
     const { owner, worldId, objectId } = await worldWithObject();
     const watcher = await signIn(api);

@@ -47,6 +47,8 @@ export interface PosBusOptions {
   cellSize: number;
   /** Roughly how many other users a client is sent (whole cells, nearest first). */
   visibleCap: number;
+  /** During a drag, at most one recorded move per this many milliseconds (besides the end). */
+  dragPersistEveryMs: number;
 }
 
 export const DEFAULT_POSBUS_OPTIONS: PosBusOptions = {
@@ -59,6 +61,7 @@ export const DEFAULT_POSBUS_OPTIONS: PosBusOptions = {
   closeAboveBytes: 8 * 1024 * 1024,
   cellSize: 32,
   visibleCap: 100,
+  dragPersistEveryMs: 1_000,
 };
 
 interface Session {
@@ -82,6 +85,8 @@ interface Session {
   invalidFrames: number;
   /** Closed because the same user connected again: its leaving is the new session's business. */
   replaced?: boolean;
+  /** When each object this client is dragging was last recorded. */
+  dragPersistedAt: Map<string, number>;
 }
 
 interface WorldPresence {
@@ -458,8 +463,14 @@ export const startPosBus = (
           return sendError(session, 'not_holding', 'lock the object before moving it');
         const live = encode(ServerOp.objectTransform, { objectId, transform, by: session.userId });
         for (const other of world.sessions) if (other !== session) send(other, live);
-        // The drag's end is what the log keeps; the moves in between are ephemeral.
-        if (final) {
+        // The log keeps the drag's end, and during a long drag one move per interval, so a
+        // gateway that dies mid-drag loses at most that much; the moves in between are ephemeral.
+        const key = `${world.id}\u0000${String(objectId)}`;
+        const due =
+          Date.now() - (session.dragPersistedAt.get(key) ?? 0) >= options.dragPersistEveryMs;
+        if (final) session.dragPersistedAt.delete(key);
+        else if (due) session.dragPersistedAt.set(key, Date.now());
+        if (final || due) {
           await handleObjectCommand(
             store,
             {
@@ -488,6 +499,7 @@ export const startPosBus = (
       lastSent: 'start',
       messages: { second: 0, count: 0 },
       invalidFrames: 0,
+      dragPersistedAt: new Map(),
     };
     sessions.add(session);
     const handshake = setTimeout(() => {
