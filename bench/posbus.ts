@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Wallet } from 'ethers';
 import { withAppOnPostgres } from './app-process.js';
@@ -44,9 +47,81 @@ const json = async <T = Record<string, string>>(response: Response) => {
   return (await response.json()) as T;
 };
 
-const WORKER_FILE = new URL('./posbus-worker.ts', import.meta.url).href;
 // Workers start without tsx's loader: each registers it, then loads the TypeScript worker.
-const WORKER_BOOT = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(WORKER_FILE)}); })`;
+const bootWorker = (file: string) =>
+  `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(new URL(file, import.meta.url).href)}); })`;
+
+const next = (worker: Worker, kind: string) =>
+  new Promise<WorkerReport>((resolve, reject) => {
+    const listener = (message: WorkerReport) => {
+      if (message.kind !== kind) return;
+      worker.off('message', listener);
+      resolve(message);
+    };
+    worker.on('message', listener);
+    worker.once('error', reject);
+  });
+
+/**
+ * Connects the simulated users through `workerFile` (spread over worker threads), lets them
+ * walk, and records what the server spent (from `metricsUrl`) and what the clients got.
+ */
+const loadAndMeasure = async (
+  backend: string,
+  workerFile: string,
+  job: Record<string, unknown>,
+  metricsUrl: string,
+  results: Results,
+) => {
+  const metricsNow = async () => json<ServerMetrics>(await fetch(metricsUrl));
+  const idle = await metricsNow();
+  console.error(`  ${backend}: ${USERS} users in ${WORKERS} worker threads connecting`);
+  const workers = Array.from({ length: WORKERS }, (_, i) => {
+    const users = Math.floor(USERS / WORKERS) + (i < USERS % WORKERS ? 1 : 0);
+    return new Worker(bootWorker(workerFile), {
+      eval: true,
+      workerData: { ...job, users, side: SIDE, seconds: SECONDS, hz: HZ },
+    });
+  });
+  await Promise.all(workers.map((w) => next(w, 'joined')));
+  const joined = await metricsNow();
+  console.error(`  ${backend}: all connected; walking for ${SECONDS} s`);
+  const startedAt = Date.now();
+  const done = workers.map((w) => next(w, 'done'));
+  for (const w of workers) w.postMessage('go');
+  const finished = await Promise.all(done);
+  const after = await metricsNow();
+  const wall = (Date.now() - startedAt) / 1000;
+  await Promise.all(workers.map((w) => w.terminate()));
+
+  const latencies = finished.flatMap((f) => f.latencies).sort((a, b) => a - b);
+  const bytes = finished.reduce((n, f) => n + f.bytes, 0);
+  const records = finished.reduce((n, f) => n + f.records, 0);
+  const put = (metric: Metric, value: number) => ((results[metric.name] ??= {})[backend] = value);
+  put(metrics[0]!, ((after.process.cpuMicros - joined.process.cpuMicros) / 1e6 / wall) * 100);
+  put(metrics[1]!, percentile(latencies, 50));
+  put(metrics[2]!, percentile(latencies, 99));
+  put(metrics[3]!, records > 0 ? bytes / records : Number.NaN);
+  // RSS moves with the collector: the larger of the two readings with everyone connected.
+  const connectedRss = Math.max(joined.process.rssBytes, after.process.rssBytes);
+  put(metrics[4]!, (connectedRss - idle.process.rssBytes) / 1024 / USERS);
+  put(metrics[5]!, records / USERS / wall);
+  put(metrics[6]!, after.posbus.skippedFrames);
+};
+
+/** The Socket.IO baseline gateway in its own process; resolves with its URL. */
+const startSocketIoGateway = async () => {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./socketio-gateway.ts', import.meta.url))],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
+  const { port } = JSON.parse(line.toString()) as { port: number };
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
+};
 
 /**
  * N simulated users in one world, walking at 10 Hz, driven from worker threads against the app
@@ -82,57 +157,28 @@ export const posbusBench = async () => {
         headers: { authorization: `Bearer ${token}` },
       }),
     );
-    const metricsNow = async () => json<ServerMetrics>(await fetch(`${server.url}/metrics`));
-    const idle = await metricsNow();
-    console.error(`  ${USERS} users in ${WORKERS} worker threads joining`);
-    const workers = Array.from({ length: WORKERS }, (_, i) => {
-      const users = Math.floor(USERS / WORKERS) + (i < USERS % WORKERS ? 1 : 0);
-      return new Worker(WORKER_BOOT, {
-        eval: true,
-        workerData: {
-          url: server.url,
-          worldId: world.id,
-          users,
-          side: SIDE,
-          seconds: SECONDS,
-          hz: HZ,
-        },
-      });
-    });
-    const next = (worker: Worker, kind: string) =>
-      new Promise<WorkerReport>((resolve, reject) => {
-        const listener = (message: WorkerReport) => {
-          if (message.kind !== kind) return;
-          worker.off('message', listener);
-          resolve(message);
-        };
-        worker.on('message', listener);
-        worker.once('error', reject);
-      });
-    await Promise.all(workers.map((w) => next(w, 'joined')));
-    const joined = await metricsNow();
-    console.error(`  all joined; walking for ${SECONDS} s`);
-    const startedAt = Date.now();
-    const done = workers.map((w) => next(w, 'done'));
-    for (const w of workers) w.postMessage('go');
-    const finished = await Promise.all(done);
-    const after = await metricsNow();
-    const wall = (Date.now() - startedAt) / 1000;
-    await Promise.all(workers.map((w) => w.terminate()));
-
-    const latencies = finished.flatMap((f) => f.latencies).sort((a, b) => a - b);
-    const bytes = finished.reduce((n, f) => n + f.bytes, 0);
-    const records = finished.reduce((n, f) => n + f.records, 0);
-    const put = (metric: Metric, value: number) => ((results[metric.name] ??= {}).ws = value);
-    put(metrics[0]!, ((after.process.cpuMicros - joined.process.cpuMicros) / 1e6 / wall) * 100);
-    put(metrics[1]!, percentile(latencies, 50));
-    put(metrics[2]!, percentile(latencies, 99));
-    put(metrics[3]!, records > 0 ? bytes / records : Number.NaN);
-    // RSS moves with the collector: the larger of the two readings with everyone connected.
-    const connectedRss = Math.max(joined.process.rssBytes, after.process.rssBytes);
-    put(metrics[4]!, (connectedRss - idle.process.rssBytes) / 1024 / USERS);
-    put(metrics[5]!, records / USERS / wall);
-    put(metrics[6]!, after.posbus.skippedFrames);
+    await loadAndMeasure(
+      'ws',
+      './posbus-worker.ts',
+      { url: server.url, worldId: world.id },
+      `${server.url}/metrics`,
+      results,
+    );
   });
-  report(`posbus-${USERS}`, metrics, ['ws'], results);
+  if (process.env.BENCH_BASELINE !== 'off') {
+    const baseline = await startSocketIoGateway();
+    try {
+      await loadAndMeasure(
+        'Socket.IO',
+        './socketio-worker.ts',
+        { url: baseline.url },
+        `${baseline.url}/metrics`,
+        results,
+      );
+    } finally {
+      baseline.stop();
+    }
+  }
+  const backends = process.env.BENCH_BASELINE === 'off' ? ['ws'] : ['ws', 'Socket.IO'];
+  report(`posbus-${USERS}`, metrics, backends, results);
 };
