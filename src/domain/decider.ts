@@ -30,3 +30,23 @@ export const fold = <State, E>(
   initial: State,
   events: readonly E[],
 ) => events.reduce(evolve, initial);
+
+/**
+ * Several commands decided one after another, each seeing the state the ones before it made:
+ * all their events, or the first refusal. `decide` gets the state to decide from.
+ */
+export const decideInTurn = <State, C, E>(
+  commands: readonly C[],
+  initial: State,
+  decide: (command: C, state: State) => readonly E[],
+  evolve: (state: State, event: E) => State,
+): E[] => {
+  const events: E[] = [];
+  let state = initial;
+  for (const command of commands) {
+    const decided = decide(command, state);
+    events.push(...decided);
+    state = decided.reduce(evolve, state);
+  }
+  return events;
+};

@@ -1,4 +1,9 @@
-import type { EventBatch, EventStore, Position } from '../storage/event-store/port.js';
+import {
+  isAfter,
+  type EventBatch,
+  type EventStore,
+  type Position,
+} from '../storage/event-store/port.js';
 import { migrate } from '../storage/sql/migrate.js';
 import { assertSchemaName, quoteIdent, type SqlClient } from '../storage/sql/sql-client.js';
 import {
@@ -74,7 +79,7 @@ export const startProjection = async (
 
   const settleWaiters = () => {
     for (const waiter of waiters) {
-      if (waiter.target === 'start' || (position !== 'start' && position >= waiter.target)) {
+      if (!isAfter(waiter.target, position)) {
         waiters.delete(waiter);
         waiter.resolve();
       }

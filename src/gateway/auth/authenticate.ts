@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { userStream } from '../../domain/user/user.js';
+import { userIsActive } from '../../storage/commands/user-commands.js';
 import type { EventStore } from '../../storage/event-store/port.js';
 import { ApiError } from '../http/api/errors.js';
 import type { Caller } from '../http/api/route.js';
@@ -19,10 +19,6 @@ export const createAuthenticator = (
   store: EventStore,
   activity: Activity,
 ) => {
-  const exists = async (userId: string) => {
-    const [last] = await store.readStream(userStream(userId), { direction: 'backwards', limit: 1 });
-    return last !== undefined && last.type !== 'UserDeleted';
-  };
   return async (request: Request): Promise<Caller | undefined> => {
     const header = request.headers.authorization;
     if (header === undefined) return undefined;
@@ -30,7 +26,7 @@ export const createAuthenticator = (
     if (!token)
       throw new ApiError(401, 'invalid_token', 'send the token as "Authorization: Bearer <token>"');
     const caller = await tokens.verify(token);
-    if (!(await exists(caller.userId))) {
+    if (!(await userIsActive(store, caller.userId))) {
       throw new ApiError(401, 'user_deleted', 'the user this token names no longer exists');
     }
     activity.touch(caller.userId);

@@ -2,13 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { mayEditNode } from '../../domain/world/permissions.js';
 import { worldDecider, worldStream } from '../../domain/world/world.js';
 import type { Logger } from '../../log.js';
 import { loadState, type CommandEnvelope } from '../../storage/command-handler.js';
-import { handleObjectCommand } from '../../storage/commands/world-commands.js';
-import { handleUserCommand } from '../../storage/commands/user-commands.js';
-import type { EventStore, Position } from '../../storage/event-store/port.js';
+import { handleObjectCommand, mayUserEdit } from '../../storage/commands/world-commands.js';
+import { handleUserCommand, userIsActive } from '../../storage/commands/user-commands.js';
+import { isAfter, type EventStore, type Position } from '../../storage/event-store/port.js';
 import type { SqlClient } from '../../storage/sql/sql-client.js';
 import type { TokenService } from '../auth/tokens.js';
 import {
@@ -30,7 +29,7 @@ import {
   encodeTransformRecords,
   type AvatarTransform,
 } from './transforms.js';
-import { isAfter, type WorldHub } from './world-hub.js';
+import type { WorldHub } from './world-hub.js';
 
 export interface PosBusOptions {
   tickHz: number;
@@ -190,7 +189,7 @@ export const startPosBus = (
   });
 
   const deliver = (session: Session, event: DurableEvent) => {
-    if (!isAfter(event.position, session.lastSent)) return;
+    if (!isAfter(event.position as Position, session.lastSent as Position)) return;
     session.lastSent = event.position;
     send(session, encode(ServerOp.event, event));
   };
@@ -238,7 +237,7 @@ export const startPosBus = (
   const validResumePosition = async (position: string) => {
     if (!hub.covers(position)) return false;
     const seen = hub.metrics().lastPosition;
-    if (seen === undefined || isAfter(position, seen)) return false;
+    if (seen === undefined || isAfter(position as Position, seen as Position)) return false;
     try {
       await store.readAll({ from: position as Position, limit: 1 });
       return true;
@@ -343,14 +342,6 @@ export const startPosBus = (
     for (const lock of locks) send(session, encode(ServerOp.lock, lock));
   };
 
-  const mayEdit = async (session: Session, objectId: string) => {
-    const { state } = await loadState(store, worldStream(session.world!.id), worldDecider);
-    return (
-      state.status === 'active' &&
-      mayEditNode(state, { kind: 'user', userId: session.userId! }, objectId)
-    );
-  };
-
   const handle = async (session: Session, op: number, frame: Uint8Array) => {
     if (!session.userId) {
       if (op !== ClientOp.hello) throw new InvalidFrame('the first message must be hello');
@@ -363,10 +354,7 @@ export const startPosBus = (
         return;
       }
       const caller = await tokens.verify(String(hello.token)).catch(() => undefined);
-      const [last] = caller
-        ? await store.readStream(`user-${caller.userId}`, { direction: 'backwards', limit: 1 })
-        : [];
-      if (!caller || !last || last.type === 'UserDeleted') {
+      if (!caller || !(await userIsActive(store, caller.userId))) {
         session.socket.close(CloseCode.badToken, 'invalid or expired token');
         return;
       }
@@ -433,7 +421,7 @@ export const startPosBus = (
         if (op === ClientOp.lock) {
           if (holder && holder !== session.userId)
             return sendError(session, 'object_locked', 'someone else holds this object');
-          if (!(await mayEdit(session, String(objectId))))
+          if (!(await mayUserEdit(store, world.id, session.userId, String(objectId))))
             return sendError(session, 'not_allowed', 'you may not edit this object');
           // Checked again: another lock or a leave may have happened while permissions loaded.
           const now = world.locks.get(String(objectId));

@@ -1,5 +1,10 @@
 import type { Logger } from '../../log.js';
-import type { EventStore, Position, RecordedEvent } from '../../storage/event-store/port.js';
+import {
+  isAfter,
+  type EventStore,
+  type Position,
+  type RecordedEvent,
+} from '../../storage/event-store/port.js';
 import type { DurableEvent } from './protocol.js';
 
 /** What PosBus pushes to the clients in a world; everything else in the log stays server-side. */
@@ -44,9 +49,6 @@ export interface WorldHub {
   stop(): Promise<void>;
   metrics(): { buffered: number; worlds: number; lastPosition: string | undefined };
 }
-
-/** Whether position `a` comes after `b`; every position comes after 'start'. */
-export const isAfter = (a: string, b: string) => a !== 'start' && (b === 'start' || a > b);
 
 const worldOf = (event: RecordedEvent) => {
   const worldId = (event.data as { worldId?: unknown }).worldId;
@@ -123,7 +125,7 @@ export const startWorldHub = async (
   };
   const running = follow();
 
-  const covers = (position: string) => bufferFrom === 'start' || !isAfter(bufferFrom, position);
+  const covers = (position: string) => !isAfter(bufferFrom, position as Position);
 
   const fromStore = async (worldId: string, position: string) => {
     const events: DurableEvent[] = [];
@@ -151,12 +153,16 @@ export const startWorldHub = async (
     },
     eventsAfter: async (worldId, position) => {
       if (covers(position)) {
-        const events = buffer.filter((e) => e.worldId === worldId && isAfter(e.position, position));
+        const events = buffer.filter(
+          (e) => e.worldId === worldId && isAfter(e.position as Position, position as Position),
+        );
         return { events, fromBuffer: true };
       }
       const stored = await fromStore(worldId, position);
       const last = stored.at(-1)?.position ?? position;
-      const rest = buffer.filter((e) => e.worldId === worldId && isAfter(e.position, last));
+      const rest = buffer.filter(
+        (e) => e.worldId === worldId && isAfter(e.position as Position, last as Position),
+      );
       return { events: [...stored, ...rest], fromBuffer: false };
     },
     covers,

@@ -8,7 +8,7 @@ import {
 } from '../../domain/user/wallet-claim.js';
 import { DomainError } from '../../domain/errors.js';
 import { handleCommand, loadState, type CommandEnvelope } from '../command-handler.js';
-import type { EventStore, Position } from '../event-store/port.js';
+import { isAfter, type EventStore, type Position } from '../event-store/port.js';
 import { handleUserCommand } from './user-commands.js';
 
 /**
@@ -48,11 +48,11 @@ export const walletHolder = async (store: EventStore, wallet: Wallet) =>
 const loadUser = async (store: EventStore, userId: string) =>
   (await loadState(store, userStream(userId), userDecider)).state;
 
-const latest = (...positions: Array<Position | 'start' | undefined>) =>
-  positions
-    .filter((p): p is Position => p !== undefined && p !== 'start')
-    .sort()
-    .at(-1);
+const latest = (...positions: Array<Position | 'start' | undefined>) => {
+  let last: Position | undefined;
+  for (const p of positions) if (p && p !== 'start' && (!last || isAfter(p, last))) last = p;
+  return last;
+};
 
 export const registerGuest = async (
   store: EventStore,

@@ -28,3 +28,12 @@ export const handleUserCommand = (
     envelope,
     options,
   );
+
+/**
+ * Whether the user exists and was not deleted, from the last event of their stream: a deletion
+ * is always the last, so this holds from the moment it is written, unlike a read model.
+ */
+export const userIsActive = async (store: EventStore, userId: string) => {
+  const [last] = await store.readStream(userStream(userId), { direction: 'backwards', limit: 1 });
+  return last !== undefined && last.type !== 'UserDeleted';
+};

@@ -1,4 +1,5 @@
 import { conflict } from '../../domain/errors.js';
+import { mayEditNode } from '../../domain/world/permissions.js';
 import { objectDecider, objectStream, type ObjectCommand } from '../../domain/object/object.js';
 import {
   worldDecider,
@@ -98,3 +99,14 @@ export const handleObjectCommand = (
     envelope,
     options,
   );
+
+/** Whether the user may edit the node (an object, or the world), by the world as it is now. */
+export const mayUserEdit = async (
+  store: EventStore,
+  worldId: string,
+  userId: string,
+  nodeId: string,
+) => {
+  const { state } = await loadState(store, worldStream(worldId), worldDecider);
+  return state.status === 'active' && mayEditNode(state, { kind: 'user', userId }, nodeId);
+};

@@ -10,6 +10,10 @@ export type JsonObject = { [key: string]: JsonValue };
  */
 export type Position = string & { readonly __brand: 'Position' };
 
+/** Whether `a` comes after `b` in the store's order; every position comes after 'start'. */
+export const isAfter = (a: Position | 'start', b: Position | 'start') =>
+  a !== 'start' && (b === 'start' || a > b);
+
 export type StartingPoint = 'start' | 'end' | Position;
 
 /** What a writer expects the stream to be before its append (KurrentDB's four modes). */

@@ -63,6 +63,7 @@ import type {
   StartingPoint,
   SubscribeOptions,
 } from '../event-store/port.js';
+import { isAfter } from '../event-store/port.js';
 import {
   assertExpectedRevision,
   assertStreamName,
@@ -120,9 +121,6 @@ const parsePosition = (value: unknown): ClientPosition => {
   }
   return position;
 };
-
-const isAfter = (position: Position, than: Position | 'start') =>
-  than === 'start' || position > than;
 
 // ---------------------------------------------------------------------------------------------
 // Events as stored in KurrentDB.

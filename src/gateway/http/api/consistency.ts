@@ -1,4 +1,4 @@
-import type { EventStore, Position } from '../../../storage/event-store/port.js';
+import { isAfter, type EventStore, type Position } from '../../../storage/event-store/port.js';
 import { quoteIdent, type SqlClient } from '../../../storage/sql/sql-client.js';
 import { ApiError } from './errors.js';
 
@@ -26,7 +26,7 @@ export const createConsistency = (
     );
     return projections.filter((name) => {
       const at = rows.find((row) => row.name === name)?.position;
-      return at === undefined || at === 'start' || at < position;
+      return at === undefined || isAfter(position as Position, at as Position | 'start');
     });
   };
   return {

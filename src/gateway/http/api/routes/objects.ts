@@ -1,14 +1,13 @@
 import type { Request } from 'express';
 import { z } from 'zod';
+import { decideInTurn } from '../../../../domain/decider.js';
 import { IDENTITY } from '../../../../domain/geometry.js';
 import {
   evolveObject,
   objectDecider,
   objectStream,
   type ObjectCommand,
-  type ObjectEvent,
 } from '../../../../domain/object/object.js';
-import { mayEditNode } from '../../../../domain/world/permissions.js';
 import { OBJECT_TYPE_NAMES } from '../../../../domain/world/object-types.js';
 import { worldDecider, worldStream } from '../../../../domain/world/world.js';
 import {
@@ -16,7 +15,7 @@ import {
   loadState,
   type CommandEnvelope,
 } from '../../../../storage/command-handler.js';
-import { handleWorldCommand } from '../../../../storage/commands/world-commands.js';
+import { handleWorldCommand, mayUserEdit } from '../../../../storage/commands/world-commands.js';
 import { ApiError } from '../errors.js';
 import { envelopeFor, newIdFor, type ApiContext } from '../context.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
@@ -125,26 +124,16 @@ const handleObjectCommands = (
       ...objectDecider,
       decide: async (object) => {
         const { state: world } = await loadState(context.store, worldStream(worldId), worldDecider);
-        const events: ObjectEvent[] = [];
-        let state = object;
-        for (const command of commands) {
-          const decided = objectDecider.decide(command, { world, object: state });
-          events.push(...decided);
-          state = decided.reduce(evolveObject, state);
-        }
-        return events;
+        return decideInTurn(
+          commands,
+          object,
+          (command, state) => objectDecider.decide(command, { world, object: state }),
+          evolveObject,
+        );
       },
     },
     envelope,
   );
-
-const mayEdit = async (context: ApiContext, worldId: string, objectId: string, caller: Caller) => {
-  const { state: world } = await loadState(context.store, worldStream(worldId), worldDecider);
-  return (
-    world.status === 'active' &&
-    mayEditNode(world, { kind: 'user', userId: caller.userId }, objectId)
-  );
-};
 
 type ObjectRef = { worldId: string; objectId: string };
 /** An object command without who and when, which the request supplies. */
@@ -339,7 +328,7 @@ export const objectRoutes = (context: ApiContext): Route[] => [
       const editorOnly = rows.some((row) => row.permissions.read === 'editor');
       const editor =
         editorOnly && rows[0]
-          ? await mayEdit(context, rows[0].world_id, params.objectId, caller)
+          ? await mayUserEdit(context.store, rows[0].world_id, caller.userId, params.objectId)
           : false;
       const items = rows
         .filter((row) => row.permissions.read === 'any' || editor)

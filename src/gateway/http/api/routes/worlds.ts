@@ -1,10 +1,10 @@
 import { z } from 'zod';
+import { decideInTurn } from '../../../../domain/decider.js';
 import {
   evolveWorld,
   worldDecider,
   worldStream,
   type WorldCommand,
-  type WorldEvent,
 } from '../../../../domain/world/world.js';
 import { handleCommand, type CommandEnvelope } from '../../../../storage/command-handler.js';
 import { handleWorldCommand } from '../../../../storage/commands/world-commands.js';
@@ -80,16 +80,7 @@ const handleWorldCommands = (
     {
       stream: worldStream(worldId),
       ...worldDecider,
-      decide: (world) => {
-        const events: WorldEvent[] = [];
-        let state = world;
-        for (const command of commands) {
-          const decided = worldDecider.decide(command, state);
-          events.push(...decided);
-          state = decided.reduce(evolveWorld, state);
-        }
-        return events;
-      },
+      decide: (world) => decideInTurn(commands, world, worldDecider.decide, evolveWorld),
     },
     envelope,
   );
