@@ -12,3 +12,24 @@ export const IDENTITY: Transform = {
   rotation: ORIGIN,
   scale: { x: 1, y: 1, z: 1 },
 };
+
+const isFiniteVec3 = (value: unknown): value is Vec3 => {
+  const v = value as Partial<Record<'x' | 'y' | 'z', unknown>> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    [v.x, v.y, v.z].every((n) => typeof n === 'number' && Number.isFinite(n))
+  );
+};
+
+/** Whether a value is a transform of finite numbers; it checks the shape too, for any input. */
+export const isFiniteTransform = (value: unknown): value is Transform => {
+  const t = value as Partial<Record<'position' | 'rotation' | 'scale', unknown>> | null;
+  return (
+    typeof t === 'object' &&
+    t !== null &&
+    isFiniteVec3(t.position) &&
+    isFiniteVec3(t.rotation) &&
+    isFiniteVec3(t.scale)
+  );
+};

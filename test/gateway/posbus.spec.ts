@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Wallet as EthersWallet } from 'ethers';
 import { PosBusClient } from '../../src/client/posbus-client.js';
-import { CloseCode } from '../../src/gateway/posbus/protocol.js';
+import { ClientOp, CloseCode, encode } from '../../src/gateway/posbus/protocol.js';
 import type { DurableEvent } from '../../src/gateway/posbus/protocol.js';
 import type { SqlClient } from '../../src/storage/sql/sql-client.js';
 import { apiClient, openBackend, startApiServer, type ApiServer } from '../support/api-server.js';
@@ -261,7 +261,8 @@ describe('PosBus', function () {
     new DataView(nan.buffer).setFloat32(1, Number.NaN, true);
     client.sendRaw(nan);
     client.sendRaw(new Uint8Array([0x04, 1, 2, 3])); // a truncated transform
-    await until(() => failures.length >= 6, 'an error for each bad frame');
+    client.sendRaw(encode(ClientOp.join, { worldId: 42 })); // an id that is not a string
+    await until(() => failures.length >= 7, 'an error for each bad frame');
     assert.ok(
       failures.every((code) => code === 'invalid_frame'),
       failures.join(),

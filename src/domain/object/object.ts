@@ -1,7 +1,7 @@
 import { Map as ImmutableMap } from 'immutable';
 import type { Command, Decider, Event } from '../decider.js';
 import { forbidden, invalid, notFound } from '../errors.js';
-import type { Transform } from '../geometry.js';
+import { isFiniteTransform, type Transform } from '../geometry.js';
 import type { JsonValue } from '../json.js';
 import { mayEditNode } from '../world/permissions.js';
 import type { ActiveWorld, World } from '../world/world.js';
@@ -160,8 +160,7 @@ export const decideObject = (
       ];
     case 'TransformObject': {
       requireEditor();
-      const { position, rotation, scale } = command.data.transform;
-      if (![position, rotation, scale].flatMap((v) => [v.x, v.y, v.z]).every(Number.isFinite)) {
+      if (!isFiniteTransform(command.data.transform)) {
         throw invalid('invalid_transform', 'a transform must hold finite numbers');
       }
       return [

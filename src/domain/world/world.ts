@@ -1,7 +1,7 @@
 import { Map as ImmutableMap, Set as ImmutableSet } from 'immutable';
 import type { Command, Decider, Event } from '../decider.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
-import type { SpawnPoint, Transform } from '../geometry.js';
+import { isFiniteTransform, type SpawnPoint, type Transform } from '../geometry.js';
 import { OBJECT_TYPES, type ObjectTypeName } from './object-types.js';
 import { isWorldAdmin, mayEditNode, type ActorId } from './permissions.js';
 
@@ -173,9 +173,8 @@ const assertDescription = (description: string | undefined) => {
   }
 };
 
-const assertFiniteTransform = ({ position, rotation, scale }: Transform) => {
-  const numbers = [position, rotation, scale].flatMap((v) => [v.x, v.y, v.z]);
-  if (!numbers.every(Number.isFinite))
+const assertFiniteTransform = (transform: Transform) => {
+  if (!isFiniteTransform(transform))
     throw invalid('invalid_transform', 'a transform must hold finite numbers');
 };
 

@@ -97,6 +97,14 @@ export class MalformedFrame extends Error {
   }
 }
 
+/** A field that names something (a world, a user, an object): a short non-empty string. */
+export const idField = (body: Record<string, unknown>, name: string): string => {
+  const value = body[name];
+  if (typeof value !== 'string' || value.length === 0 || value.length > 128)
+    throw new MalformedFrame(`${name} must be a string of 1 to 128 characters`);
+  return value;
+};
+
 export const decodeBody = <T>(frame: Uint8Array): T => {
   let body: unknown;
   try {

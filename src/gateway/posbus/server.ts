@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { isFiniteTransform } from '../../domain/geometry.js';
 import { worldDecider, worldStream } from '../../domain/world/world.js';
 import type { Logger } from '../../log.js';
 import { loadState, type CommandEnvelope } from '../../storage/command-handler.js';
@@ -15,6 +16,7 @@ import {
   CloseCode,
   decodeBody,
   encode,
+  idField,
   MalformedFrame,
   PROTOCOL_VERSION,
   ServerOp,
@@ -386,7 +388,7 @@ export const startPosBus = (
     }
     switch (op) {
       case ClientOp.join:
-        await joinWorld(session, String(decodeBody<{ worldId: string }>(frame).worldId));
+        await joinWorld(session, idField(decodeBody(frame), 'worldId'));
         return;
       case ClientOp.leave:
         await leaveWorld(session, true);
@@ -399,12 +401,12 @@ export const startPosBus = (
         return;
       }
       case ClientOp.highFive: {
-        const { userId } = decodeBody<{ userId: string }>(frame);
+        const userId = idField(decodeBody(frame), 'userId');
         await handleUserCommand(
           store,
           {
             type: 'HighFive',
-            data: { userId: session.userId, targetUserId: String(userId) },
+            data: { userId: session.userId, targetUserId: userId },
             actor: { kind: 'user', userId: session.userId },
             at: new Date().toISOString(),
           },
@@ -416,22 +418,22 @@ export const startPosBus = (
       case ClientOp.unlock: {
         const world = session.world;
         if (!world) return sendError(session, 'not_in_world', 'join a world first');
-        const { objectId } = decodeBody<{ objectId: string }>(frame);
-        const holder = world.locks.get(String(objectId));
+        const objectId = idField(decodeBody(frame), 'objectId');
+        const holder = world.locks.get(objectId);
         if (op === ClientOp.lock) {
           if (holder && holder !== session.userId)
             return sendError(session, 'object_locked', 'someone else holds this object');
-          if (!(await mayUserEdit(store, world.id, session.userId, String(objectId))))
+          if (!(await mayUserEdit(store, world.id, session.userId, objectId)))
             return sendError(session, 'not_allowed', 'you may not edit this object');
           // Checked again: another lock or a leave may have happened while permissions loaded.
-          const now = world.locks.get(String(objectId));
+          const now = world.locks.get(objectId);
           if (session.world !== world || (now && now !== session.userId))
             return sendError(session, 'object_locked', 'someone else holds this object');
-          world.locks.set(String(objectId), session.userId);
+          world.locks.set(objectId, session.userId);
         } else {
           if (holder !== session.userId)
             return sendError(session, 'not_holding', 'you do not hold this object');
-          world.locks.delete(String(objectId));
+          world.locks.delete(objectId);
         }
         const lockFrame = encode(ServerOp.lock, {
           objectId,
@@ -442,18 +444,21 @@ export const startPosBus = (
       }
       case ClientOp.objectTransform: {
         const world = session.world;
-        const { objectId, transform, final } = decodeBody<{
-          objectId: string;
-          transform: never;
-          final?: boolean;
-        }>(frame);
-        if (!world || world.locks.get(String(objectId)) !== session.userId)
+        const body = decodeBody<{ transform?: unknown; final?: unknown }>(frame);
+        const objectId = idField(body, 'objectId');
+        const { transform } = body;
+        const final = body.final === true;
+        if (!isFiniteTransform(transform))
+          throw new InvalidFrame(
+            'transform must hold position, rotation and scale of finite numbers',
+          );
+        if (!world || world.locks.get(objectId) !== session.userId)
           return sendError(session, 'not_holding', 'lock the object before moving it');
         const live = encode(ServerOp.objectTransform, { objectId, transform, by: session.userId });
         for (const other of world.sessions) if (other !== session) send(other, live);
         // The log keeps the drag's end, and during a long drag one move per interval, so a
         // gateway that dies mid-drag loses at most that much; the moves in between are ephemeral.
-        const key = `${world.id}\u0000${String(objectId)}`;
+        const key = `${world.id}\u0000${objectId}`;
         const due =
           Date.now() - (session.dragPersistedAt.get(key) ?? 0) >= options.dragPersistEveryMs;
         if (final) session.dragPersistedAt.delete(key);
@@ -463,7 +468,7 @@ export const startPosBus = (
             store,
             {
               type: 'TransformObject',
-              data: { worldId: world.id, objectId: String(objectId), transform },
+              data: { worldId: world.id, objectId: objectId, transform },
               actor: { kind: 'user', userId: session.userId },
               at: new Date().toISOString(),
             },
