@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Wallet } from 'ethers';
 import { withAppOnPostgres } from './app-process.js';
+import { pinApart } from './pinning.js';
 import { report, type Metric, type Results } from './report.js';
 import { percentile } from './stats.js';
 
@@ -71,8 +72,10 @@ const loadAndMeasure = async (
   workerFile: string,
   job: Record<string, unknown>,
   metricsUrl: string,
+  serverPid: number,
   results: Results,
 ) => {
+  console.error(`  ${backend}: ${pinApart(serverPid)}`);
   const metricsNow = async () => json<ServerMetrics>(await fetch(metricsUrl));
   const idle = await metricsNow();
   console.error(`  ${backend}: ${USERS} users in ${WORKERS} worker threads connecting`);
@@ -120,7 +123,7 @@ const startSocketIoGateway = async () => {
   );
   const [line] = (await once(child.stdout, 'data')) as [Buffer];
   const { port } = JSON.parse(line.toString()) as { port: number };
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => child.kill() };
 };
 
 /**
@@ -162,6 +165,7 @@ export const posbusBench = async () => {
       './posbus-worker.ts',
       { url: server.url, worldId: world.id },
       `${server.url}/metrics`,
+      server.child.pid!,
       results,
     );
   });
@@ -173,6 +177,7 @@ export const posbusBench = async () => {
         './socketio-worker.ts',
         { url: baseline.url },
         `${baseline.url}/metrics`,
+        baseline.pid,
         results,
       );
     } finally {

@@ -344,6 +344,13 @@ export const startPosBus = (
     for (const lock of locks) send(session, encode(ServerOp.lock, lock));
   };
 
+  const takeTransform = (session: Session, frame: Uint8Array) => {
+    const transform = decodeUpstreamTransform(frame.subarray(1));
+    if (!transform) throw new InvalidFrame('a transform is 18 bytes of finite numbers');
+    session.transform = transform;
+    session.moved = true;
+  };
+
   const handle = async (session: Session, op: number, frame: Uint8Array) => {
     if (!session.userId) {
       if (op !== ClientOp.hello) throw new InvalidFrame('the first message must be hello');
@@ -393,13 +400,8 @@ export const startPosBus = (
       case ClientOp.leave:
         await leaveWorld(session, true);
         return;
-      case ClientOp.myTransform: {
-        const transform = decodeUpstreamTransform(frame.subarray(1));
-        if (!transform) throw new InvalidFrame('a transform is 18 bytes of finite numbers');
-        session.transform = transform;
-        session.moved = true;
-        return;
-      }
+      case ClientOp.myTransform:
+        return takeTransform(session, frame);
       case ClientOp.highFive: {
         const userId = idField(decodeBody(frame), 'userId');
         await handleUserCommand(
@@ -482,6 +484,24 @@ export const startPosBus = (
     }
   };
 
+  /** Malformed input counts towards the invalid-frame limit; a refused command does not. */
+  const reportFailure = (session: Session, error: unknown) => {
+    if (
+      error instanceof MalformedFrame ||
+      error instanceof RangeError ||
+      error instanceof TypeError
+    ) {
+      sendError(session, 'invalid_frame', (error as Error).message);
+      if (++session.invalidFrames > options.maxInvalidFrames) {
+        counters.kicks++;
+        session.socket.close(CloseCode.invalidFrames, 'too many invalid frames');
+      }
+      return;
+    }
+    const code = (error as { code?: unknown }).code;
+    sendError(session, typeof code === 'string' ? code : 'failed', (error as Error).message);
+  };
+
   wss.on('connection', (socket) => {
     const session: Session = {
       id: randomUUID(),
@@ -514,30 +534,23 @@ export const startPosBus = (
         socket.close(CloseCode.tooManyMessages, 'too many messages');
         return;
       }
+      // Positions are most of the traffic and need nothing asynchronous: taken at once, with no
+      // promise per message. They are ephemeral, so overtaking a queued command is harmless.
+      if (isBinary && session.userId && frame[0] === ClientOp.myTransform) {
+        try {
+          takeTransform(session, frame);
+        } catch (error) {
+          reportFailure(session, error);
+        }
+        return;
+      }
       queue = queue
         .then(async () => {
           try {
             if (!isBinary || frame.byteLength === 0) throw new InvalidFrame('frames are binary');
             await handle(session, frame[0]!, frame);
           } catch (error) {
-            if (
-              error instanceof MalformedFrame ||
-              error instanceof RangeError ||
-              error instanceof TypeError
-            ) {
-              sendError(session, 'invalid_frame', (error as Error).message);
-              if (++session.invalidFrames > options.maxInvalidFrames) {
-                counters.kicks++;
-                socket.close(CloseCode.invalidFrames, 'too many invalid frames');
-              }
-              return;
-            }
-            const code = (error as { code?: unknown }).code;
-            sendError(
-              session,
-              typeof code === 'string' ? code : 'failed',
-              (error as Error).message,
-            );
+            reportFailure(session, error);
           }
         })
         .catch((error: unknown) => log.error({ err: error }, 'PosBus message handling failed'));
