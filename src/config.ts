@@ -24,6 +24,8 @@ export interface Config {
     tickHz: number;
     /** Recent events kept for clients that reconnect; an older gap gets a fresh snapshot. */
     resumeBufferEvents: number;
+    /** NATS server shared by several gateways (positions, presence, locks); none when alone. */
+    natsUrl: string | undefined;
   };
   http: {
     /** Origins allowed by CORS: '*' or a list. */
@@ -89,6 +91,7 @@ const Environment = z.object({
   TRUST_PROXY_HOPS: optional(wholeNumber(0, 10)),
   POSBUS_TICK_HZ: optional(wholeNumber(1, 30)),
   POSBUS_RESUME_BUFFER_EVENTS: optional(wholeNumber(1, 10_000_000)),
+  NATS_URL: optional(urlWithScheme(['nats', 'tls'])),
   KURRENTDB_URL: optional(
     urlWithScheme([
       'kurrentdb',
@@ -134,6 +137,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     posbus: {
       tickHz: e.POSBUS_TICK_HZ ?? 10,
       resumeBufferEvents: e.POSBUS_RESUME_BUFFER_EVENTS ?? 20_000,
+      natsUrl: e.NATS_URL,
     },
     http: {
       corsOrigins:

@@ -56,6 +56,8 @@ export interface PosBusClientEvents {
   ];
   objectTransform: [{ objectId: string; transform: unknown; by: string }];
   lock: [{ objectId: string; holder: string | null }];
+  /** Sessions that joined or left the world (their indexes are those of transform records). */
+  presence: [Presence];
   signal: [{ kind: string }];
   failure: [{ code: string; message: string }];
   close: [code: number, reason: string];
@@ -249,6 +251,7 @@ export class PosBusClient extends EventEmitter<PosBusClientEvents> {
         const presence = body as unknown as Presence;
         for (const { index, userId } of presence.joined) this.world?.sessions.set(index, userId);
         for (const index of presence.left) this.world?.sessions.delete(index);
+        this.emit('presence', presence);
         break;
       }
       case ServerOp.lock: {

@@ -22,6 +22,8 @@ import {
   type PosBus,
   type PosBusOptions,
 } from './posbus/server.js';
+import { connectNatsRelay } from './posbus/nats-relay.js';
+import { singleGateway, type GatewayRelay } from './posbus/relay.js';
 import { startWorldHub } from './posbus/world-hub.js';
 
 export interface Gateway {
@@ -42,6 +44,8 @@ export interface GatewayOptions {
   runProjections?: boolean;
   /** PosBus limits beyond the configuration (the tests shrink them). */
   posbus?: Partial<PosBusOptions>;
+  /** How this gateway hears the others; by default NATS at NATS_URL, else none. */
+  relay?: GatewayRelay;
 }
 
 /**
@@ -85,6 +89,9 @@ export const createGateway = async (
   const hub = await startWorldHub(storage.events, log, {
     bufferSize: config.posbus.resumeBufferEvents,
   });
+  const relay =
+    options.relay ??
+    (config.posbus.natsUrl ? await connectNatsRelay(config.posbus.natsUrl, log) : singleGateway);
   let realtime: PosBus | undefined;
   const app = createApp({
     storage,
@@ -122,7 +129,7 @@ export const createGateway = async (
     attachRealtime: (server) => {
       realtime = startPosBus(
         server,
-        { store: storage.events, sql: storage.sql, schema, tokens, hub, log },
+        { store: storage.events, sql: storage.sql, schema, tokens, hub, log, relay },
         { ...DEFAULT_POSBUS_OPTIONS, tickHz: config.posbus.tickHz, ...options.posbus },
       );
     },
@@ -132,6 +139,7 @@ export const createGateway = async (
     sweepGuests: () => sweeper.sweep(),
     stop: async () => {
       await realtime?.stop();
+      await relay.close();
       await hub.stop();
       sweeper.stop();
       await activity.flush();

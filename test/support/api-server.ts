@@ -21,6 +21,8 @@ export type Backend = 'PGlite' | 'PostgreSQL';
 
 export interface ApiServer {
   url: string;
+  /** The schema holding its event log and read models. */
+  schema: string;
   gateway: Gateway;
   storage: Storage;
   config: Config;
@@ -43,8 +45,10 @@ export const startApiServer = async (
   sql: SqlClient,
   adjust: (config: Config) => Config = (c) => c,
   gatewayOptions: Omit<GatewayOptions, 'schema'> = {},
+  /** Another gateway over this one's log and read models (which it leaves to this one to keep). */
+  alongside?: ApiServer,
 ): Promise<ApiServer> => {
-  const schema = `api_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const schema = alongside?.schema ?? `api_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'odyssey-api-'));
   const config = adjust(loadConfig({ DATA_DIR: dataDir }));
   const events = await openSqlEventStore(sql, { schema });
@@ -56,6 +60,7 @@ export const startApiServer = async (
   };
   const gateway = await createGateway(storage, config, createLogger('silent'), {
     schema,
+    ...(alongside ? { runProjections: false } : {}),
     ...gatewayOptions,
   });
   const server: Server = gateway.app.listen(0, '127.0.0.1');
@@ -64,6 +69,7 @@ export const startApiServer = async (
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    schema,
     gateway,
     storage,
     config,
@@ -73,7 +79,7 @@ export const startApiServer = async (
       await new Promise((resolve) => server.close(resolve));
       await gateway.stop();
       await events.close();
-      await sql.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      if (!alongside) await sql.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

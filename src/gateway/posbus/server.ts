@@ -27,6 +27,13 @@ import {
 import { cellOf, neighbourhood, type CellKey } from './interest.js';
 import { readWorldSnapshot } from './snapshot.js';
 import {
+  singleGateway,
+  type GatewayRelay,
+  type RelayListener,
+  type RelayPresence,
+} from './relay.js';
+import {
+  decodeTransformRecords,
   decodeUpstreamTransform,
   encodeTransformRecords,
   type AvatarTransform,
@@ -65,15 +72,20 @@ export const DEFAULT_POSBUS_OPTIONS: PosBusOptions = {
   dragPersistEveryMs: 1_000,
 };
 
-interface Session {
-  id: string;
-  socket: WebSocket;
-  userId?: string;
-  auth?: string;
-  world?: WorldPresence;
+/** Someone whose transform goes into position frames: a session here, or one on another gateway. */
+interface Avatar {
+  /** This gateway's index for it, the one its clients see in presence and transform records. */
   index: number;
+  userId?: string;
   transform?: AvatarTransform;
   moved: boolean;
+}
+
+interface Session extends Avatar {
+  id: string;
+  socket: WebSocket;
+  auth?: string;
+  world?: WorldPresence;
   needsKeyframe: boolean;
   /** The grid cell the client stood in at the last tick. */
   cell?: CellKey;
@@ -93,9 +105,21 @@ interface Session {
 interface WorldPresence {
   id: string;
   sessions: Set<Session>;
-  /** Objects locked for dragging: object id → user id. */
+  /** Objects locked for dragging: object id → user id (holders on other gateways included). */
   locks: Map<string, string>;
+  /** The world's users on other gateways, by gateway. */
+  remote: Map<string, RemoteGateway>;
 }
+
+interface RemoteGateway {
+  heardAt: number;
+  /** By that gateway's own index. */
+  avatars: Map<number, Avatar>;
+}
+
+/** How often each gateway repeats its roster of a world, and when silence means it is gone. */
+const ROSTER_EVERY_MS = 5_000;
+const GATEWAY_SILENT_MS = 3 * ROSTER_EVERY_MS;
 
 interface Counters {
   messagesIn: number;
@@ -135,10 +159,13 @@ export const startPosBus = (
     tokens: TokenService;
     hub: WorldHub;
     log: Logger;
+    /** Other gateways serving the same worlds; none by default. */
+    relay?: GatewayRelay;
   },
   options: PosBusOptions = DEFAULT_POSBUS_OPTIONS,
 ): PosBus => {
   const { store, sql, schema, tokens, hub, log } = deps;
+  const relay = deps.relay ?? singleGateway;
   const wss = new WebSocketServer({
     server: http,
     path: '/posbus',
@@ -201,20 +228,140 @@ export const startPosBus = (
     for (const other of world.sessions) send(other, frame);
   };
 
+  const broadcastLock = (world: WorldPresence, objectId: string, holder: string | null) => {
+    const frame = encode(ServerOp.lock, { objectId, holder });
+    for (const other of world.sessions) send(other, frame);
+    return frame;
+  };
+
+  const remoteAvatars = (world: WorldPresence) =>
+    [...world.remote.values()].flatMap((gateway) => [...gateway.avatars.values()]);
+
+  /** This gateway's users in the world and the locks they hold, for the other gateways. */
+  const rosterOf = (world: WorldPresence): RelayPresence => {
+    const here = new Set([...world.sessions].map((s) => s.userId));
+    return {
+      joined: [...world.sessions].map((s) => ({ index: s.index, userId: s.userId! })),
+      left: [],
+      roster: true,
+      locks: [...world.locks]
+        .filter(([, holder]) => here.has(holder))
+        .map(([objectId, holder]) => ({ objectId, holder })),
+    };
+  };
+
+  /** Another gateway left the world or went silent: its users leave, their locks are freed. */
+  const dropGateway = (world: WorldPresence, gateway: string) => {
+    const remote = world.remote.get(gateway);
+    if (!remote) return;
+    world.remote.delete(gateway);
+    const users = new Set([...remote.avatars.values()].map((a) => a.userId));
+    for (const [objectId, holder] of world.locks)
+      if (users.has(holder)) {
+        world.locks.delete(objectId);
+        broadcastLock(world, objectId, null);
+      }
+    if (remote.avatars.size)
+      broadcastPresence(world, {
+        joined: [],
+        left: [...remote.avatars.values()].map((a) => a.index),
+      });
+  };
+
+  const hearPresence = (world: WorldPresence, gateway: string, change: RelayPresence) => {
+    const remote = world.remote.get(gateway) ?? { heardAt: 0, avatars: new Map() };
+    world.remote.set(gateway, remote);
+    remote.heardAt = Date.now();
+    const joined: RelayPresence['joined'] = [];
+    for (const { index, userId } of change.joined) {
+      if (remote.avatars.has(index)) continue;
+      const avatar: Avatar = { index: nextIndex++, userId, moved: false };
+      remote.avatars.set(index, avatar);
+      joined.push({ index: avatar.index, userId });
+    }
+    const listed = new Set(change.joined.map((j) => j.index));
+    const gone = change.roster
+      ? [...remote.avatars.keys()].filter((i) => !listed.has(i))
+      : change.left;
+    const left: number[] = [];
+    for (const theirs of gone) {
+      const avatar = remote.avatars.get(theirs);
+      if (!avatar) continue;
+      remote.avatars.delete(theirs);
+      left.push(avatar.index);
+    }
+    for (const { objectId, holder } of change.locks ?? [])
+      if (!world.locks.has(objectId)) {
+        world.locks.set(objectId, holder);
+        broadcastLock(world, objectId, holder);
+      }
+    if (joined.length || left.length) broadcastPresence(world, { joined, left });
+    if (change.hello) relay.publishPresence(world.id, rosterOf(world));
+  };
+
+  const relayListener = (world: WorldPresence): RelayListener => ({
+    transforms: (gateway, records) => {
+      const remote = world.remote.get(gateway);
+      if (!remote) return;
+      remote.heardAt = Date.now();
+      for (const [theirs, transform] of decodeTransformRecords(records, 0)) {
+        const avatar = remote.avatars.get(theirs);
+        if (!avatar) continue;
+        avatar.transform = transform;
+        avatar.moved = true;
+      }
+    },
+    presence: (gateway, change) => hearPresence(world, gateway, change),
+    signal: (_gateway, frame) => {
+      if (frame[0] === ServerOp.lock) {
+        const { objectId, holder } = decodeBody<{ objectId: string; holder: string | null }>(frame);
+        if (holder) world.locks.set(objectId, holder);
+        else world.locks.delete(objectId);
+      }
+      for (const session of world.sessions) send(session, frame);
+    },
+    gone: (gateway) => dropGateway(world, gateway),
+  });
+
+  const openWorld = (worldId: string) => {
+    const existing = worlds.get(worldId);
+    if (existing) return existing;
+    const world: WorldPresence = {
+      id: worldId,
+      sessions: new Set(),
+      locks: new Map(),
+      remote: new Map(),
+    };
+    worlds.set(worldId, world);
+    relay.follow(worldId, relayListener(world));
+    relay.publishPresence(worldId, { joined: [], left: [], hello: true });
+    return world;
+  };
+
+  const closeWorld = (world: WorldPresence) => {
+    worlds.delete(world.id);
+    relay.unfollow(world.id);
+  };
+
+  const releaseLock = (world: WorldPresence, objectId: string, userId: string) => {
+    world.locks.delete(objectId);
+    relay.publishSignal(world.id, broadcastLock(world, objectId, null));
+    return relay
+      .releaseLock(world.id, objectId, userId)
+      .catch((error: unknown) => log.warn({ err: error, objectId }, 'lock not released'));
+  };
+
   const leaveWorld = async (session: Session, persist: boolean) => {
     const world = session.world;
     if (!world) return;
     session.stopListening?.();
     session.world = undefined;
     world.sessions.delete(session);
-    for (const [objectId, holder] of world.locks) {
-      if (holder !== session.userId) continue;
-      world.locks.delete(objectId);
-      const frame = encode(ServerOp.lock, { objectId, holder: null });
-      for (const other of world.sessions) send(other, frame);
-    }
+    for (const [objectId, holder] of world.locks)
+      if (holder === session.userId) void releaseLock(world, objectId, holder);
     broadcastPresence(world, { joined: [], left: [session.index] });
-    if (world.sessions.size === 0) worlds.delete(world.id);
+    relay.publishPresence(world.id, { joined: [], left: [session.index] });
+    if (world.sessions.size === 0) closeWorld(world);
     if (!persist) return;
     await handleUserCommand(
       store,
@@ -308,8 +455,7 @@ export const startPosBus = (
       },
       envelope(session),
     );
-    const world = worlds.get(worldId) ?? { id: worldId, sessions: new Set(), locks: new Map() };
-    worlds.set(worldId, world);
+    const world = openWorld(worldId);
     session.world = world;
     session.needsKeyframe = true;
     if (snapshot)
@@ -324,7 +470,10 @@ export const startPosBus = (
     send(
       session,
       encode(ServerOp.presence, {
-        joined: [...world.sessions].map((s) => ({ index: s.index, userId: s.userId })),
+        joined: [...world.sessions, ...remoteAvatars(world)].map((s) => ({
+          index: s.index,
+          userId: s.userId,
+        })),
         left: [],
       }),
     );
@@ -340,6 +489,10 @@ export const startPosBus = (
       }),
     );
     world.sessions.add(session);
+    relay.publishPresence(world.id, {
+      joined: [{ index: session.index, userId: session.userId! }],
+      left: [],
+    });
     const locks = [...world.locks].map(([objectId, holder]) => ({ objectId, holder }));
     for (const lock of locks) send(session, encode(ServerOp.lock, lock));
   };
@@ -427,21 +580,21 @@ export const startPosBus = (
             return sendError(session, 'object_locked', 'someone else holds this object');
           if (!(await mayUserEdit(store, world.id, session.userId, objectId)))
             return sendError(session, 'not_allowed', 'you may not edit this object');
+          if (!(await relay.claimLock(world.id, objectId, session.userId)))
+            return sendError(session, 'object_locked', 'someone else holds this object');
           // Checked again: another lock or a leave may have happened while permissions loaded.
           const now = world.locks.get(objectId);
-          if (session.world !== world || (now && now !== session.userId))
+          if (session.world !== world || (now && now !== session.userId)) {
+            if (!now) await relay.releaseLock(world.id, objectId, session.userId);
             return sendError(session, 'object_locked', 'someone else holds this object');
+          }
           world.locks.set(objectId, session.userId);
-        } else {
-          if (holder !== session.userId)
-            return sendError(session, 'not_holding', 'you do not hold this object');
-          world.locks.delete(objectId);
+          relay.publishSignal(world.id, broadcastLock(world, objectId, session.userId));
+          return;
         }
-        const lockFrame = encode(ServerOp.lock, {
-          objectId,
-          holder: op === ClientOp.lock ? session.userId : null,
-        });
-        for (const other of world.sessions) send(other, lockFrame);
+        if (holder !== session.userId)
+          return sendError(session, 'not_holding', 'you do not hold this object');
+        await releaseLock(world, objectId, session.userId);
         return;
       }
       case ClientOp.objectTransform: {
@@ -458,6 +611,7 @@ export const startPosBus = (
           return sendError(session, 'not_holding', 'lock the object before moving it');
         const live = encode(ServerOp.objectTransform, { objectId, transform, by: session.userId });
         for (const other of world.sessions) if (other !== session) send(other, live);
+        relay.publishSignal(world.id, live);
         // The log keeps the drag's end, and during a long drag one move per interval, so a
         // gateway that dies mid-drag loses at most that much; the moves in between are ephemeral.
         const key = `${world.id}\u0000${objectId}`;
@@ -586,17 +740,20 @@ export const startPosBus = (
     tick++;
     tickStartedAt = Date.now();
     for (const world of worlds.values()) {
-      const cells = new Map<CellKey, Session[]>();
-      for (const session of world.sessions) {
-        if (!session.transform) continue;
-        const cell = cellOf(session.transform, options.cellSize);
-        const members = cells.get(cell) ?? [];
-        members.push(session);
-        cells.set(cell, members);
-      }
+      const cells = new Map<CellKey, Avatar[]>();
+      const place = (avatar: Avatar) => {
+        if (!avatar.transform) return;
+        const cell = cellOf(avatar.transform, options.cellSize);
+        const members = cells.get(cell);
+        if (members) members.push(avatar);
+        else cells.set(cell, [avatar]);
+      };
+      for (const session of world.sessions) place(session);
+      for (const remote of world.remote.values())
+        for (const avatar of remote.avatars.values()) place(avatar);
       /** The cells a client in `home` sees: nearest first, whole cells, up to the cap. */
       const visibleFrom = (home: CellKey) => {
-        const seen: Session[] = [];
+        const seen: Avatar[] = [];
         for (const cell of neighbourhood(home)) {
           if (seen.length >= options.visibleCap) break;
           seen.push(...(cells.get(cell) ?? []));
@@ -639,13 +796,39 @@ export const startPosBus = (
         if (frame) send(recipient, frame);
         recipient.needsKeyframe = false;
       }
+      if (relay.scaledOut) {
+        const moved = [...world.sessions].filter((s) => s.moved && s.transform);
+        if (moved.length)
+          relay.publishTransforms(
+            world.id,
+            encodeTransformRecords(
+              0,
+              moved.map((s) => [s.index, s.transform!]),
+            ),
+          );
+      }
       for (const session of world.sessions) session.moved = false;
+      for (const remote of world.remote.values())
+        for (const avatar of remote.avatars.values()) avatar.moved = false;
     }
     counters.tickMs.push(performance.now() - started);
     if (counters.tickMs.length > 1000) counters.tickMs.splice(0, counters.tickMs.length - 1000);
   };
   const ticker = setInterval(broadcastTransforms, 1000 / options.tickHz);
   ticker.unref();
+
+  // Rosters repeat so that a gateway that missed a message, or joined late, converges; a gateway
+  // that stops repeating has died, and its users leave.
+  const rosters = setInterval(() => {
+    if (!relay.scaledOut) return;
+    const silentSince = Date.now() - GATEWAY_SILENT_MS;
+    for (const world of worlds.values()) {
+      relay.publishPresence(world.id, rosterOf(world));
+      for (const [gateway, remote] of world.remote)
+        if (remote.heardAt < silentSince) dropGateway(world, gateway);
+    }
+  }, ROSTER_EVERY_MS);
+  rosters.unref();
 
   let previous = { at: Date.now(), in: 0, out: 0 };
   let stopped: Promise<void> | undefined;
@@ -661,6 +844,11 @@ export const startPosBus = (
       return {
         connections: sessions.size,
         worlds: worlds.size,
+        relay: relay.scaledOut ? 'nats' : 'none',
+        usersOnOtherGateways: [...worlds.values()].reduce(
+          (n, world) => n + remoteAvatars(world).length,
+          0,
+        ),
         ...rates,
         messagesIn: counters.messagesIn,
         messagesOut: counters.messagesOut,
@@ -684,6 +872,7 @@ export const startPosBus = (
 
   async function stopAll() {
     clearInterval(ticker);
+    clearInterval(rosters);
     for (const session of sessions) session.socket.terminate();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
     // A terminated socket's close event comes on a later turn.
