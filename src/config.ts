@@ -24,6 +24,10 @@ export interface Config {
     tickHz: number;
     /** Recent events kept for clients that reconnect; an older gap gets a fresh snapshot. */
     resumeBufferEvents: number;
+    /** Side of an interest cell in world units: a client sees its cell and the eight around. */
+    cellSize: number;
+    /** About how many other users a client is sent positions of (whole cells, nearest first). */
+    visibleCap: number;
     /** NATS server shared by several gateways (positions, presence, locks); none when alone. */
     natsUrl: string | undefined;
   };
@@ -91,6 +95,8 @@ const Environment = z.object({
   TRUST_PROXY_HOPS: optional(wholeNumber(0, 10)),
   POSBUS_TICK_HZ: optional(wholeNumber(1, 30)),
   POSBUS_RESUME_BUFFER_EVENTS: optional(wholeNumber(1, 10_000_000)),
+  POSBUS_CELL_SIZE: optional(wholeNumber(1, 100_000)),
+  POSBUS_VISIBLE_CAP: optional(wholeNumber(1, 10_000)),
   NATS_URL: optional(urlWithScheme(['nats', 'tls'])),
   KURRENTDB_URL: optional(
     urlWithScheme([
@@ -137,6 +143,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     posbus: {
       tickHz: e.POSBUS_TICK_HZ ?? 10,
       resumeBufferEvents: e.POSBUS_RESUME_BUFFER_EVENTS ?? 20_000,
+      cellSize: e.POSBUS_CELL_SIZE ?? 32,
+      visibleCap: e.POSBUS_VISIBLE_CAP ?? 100,
       natsUrl: e.NATS_URL,
     },
     http: {

@@ -130,7 +130,13 @@ export const createGateway = async (
       realtime = startPosBus(
         server,
         { store: storage.events, sql: storage.sql, schema, tokens, hub, log, relay },
-        { ...DEFAULT_POSBUS_OPTIONS, tickHz: config.posbus.tickHz, ...options.posbus },
+        {
+          ...DEFAULT_POSBUS_OPTIONS,
+          tickHz: config.posbus.tickHz,
+          cellSize: config.posbus.cellSize,
+          visibleCap: config.posbus.visibleCap,
+          ...options.posbus,
+        },
       );
     },
     closeRealtime: async () => {
