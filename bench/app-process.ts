@@ -14,13 +14,19 @@ export const withAppOnPostgres = async <T>(work: (server: ServerProcess) => Prom
   const url = new URL(benchDatabaseUrl);
   url.pathname = `/${database}`;
   try {
-    const server = await startServer({
-      DATABASE_URL: url.toString(),
-      DATA_DIR: `/tmp/${database}`,
-      LOG_LEVEL: 'info',
-      RATE_LIMIT_WRITES_PER_MINUTE: '1000000',
-      RATE_LIMIT_SIGN_IN_PER_MINUTE: '1000000',
-    });
+    const server = await startServer(
+      {
+        DATABASE_URL: url.toString(),
+        DATA_DIR: `/tmp/${database}`,
+        LOG_LEVEL: 'info',
+        RATE_LIMIT_WRITES_PER_MINUTE: '1000000',
+        RATE_LIMIT_SIGN_IN_PER_MINUTE: '1000000',
+      },
+      // A V8 CPU profile of the server, written when it stops: BENCH_PROFILE_DIR=/tmp/profiles.
+      process.env.BENCH_PROFILE_DIR
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+        : [],
+    );
     try {
       return await work(server);
     } finally {

@@ -18,12 +18,18 @@ const post = async (path: string) => {
   return (await response.json()) as { token: string };
 };
 
-const clients: PosBusClient[] = [];
-for (let i = 0; i < job.users; i++) {
+const arrive = async () => {
   const { token } = await post('/api/v1/auth/guest');
   const client = await PosBusClient.connect(job.url, token, { decodeTransforms: false });
   await client.join(job.worldId);
-  clients.push(client);
+  return client;
+};
+// A few at a time: thousands one after another take minutes; all at once swamp the sign-in.
+const clients: PosBusClient[] = [];
+const ARRIVING_TOGETHER = 16;
+while (clients.length < job.users) {
+  const batch = Math.min(ARRIVING_TOGETHER, job.users - clients.length);
+  clients.push(...(await Promise.all(Array.from({ length: batch }, arrive))));
 }
 parentPort!.postMessage({ kind: 'joined' });
 await new Promise<void>((resolve) => parentPort!.once('message', () => resolve()));

@@ -12,8 +12,12 @@ export interface ServerProcess {
 }
 
 /** Runs `odyssey serve` as a user would, on a free port, and waits for its "listening" log line. */
-export const startServer = async (env: Record<string, string>): Promise<ServerProcess> => {
-  const child = spawn(process.execPath, [bin, 'serve'], {
+export const startServer = async (
+  env: Record<string, string>,
+  /** Flags for node itself, such as `--cpu-prof`. */
+  nodeFlags: string[] = [],
+): Promise<ServerProcess> => {
+  const child = spawn(process.execPath, [...nodeFlags, bin, 'serve'], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
