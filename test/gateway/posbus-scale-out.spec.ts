@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { Wallet as EthersWallet } from 'ethers';
 import { PosBusClient } from '../../src/client/posbus-client.js';
+import { CloseCode } from '../../src/gateway/posbus/protocol.js';
 import type { Config } from '../../src/config.js';
 import type { SqlClient } from '../../src/storage/sql/sql-client.js';
 import { apiClient, openBackend, startApiServer, type ApiServer } from '../support/api-server.js';
@@ -158,6 +159,16 @@ describe('PosBus scaled out over NATS', function () {
     const mine = once(b, 'lock');
     b.lock(objectId);
     assert.deepEqual((await mine)[0], { objectId, holder: admin.userId });
+  });
+
+  it('replaces a connection on one gateway when the same user signs in on another', async () => {
+    const { owner } = await worldWithObject();
+    const older = await connect(first, owner.token);
+    const signalled = once(older, 'signal');
+    const closed = once(older, 'close');
+    await connect(second, owner.token);
+    assert.deepEqual((await signalled)[0], { kind: 'replaced' });
+    assert.equal((await closed)[0], CloseCode.replaced);
   });
 
   it('when two gateways race for one lock, exactly one grants it', async () => {

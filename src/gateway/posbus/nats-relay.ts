@@ -43,6 +43,7 @@ export const connectNatsRelay = async (url: string, log: Logger): Promise<Gatewa
   }
   log.info({ url, gateway }, 'PosBus relay connected');
   const subscriptions = new Map<string, Subscription>();
+  const SIGN_INS = 'posbus.sign-ins';
   /** Lock keys this gateway's users hold, renewed before they expire. */
   const held = new Map<string, string>();
   const subject = (worldId: string, kind: string) => `posbus.${token(worldId)}.${gateway}.${kind}`;
@@ -120,6 +121,24 @@ export const connectNatsRelay = async (url: string, log: Logger): Promise<Gatewa
       if (current?.holder !== userId) return;
       // Only if still ours: another user may have claimed it since.
       await locks.delete(key, { previousSeq: current.revision }).catch(() => undefined);
+    },
+    announceSignIn: (userId, resumeWorldId) =>
+      nc.publish(SIGN_INS, pack({ userId, ...(resumeWorldId ? { resumeWorldId } : {}) })),
+    onSignInElsewhere: (listener) => {
+      nc.subscribe(SIGN_INS, {
+        callback: (error, message) => {
+          if (error) return log.warn({ err: error }, 'PosBus relay subscription failed');
+          try {
+            const { userId, resumeWorldId } = unpack(message.data) as {
+              userId: string;
+              resumeWorldId?: string;
+            };
+            listener(userId, resumeWorldId);
+          } catch (failure) {
+            log.warn({ err: failure }, 'PosBus relay sign-in dropped');
+          }
+        },
+      });
     },
     close: async () => {
       clearInterval(renew);

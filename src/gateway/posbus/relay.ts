@@ -40,6 +40,10 @@ export interface GatewayRelay {
   /** True when `userId` now holds the object's lock across all gateways (or held it already). */
   claimLock(worldId: string, objectId: string, userId: string): Promise<boolean>;
   releaseLock(worldId: string, objectId: string, userId: string): Promise<void>;
+  /** A user signed in here: any older connection of theirs on another gateway is replaced. */
+  announceSignIn(userId: string, resumeWorldId: string | undefined): void;
+  /** Called when a user signs in on another gateway. */
+  onSignInElsewhere(listener: (userId: string, resumeWorldId: string | undefined) => void): void;
   close(): Promise<void>;
 }
 
@@ -53,5 +57,7 @@ export const singleGateway: GatewayRelay = {
   publishSignal: () => {},
   claimLock: () => Promise.resolve(true),
   releaseLock: () => Promise.resolve(),
+  announceSignIn: () => {},
+  onSignInElsewhere: () => {},
   close: () => Promise.resolve(),
 };

@@ -497,6 +497,24 @@ export const startPosBus = (
     for (const lock of locks) send(session, encode(ServerOp.lock, lock));
   };
 
+  /** The user signed in again, here or on another gateway: the older connection goes. */
+  const replace = async (previous: Session, resumeWorldId: string | undefined) => {
+    send(previous, encode(ServerOp.signal, { kind: 'replaced' }));
+    // Still there, if the new connection resumes in the same world; else gone from it.
+    const staying = resumeWorldId !== undefined && resumeWorldId === previous.world?.id;
+    await leaveWorld(previous, !staying);
+    previous.replaced = true;
+    previous.socket.close(CloseCode.replaced, 'signed in elsewhere');
+  };
+  relay.onSignInElsewhere((userId, resumeWorldId) => {
+    const previous = byUser.get(userId);
+    if (!previous) return;
+    byUser.delete(userId);
+    replace(previous, resumeWorldId).catch((error: unknown) =>
+      log.warn({ err: error, userId }, 'replaced connection not closed cleanly'),
+    );
+  });
+
   const takeTransform = (session: Session, frame: Uint8Array) => {
     const transform = decodeUpstreamTransform(frame.subarray(1));
     if (!transform) throw new InvalidFrame('a transform is 18 bytes of finite numbers');
@@ -526,14 +544,9 @@ export const startPosBus = (
       session.auth = caller.auth;
       const previous = byUser.get(caller.userId);
       byUser.set(caller.userId, session);
-      if (previous) {
-        send(previous, encode(ServerOp.signal, { kind: 'replaced' }));
-        // Still there, if the new connection resumes in the same world; else gone from it.
-        const staying = hello.resume && String(hello.resume.worldId) === previous.world?.id;
-        await leaveWorld(previous, !staying);
-        previous.replaced = true;
-        previous.socket.close(CloseCode.replaced, 'signed in elsewhere');
-      }
+      const resumeWorldId = hello.resume ? String(hello.resume.worldId) : undefined;
+      relay.announceSignIn(caller.userId, resumeWorldId);
+      if (previous) await replace(previous, resumeWorldId);
       send(
         session,
         encode(ServerOp.welcome, {
