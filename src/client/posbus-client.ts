@@ -122,6 +122,8 @@ const applyEvent = (world: ClientWorld, { type, data, position }: DurableEvent) 
  */
 export class PosBusClient extends EventEmitter<PosBusClientEvents> {
   world: ClientWorld | undefined;
+  /** The last transform sent; a new session starts with none. */
+  private lastTransform: Uint8Array | undefined;
   userId: string | undefined;
   private socket!: WebSocket;
 
@@ -280,6 +282,7 @@ export class PosBusClient extends EventEmitter<PosBusClientEvents> {
 
   /** Joins (teleports to) a world; resolves with the world as the server sent it. */
   async join(worldId: string) {
+    this.lastTransform = undefined;
     const world = this.next(ServerOp.world, true);
     this.send(encode(ClientOp.join, { worldId }));
     return world;
@@ -290,8 +293,14 @@ export class PosBusClient extends EventEmitter<PosBusClientEvents> {
     this.world = undefined;
   }
 
+  /**
+   * Sends my avatar's transform, unless it encodes to the same bytes as the last one sent: a
+   * user who stands still costs nothing upstream. Call it as often as the avatar moves.
+   */
   sendTransform(transform: AvatarTransform) {
     const body = encodeUpstreamTransform(transform);
+    if (this.lastTransform && Buffer.compare(this.lastTransform, body) === 0) return;
+    this.lastTransform = body;
     const frame = new Uint8Array(1 + body.byteLength);
     frame[0] = ClientOp.myTransform;
     frame.set(body, 1);
@@ -336,6 +345,7 @@ export class PosBusClient extends EventEmitter<PosBusClientEvents> {
 
   /** Reconnects and resumes the world from the last event applied. */
   async resume() {
+    this.lastTransform = undefined;
     const world = this.world;
     if (!world) throw new Error('not in a world');
     // Who holds what and who is where is ephemeral: the server sends it again.

@@ -131,6 +131,26 @@ describe('PosBus', function () {
     assert.ok(Math.abs(seen.rotation.y - 90) < 0.01);
   });
 
+  it('costs nothing upstream while a user stands still', async () => {
+    const { owner, worldId } = await worldWithObject();
+    const visitor = await signIn(api);
+    const [a, b] = [await connect(owner.token), await connect(visitor.token)];
+    await a.join(worldId);
+    await b.join(worldId);
+    const messagesIn = async () =>
+      ((await (await fetch(`${server.url}/metrics`)).json()) as any).posbus.messagesIn as number;
+    const at = (x: number) => ({ position: { x, y: 0, z: 0 }, rotation: { x: 0, y: 0, z: 0 } });
+    const seenAt = (x: number) => () => b.world!.transforms.get(owner.userId)?.position.x === x;
+
+    a.sendTransform(at(1));
+    await until(seenAt(1), 'the first spot');
+    const before = await messagesIn();
+    for (let i = 0; i < 20; i++) a.sendTransform(at(1));
+    a.sendTransform(at(2));
+    await until(seenAt(2), 'the second spot');
+    assert.equal(await messagesIn(), before + 1, 'only the move went upstream');
+  });
+
   it('delivers a high-five to the target, makes locks exclusive, and refuses a lock to a stranger', async () => {
     const { owner, worldId, objectId } = await worldWithObject();
     const stranger = await signIn(api);
