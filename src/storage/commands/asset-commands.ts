@@ -1,0 +1,36 @@
+import { assetDecider, assetStream, type AssetCommand } from '../../domain/asset/asset.js';
+import {
+  handleCommand,
+  loadState,
+  type CommandEnvelope,
+  type CommandHandlerOptions,
+} from '../command-handler.js';
+import type { EventStore } from '../event-store/port.js';
+
+/** An asset command, on the asset's stream; a new preview is decided with that image's state. */
+export const handleAssetCommand = (
+  store: EventStore,
+  command: AssetCommand,
+  envelope: CommandEnvelope,
+  options?: CommandHandlerOptions,
+) =>
+  handleCommand(
+    store,
+    {
+      stream: assetStream(command.data.assetId),
+      ...assetDecider,
+      decide: async (asset) => {
+        const previewId = command.type === 'ChangeAssetDetails' && command.data.previewAssetId;
+        const preview = previewId
+          ? (await loadState(store, assetStream(previewId), assetDecider)).state
+          : undefined;
+        return assetDecider.decide(command, { asset, ...(preview ? { preview } : {}) });
+      },
+    },
+    envelope,
+    options,
+  );
+
+/** The asset as its stream tells it now (an upload is visible here before any read model). */
+export const loadAsset = async (store: EventStore, assetId: string) =>
+  (await loadState(store, assetStream(assetId), assetDecider)).state;
