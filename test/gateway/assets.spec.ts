@@ -2,6 +2,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
 import { buffer } from 'node:stream/consumers';
 import { Wallet as EthersWallet } from 'ethers';
 import sharp from 'sharp';
@@ -9,7 +13,7 @@ import { contentIdOfDigest } from '../../src/domain/asset/content-id.js';
 import { assetStream } from '../../src/domain/asset/asset.js';
 import type { SqlClient } from '../../src/storage/sql/sql-client.js';
 import { apiClient, openBackend, startApiServer, type ApiServer } from '../support/api-server.js';
-import { exe, glb, gltfJson, mp3, mp4, png } from '../support/asset-files.js';
+import { exe, glb, gltfJson, mp3, mp4, mp4Header, png } from '../support/asset-files.js';
 
 type Client = Awaited<ReturnType<typeof apiClient>>;
 
@@ -25,6 +29,56 @@ const formWith = (bytes: Uint8Array, filename: string, type = 'application/octet
   const form = new FormData();
   form.append('file', new Blob([bytes], { type }), filename);
   return form;
+};
+
+const BOUNDARY = 'odyssey-test-boundary';
+const partHead = (filename: string) =>
+  Buffer.from(
+    `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\n` +
+      'Content-Type: application/octet-stream\r\n\r\n',
+  );
+const formTail = Buffer.from(`\r\n--${BOUNDARY}--\r\n`);
+
+/** A POST whose body the test writes itself, bit by bit; the answer, if one comes. */
+const rawUpload = (url: string, token: string, headers: Record<string, string | number> = {}) => {
+  const request = httpRequest(`${url}/api/v1/assets`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
+      ...headers,
+    },
+  });
+  const answer = new Promise<{ status: number; body: any }>((resolve, reject) => {
+    request.on('response', (response: IncomingMessage) => {
+      buffer(response).then(
+        (bytes) => resolve({ status: response.statusCode!, body: JSON.parse(bytes.toString()) }),
+        reject,
+      );
+    });
+    request.on('error', reject);
+  });
+  answer.catch(() => undefined);
+  return { request, answer };
+};
+
+/** Writes, waiting whenever the socket's buffer is full, as a well-behaved client does. */
+const write = (request: ReturnType<typeof httpRequest>, chunk: Buffer) =>
+  request.write(chunk) ? Promise.resolve() : new Promise<void>((r) => request.once('drain', r));
+
+const until = async (what: string, check: () => Promise<boolean>) => {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    if (await check()) return;
+    await sleep(20);
+  }
+  assert.fail(`gave up waiting until ${what}`);
+};
+
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+const memoryInUse = () => {
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return heapUsed + arrayBuffers;
 };
 
 describe('assets over REST', function () {
@@ -253,6 +307,136 @@ describe('assets over REST', function () {
       );
       const model = await upload(alice, glb('x'), 'x.glb');
       expectError(await api.request('GET', `${model.body.url}/textures/256`), 422, 'not_an_image');
+    });
+  });
+
+  describe('bad input', () => {
+    it('refuses uploads without a token (401) and from guests (403)', async () => {
+      expectError(await upload(undefined, await png(4, 4)), 401, 'unauthenticated');
+      const guest = await api.request('POST', '/api/v1/auth/guest');
+      expectError(await upload(guest.body.token, await png(4, 4)), 403, 'guests_cannot_upload');
+    });
+
+    it('refuses a file over the limit of its kind (413), whether declared or streamed', async () => {
+      const big = Buffer.concat([await png(4, 4), Buffer.alloc(1 * MiB)]);
+      expectError(await upload(alice, big, 'huge.png'), 413, 'asset_too_large');
+      const fits = mp4(1 * MiB + 10);
+      assert.equal((await upload(alice, fits, 'fine.mp4')).status, 201, 'video has more room');
+
+      const declared = rawUpload(server.url, alice, { 'content-length': 600 * MiB });
+      declared.request.write(partHead('a.mp4'));
+      const refused = await declared.answer;
+      declared.request.destroy();
+      expectError(refused, 413, 'asset_too_large');
+    });
+
+    it('refuses types that are not accepted, an executable named .png among them (415)', async () => {
+      expectError(await upload(alice, exe(), 'cat.png'), 415, 'unsupported_asset_type');
+      expectError(
+        await upload(alice, Buffer.from('just some text, no picture'), 'note.png'),
+        415,
+        'unsupported_asset_type',
+      );
+      expectError(
+        await upload(alice, Buffer.from('{"not": "a model"}'), 'scene.gltf'),
+        415,
+        'unsupported_asset_type',
+      );
+      expectError(
+        await api.request('POST', '/api/v1/assets', {
+          token: alice,
+          raw: 'plain',
+          headers: { 'content-type': 'text/plain' },
+        }),
+        415,
+        'multipart_required',
+      );
+    });
+
+    it('refuses a form that breaks off, lacks the file, holds more, or has an empty file (400)', async () => {
+      const truncated = rawUpload(server.url, alice);
+      truncated.request.end(Buffer.concat([partHead('cut.mp4'), mp4(5000)]));
+      expectError(await truncated.answer, 400, 'truncated_upload');
+
+      const noFile = new FormData();
+      noFile.append('name', 'x');
+      expectError(
+        await api.request('POST', '/api/v1/assets', { token: alice, form: noFile }),
+        400,
+        'missing_file',
+      );
+      const extra = formWith(await png(4, 4), 'a.png');
+      extra.append('file2', new Blob([await png(5, 5)]), 'b.png');
+      expectError(
+        await api.request('POST', '/api/v1/assets', { token: alice, form: extra }),
+        400,
+        'unexpected_part',
+      );
+      expectError(await upload(alice, Buffer.alloc(0), 'empty.png'), 400, 'empty_file');
+    });
+
+    it('answers an id that is not a CID with 400 and a missing asset with 404', async () => {
+      for (const id of ['not-a-cid', 'QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG']) {
+        expectError(await api.request('GET', `/api/v1/assets/${id}`), 400, 'invalid_asset_id');
+      }
+      const absent = cidOf(Buffer.from('never uploaded'));
+      expectError(await api.request('GET', `/api/v1/assets/${absent}`), 404, 'asset_not_found');
+      expectError(
+        await api.request('GET', `/api/v1/assets/${absent}/textures/64`),
+        404,
+        'asset_not_found',
+      );
+    });
+
+    it('leaves no partial blob and no staged file behind an upload broken off mid-way', async () => {
+      const before = new Set(await storedIds());
+      const staged = () => readdir(server.storage.blobs.stagingDir);
+      const aborted = rawUpload(server.url, alice);
+      await write(aborted.request, Buffer.concat([partHead('clip.mp4'), mp4Header()]));
+      const chunk = Buffer.alloc(256 * 1024, 7);
+      for (let i = 0; i < 12; i++) await write(aborted.request, chunk);
+      await until('the upload is being staged', async () => (await staged()).length > 0);
+      aborted.request.destroy();
+      await until('the staged part is removed', async () => (await staged()).length === 0);
+      assert.deepEqual(
+        (await storedIds()).filter((id) => !before.has(id)),
+        [],
+        'no blob was stored',
+      );
+    });
+  });
+
+  describe('streaming', () => {
+    it('takes a 200 MB upload with bounded memory, and its id is the hash of every byte', async () => {
+      const total = 200 * MiB;
+      const chunk = Buffer.alloc(MiB, 0x5a);
+      const hash = createHash('sha256');
+      collectGarbage();
+      const baseline = memoryInUse();
+      let peak = baseline;
+      const sampler = setInterval(() => (peak = Math.max(peak, memoryInUse())), 10);
+      try {
+        const streamed = rawUpload(server.url, alice);
+        const head = Buffer.concat([mp4Header(), chunk.subarray(24)]);
+        await write(streamed.request, partHead('long.mp4'));
+        hash.update(head);
+        await write(streamed.request, head);
+        for (let sent = MiB; sent < total; sent += MiB) {
+          hash.update(chunk);
+          await write(streamed.request, chunk);
+        }
+        streamed.request.end(formTail);
+        const reply = await streamed.answer;
+        assert.equal(reply.status, 201, JSON.stringify(reply.body));
+        assert.equal(reply.body.size, total);
+        assert.equal(reply.body.id, contentIdOfDigest(hash.digest()));
+        assert.deepEqual(await server.storage.blobs.stat(reply.body.id), { size: total });
+      } finally {
+        clearInterval(sampler);
+      }
+      const growth = peak - baseline;
+      console.log(`      memory growth during a 200 MiB upload: ${(growth / MiB).toFixed(1)} MiB`);
+      assert.ok(growth < 64 * MiB, `memory grew by ${(growth / MiB).toFixed(1)} MiB`);
     });
   });
 });

@@ -1,4 +1,9 @@
-import { assetDecider, assetStream, type AssetCommand } from '../../domain/asset/asset.js';
+import {
+  assetDecider,
+  assetStream,
+  requireUsableAsset,
+  type AssetCommand,
+} from '../../domain/asset/asset.js';
 import {
   handleCommand,
   loadState,
@@ -34,3 +39,11 @@ export const handleAssetCommand = (
 /** The asset as its stream tells it now (an upload is visible here before any read model). */
 export const loadAsset = async (store: EventStore, assetId: string) =>
   (await loadState(store, assetStream(assetId), assetDecider)).state;
+
+/**
+ * Refuses a reference to an asset that does not exist or does not fit its use (a skybox is an
+ * image). Checked before the referring command rather than within it: assets are never deleted,
+ * so what holds now still holds when that command is decided.
+ */
+export const requireUsable = async (store: EventStore, assetId: string, use: 'skybox' | 'object') =>
+  requireUsableAsset(await loadAsset(store, assetId), assetId, use);

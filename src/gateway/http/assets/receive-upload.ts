@@ -77,6 +77,8 @@ export const receiveUpload = async (
   let unexpected: string | undefined;
   const file = new Promise<FilePart>((resolve) => {
     parser.on('file', (name, stream, info) => {
+      // busboy may break the stream off before `ingest` listens; ingest still sees the error.
+      stream.on('error', () => undefined);
       if (name === 'file') return resolve({ stream, info });
       unexpected = `a part named "${name}"`;
       stream.resume();
