@@ -439,4 +439,177 @@ describe('assets over REST', function () {
       assert.ok(growth < 64 * MiB, `memory grew by ${(growth / MiB).toFixed(1)} MiB`);
     });
   });
+
+  describe('3D asset library', () => {
+    it("lists a user's models by name, private until made public, with a preview image", async () => {
+      const model = await upload(alice, glb('chair'), 'Chair.glb');
+      const mine = await api.request(
+        'GET',
+        `/api/v1/library?owner=me&kind=model&after=${model.body.position}`,
+        { token: alice },
+      );
+      const item = mine.body.items.find((i: any) => i.assetId === model.body.id);
+      assert.deepEqual(
+        {
+          name: item.name,
+          originalName: item.originalName,
+          visibility: item.visibility,
+          previewAssetId: item.previewAssetId,
+          url: item.url,
+        },
+        {
+          name: 'Chair',
+          originalName: 'Chair.glb',
+          visibility: 'private',
+          previewAssetId: null,
+          url: `/api/v1/assets/${model.body.id}`,
+        },
+      );
+      const listedFor = async (token: string, after: string) =>
+        (
+          await api.request('GET', `/api/v1/library?kind=model&after=${after}`, { token })
+        ).body.items
+          .filter((i: any) => i.assetId === model.body.id)
+          .map((i: any) => i.name);
+      assert.deepEqual(await listedFor(bob, model.body.position), [], 'private: not for others');
+
+      const preview = await upload(alice, await png(128, 128), 'chair-preview.png');
+      const changed = await api.request('PATCH', `/api/v1/library/${model.body.id}`, {
+        token: alice,
+        body: { name: 'Oak chair', previewAssetId: preview.body.id, visibility: 'public' },
+      });
+      assert.equal(changed.status, 200, JSON.stringify(changed.body));
+      assert.deepEqual(await listedFor(bob, changed.body.position), ['Oak chair']);
+      const entry = await api.request(
+        'GET',
+        `/api/v1/library/${model.body.id}?after=${changed.body.position}`,
+        { token: alice },
+      );
+      assert.equal(entry.body.previewAssetId, preview.body.id);
+      assert.equal(entry.body.visibility, 'public');
+
+      const images = await api.request(
+        'GET',
+        `/api/v1/library?owner=me&kind=image&after=${changed.body.position}`,
+        { token: alice },
+      );
+      assert.ok(images.body.items.every((i: any) => i.kind === 'image'));
+      assert.ok(images.body.items.some((i: any) => i.assetId === preview.body.id));
+    });
+
+    it('pages through the library with a cursor', async () => {
+      const carol = await signIn();
+      let last = '';
+      for (let i = 0; i < 3; i++)
+        last = (await upload(carol, glb(`m${i}`), `m${i}.glb`)).body.position;
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const reply: any = await api.request(
+          'GET',
+          `/api/v1/library?owner=me&limit=2&after=${last}${cursor ? `&cursor=${cursor}` : ''}`,
+          { token: carol },
+        );
+        seen.push(...reply.body.items.map((i: any) => i.name));
+        cursor = reply.body.nextCursor;
+      } while (cursor);
+      assert.deepEqual(seen, ['m2', 'm1', 'm0']);
+    });
+
+    it("refuses edits of another user's entry, a preview that is not an image, and a bad name", async () => {
+      const model = await upload(alice, glb('table'), 'table.glb');
+      expectError(
+        await api.request('PATCH', `/api/v1/library/${model.body.id}`, {
+          token: bob,
+          body: { visibility: 'public' },
+        }),
+        404,
+        'asset_not_in_library',
+      );
+      expectError(
+        await api.request('PATCH', `/api/v1/library/${model.body.id}`, {
+          token: alice,
+          body: { previewAssetId: model.body.id },
+        }),
+        422,
+        'preview_not_an_image',
+      );
+      expectError(
+        await api.request('PATCH', `/api/v1/library/${model.body.id}`, {
+          token: alice,
+          body: { previewAssetId: cidOf(Buffer.from('no such preview')) },
+        }),
+        404,
+        'asset_not_found',
+      );
+      expectError(
+        await api.request('PATCH', `/api/v1/library/${model.body.id}`, {
+          token: alice,
+          body: { name: '   ' },
+        }),
+        422,
+        'invalid_name',
+      );
+      expectError(
+        await api.request('PATCH', `/api/v1/library/not-a-cid`, {
+          token: alice,
+          body: { name: 'x' },
+        }),
+        400,
+        'invalid_request',
+      );
+    });
+  });
+
+  describe('worlds referring to assets', () => {
+    it("sets a world's skybox to an image asset, and refuses anything else", async () => {
+      const world = await api.request('POST', '/api/v1/worlds', {
+        token: alice,
+        body: { name: 'Sky test' },
+      });
+      const sky = await upload(alice, await png(256, 128), 'sky.png');
+      const set = await api.request('PATCH', `/api/v1/worlds/${world.body.id}`, {
+        token: alice,
+        body: { settings: { skyboxAssetId: sky.body.id } },
+      });
+      assert.equal(set.status, 200, JSON.stringify(set.body));
+      const shown = await api.request(
+        'GET',
+        `/api/v1/worlds/${world.body.id}?after=${set.body.position}`,
+        { token: alice },
+      );
+      assert.equal(shown.body.settings.skyboxAssetId, sky.body.id);
+
+      const patch = (skyboxAssetId: string) =>
+        api.request('PATCH', `/api/v1/worlds/${world.body.id}`, {
+          token: alice,
+          body: { settings: { skyboxAssetId } },
+        });
+      const model = await upload(alice, glb('not-a-sky'), 'x.glb');
+      expectError(await patch(model.body.id), 422, 'skybox_not_an_image');
+      expectError(await patch(cidOf(Buffer.from('no sky'))), 404, 'asset_not_found');
+      expectError(await patch('bafy-sky'), 400, 'invalid_request');
+    });
+
+    it('spawns objects with a model asset, and refuses an asset that does not exist', async () => {
+      const world = await api.request('POST', '/api/v1/worlds', {
+        token: alice,
+        body: { name: 'Object test' },
+      });
+      const model = await upload(alice, glb('lamp'), 'lamp.glb');
+      const spawn = (assetId: string) =>
+        api.request('POST', `/api/v1/worlds/${world.body.id}/objects`, {
+          token: alice,
+          body: { name: 'Lamp', objectType: 'generic', assetId },
+        });
+      const spawned = await spawn(model.body.id);
+      assert.equal(spawned.status, 201, JSON.stringify(spawned.body));
+      expectError(await spawn(cidOf(Buffer.from('no lamp'))), 404, 'asset_not_found');
+      const moved = await api.request('PATCH', `/api/v1/objects/${spawned.body.id}`, {
+        token: alice,
+        body: { assetId: cidOf(Buffer.from('no lamp either')) },
+      });
+      expectError(moved, 404, 'asset_not_found');
+    });
+  });
 });
