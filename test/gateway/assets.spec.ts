@@ -217,6 +217,13 @@ describe('assets over REST', function () {
         headers: { 'if-none-match': '"something-else"' },
       });
       assert.equal(changed.status, 200);
+      assert.equal(changed.headers.get('cross-origin-resource-policy'), 'cross-origin');
+
+      const head = await fetch(`${server.url}${uploaded.body.url}`, { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal(head.headers.get('content-length'), String(uploaded.body.size));
+      assert.equal(head.headers.get('etag'), `"${uploaded.body.id}"`);
+      assert.equal((await head.arrayBuffer()).byteLength, 0);
     });
 
     it('serves byte ranges of audio and video with 206, and refuses ranges past the end', async () => {

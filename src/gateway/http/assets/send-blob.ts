@@ -53,6 +53,8 @@ export const sendBlob = async (
     ETag: etag,
     'Cache-Control': IMMUTABLE,
     'Accept-Ranges': 'bytes',
+    // Worlds on other sites load these as textures and models (helmet's default is same-origin).
+    'Cross-Origin-Resource-Policy': 'cross-origin',
     ...blob.headers,
   });
   if (matchesNoneOf(request.headers['if-none-match'], etag)) {
