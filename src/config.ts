@@ -195,6 +195,10 @@ const blobConfig = (e: z.output<typeof Environment>, dataDir: string): BlobConfi
   const dir = resolve(e.BLOB_DIR ?? join(dataDir, 'blobs'));
   if (e.BLOB_STORE !== 's3') return { store: 'disk', dir };
   if (!e.S3_BUCKET) throw new ConfigError('S3_BUCKET', 'must be set when BLOB_STORE is s3');
+  if (!e.S3_ACCESS_KEY_ID !== !e.S3_SECRET_ACCESS_KEY) {
+    const missing = e.S3_ACCESS_KEY_ID ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID';
+    throw new ConfigError(missing, 'must be set with the other half of the S3 key');
+  }
   return {
     store: 's3',
     stagingDir: join(dir, 'staging'),
