@@ -1,16 +1,22 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers are checked against the OpenAPI document at run time (see apiClient), not typed here. */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { buffer } from 'node:stream/consumers';
 import { Wallet as EthersWallet } from 'ethers';
+import S3rver from 's3rver';
 import sharp from 'sharp';
+import { loadConfig } from '../../src/config.js';
 import { contentIdOfDigest } from '../../src/domain/asset/content-id.js';
 import { assetStream } from '../../src/domain/asset/asset.js';
+import { openPgliteClient } from '../../src/storage/sql/pglite-client.js';
 import type { SqlClient } from '../../src/storage/sql/sql-client.js';
 import { apiClient, openBackend, startApiServer, type ApiServer } from '../support/api-server.js';
 import { exe, glb, gltfJson, mp3, mp4, mp4Header, png } from '../support/asset-files.js';
@@ -618,5 +624,73 @@ describe('assets over REST', function () {
       });
       expectError(moved, 404, 'asset_not_found');
     });
+  });
+});
+
+describe('assets over REST with the S3 blob store (s3rver)', function () {
+  this.timeout(60_000);
+  let folder: string;
+  let s3: S3rver;
+  let sql: SqlClient;
+  let server: ApiServer;
+  let api: Client;
+
+  before(async () => {
+    folder = mkdtempSync(join(tmpdir(), 'odyssey-assets-s3-'));
+    s3 = new S3rver({
+      address: '127.0.0.1',
+      port: 0,
+      silent: true,
+      directory: join(folder, 'bucket-data'),
+      configureBuckets: [{ name: 'odyssey-assets' }],
+    });
+    const { port } = await s3.run();
+    sql = await openPgliteClient();
+    server = await startApiServer(sql, (config) =>
+      loadConfig({
+        DATA_DIR: config.dataDir,
+        BLOB_STORE: 's3',
+        S3_ENDPOINT: `http://127.0.0.1:${port}`,
+        S3_BUCKET: 'odyssey-assets',
+        S3_ACCESS_KEY_ID: 'S3RVER',
+        S3_SECRET_ACCESS_KEY: 'S3RVER',
+        S3_FORCE_PATH_STYLE: 'true',
+      }),
+    );
+    api = await apiClient(server.url);
+  });
+  after(async () => {
+    await server?.stop();
+    await sql?.close();
+    await s3?.close();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('uploads once, serves ranges and makes textures from the bucket', async () => {
+    assert.equal(server.storage.blobs.kind, 's3');
+    const wallet = EthersWallet.createRandom();
+    const challenge = await api.request('GET', `/api/v1/auth/challenge?wallet=${wallet.address}`);
+    const token = (
+      await api.request('POST', '/api/v1/auth/token', {
+        body: {
+          wallet: wallet.address,
+          signature: await wallet.signMessage(challenge.body.challenge),
+        },
+      })
+    ).body.token as string;
+    const bytes = await png(300, 150);
+    const send = () =>
+      api.request('POST', '/api/v1/assets', { token, form: formWith(bytes, 'wall.png') });
+    const first = await send();
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    assert.equal((await send()).status, 200);
+    assert.equal(first.body.id, cidOf(bytes));
+
+    const part = await api.request('GET', first.body.url, { headers: { range: 'bytes=8-15' } });
+    assert.equal(part.status, 206);
+    assert.ok(Buffer.from(part.body).equals(bytes.subarray(8, 16)));
+    const texture = await api.request('GET', `${first.body.url}/textures/128`);
+    const meta = await sharp(texture.body).metadata();
+    assert.deepEqual([meta.width, meta.height], [128, 64]);
   });
 });
