@@ -308,7 +308,7 @@ describe('assets over REST', function () {
       );
     });
 
-    it('never enlarges, and refuses other widths and assets that are not images', async () => {
+    it('never enlarges, and refuses other widths, assets that are not images, broken images and pixel bombs', async () => {
       const { body } = await upload(alice, await png(100, 50), 'small.png');
       const texture = await api.request('GET', `${body.url}/textures/512`);
       const meta = await sharp(texture.body).metadata();
@@ -320,6 +320,17 @@ describe('assets over REST', function () {
       );
       const model = await upload(alice, glb('x'), 'x.glb');
       expectError(await api.request('GET', `${model.body.url}/textures/256`), 422, 'not_an_image');
+      const bomb = await upload(alice, await png(9000, 8000), 'bomb.png');
+      assert.ok(bomb.body.size < 1 * MiB, 'small as a file, large as pixels');
+      expectError(
+        await api.request('GET', `${bomb.body.url}/textures/256`),
+        422,
+        'image_too_large',
+      );
+      const whole = await png(64, 64);
+      const cut = await upload(alice, whole.subarray(0, whole.length - 30), 'cut.png');
+      assert.equal(cut.status, 201, 'its start still says PNG');
+      expectError(await api.request('GET', `${cut.body.url}/textures/32`), 422, 'unreadable_image');
     });
   });
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { buffer } from 'node:stream/consumers';
 import sharp, { type OutputInfo } from 'sharp';
 import type { StoredAsset, Texture } from '../../domain/asset/asset.js';
 import { contentIdOfDigest } from '../../domain/asset/content-id.js';
@@ -15,6 +16,18 @@ export class UnreadableImage extends Error {
     this.name = 'UnreadableImage';
   }
 }
+
+export class ImageTooLarge extends Error {
+  constructor(readonly assetId: string) {
+    super(
+      `asset ${assetId} has more than ${MAX_SOURCE_PIXELS.toLocaleString('en-US')} pixels (8192 × 8192); textures are made from smaller images`,
+    );
+    this.name = 'ImageTooLarge';
+  }
+}
+
+/** Decoding needs memory by the pixel, whatever the file's size: a bound against bombs. */
+const MAX_SOURCE_PIXELS = 8192 * 8192;
 
 /** The output keeps the source's format where that suits a texture; the rest become PNG. */
 const OUTPUT: Record<string, { format: 'jpeg' | 'png' | 'webp' | 'avif'; type: string }> = {
@@ -35,16 +48,21 @@ export const createTextureMaker = (store: EventStore, blobs: BlobStore) => {
 
   const make = async (asset: StoredAsset, width: number): Promise<Texture> => {
     const output = OUTPUT[asset.contentType] ?? PNG;
+    // Read whole: images are small (their upload limit), and a failed read then fails plainly.
+    const source = await buffer(await blobs.read(asset.id));
     let scaled: { data: Buffer; info: OutputInfo };
     try {
-      const source = await blobs.read(asset.id);
-      const scaler = sharp({ failOn: 'error' })
+      scaled = await sharp(source, {
+        failOn: 'error',
+        limitInputPixels: MAX_SOURCE_PIXELS,
+        sequentialRead: true,
+      })
         .rotate() // upright as the camera's orientation says, before measuring the width
         .resize({ width, withoutEnlargement: true })
-        .toFormat(output.format);
-      source.pipe(scaler);
-      scaled = await scaler.toBuffer({ resolveWithObject: true });
+        .toFormat(output.format)
+        .toBuffer({ resolveWithObject: true });
     } catch (error) {
+      if (/pixel limit/i.test((error as Error).message)) throw new ImageTooLarge(asset.id);
       throw new UnreadableImage(asset.id, error);
     }
     const textureId = contentIdOfDigest(createHash('sha256').update(scaled.data).digest());

@@ -11,7 +11,11 @@ import type { StoredAsset } from '../../../domain/asset/asset.js';
 import { isContentId } from '../../../domain/asset/content-id.js';
 import type { IngestOptions } from '../../../storage/blobs/ingest.js';
 import type { BlobStore } from '../../../storage/blobs/port.js';
-import { createTextureMaker, UnreadableImage } from '../../../storage/blobs/textures.js';
+import {
+  createTextureMaker,
+  ImageTooLarge,
+  UnreadableImage,
+} from '../../../storage/blobs/textures.js';
 import { handleAssetCommand, loadAsset } from '../../../storage/commands/asset-commands.js';
 import type { EventStore } from '../../../storage/event-store/port.js';
 import { envelopeFor } from '../api/context.js';
@@ -173,6 +177,8 @@ export const assetRouter = ({ store, blobs, limits, middleware }: AssetRouterPar
       const texture = await textures.textureOf(asset, width).catch((error: unknown) => {
         if (error instanceof UnreadableImage)
           throw new ApiError(422, 'unreadable_image', error.message);
+        if (error instanceof ImageTooLarge)
+          throw new ApiError(422, 'image_too_large', error.message);
         throw error;
       });
       await sendBlob(request, response, blobs, {

@@ -110,7 +110,7 @@ export const assetPaths = (prefix: string): ZodOpenApiPathsObject => ({
           400: 'Not an asset id, or not one of the texture widths',
           404: 'No such asset',
           416: 'The range lies outside the texture',
-          422: 'The asset is not an image, or cannot be decoded as one',
+          422: 'The asset is not an image, cannot be decoded, or has more than 8192 × 8192 pixels',
         }),
       },
     },
