@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDiskBlobStore } from '../../src/storage/blobs/disk.js';
@@ -20,6 +20,18 @@ describe('blob store on local disk', () => {
   });
 
   blobStoreContract(() => store);
+
+  it('removes at start what uploads cut short by a crash left staged, and only that', async () => {
+    const abandoned = join(store.stagingDir, 'crashed.part');
+    const running = join(store.stagingDir, 'running.part');
+    await writeFile(abandoned, 'half an upload');
+    await writeFile(running, 'an upload of another process');
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    await utimes(abandoned, twoDaysAgo, twoDaysAgo);
+    const reopened = await openDiskBlobStore(folder);
+    assert.deepEqual(await readdir(reopened.stagingDir), ['running.part']);
+    await rm(running);
+  });
 
   it('spreads blobs over sub-folders named by the end of the id', async () => {
     const bytes = new TextEncoder().encode('hello');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { prepareStaging } from './staging.js';
 import { assertBlobId, BlobNotFound, type BlobStore, type PutOutcome } from './port.js';
 
 /**
@@ -10,7 +11,7 @@ import { assertBlobId, BlobNotFound, type BlobStore, type PutOutcome } from './p
  */
 export const openDiskBlobStore = async (root: string): Promise<BlobStore> => {
   const stagingDir = join(root, 'staging');
-  await mkdir(stagingDir, { recursive: true });
+  await prepareStaging(stagingDir);
 
   const pathOf = (id: string) => {
     assertBlobId(id);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -13,6 +13,7 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { prepareStaging } from './staging.js';
 import { assertBlobId, BlobNotFound, type BlobStore, type PutOutcome } from './port.js';
 
 export interface S3BlobStoreOptions {
@@ -60,7 +61,7 @@ export const openS3BlobStore = async (options: S3BlobStoreOptions): Promise<Blob
   });
   const prefix = options.prefix ?? '';
   const Bucket = options.bucket;
-  await mkdir(options.stagingDir, { recursive: true });
+  await prepareStaging(options.stagingDir);
 
   const keyOf = (id: string) => {
     assertBlobId(id);
