@@ -89,56 +89,53 @@ export const assetRouter = ({ store, blobs, limits, middleware }: AssetRouterPar
       .catch(next);
   };
 
+  /** Stages the file, takes it into the blob store and records the upload: 201 when new. */
+  const acceptUpload = async (request: Request) => {
+    const caller = request.caller!;
+    if (caller.auth === 'guest')
+      throw new ApiError(403, 'guests_cannot_upload', 'sign in with a wallet to upload');
+    const declared = Number(request.get('content-length') ?? 0);
+    if (declared > largest + formOverhead) {
+      throw new ApiError(413, 'asset_too_large', `no asset may have more than ${largest} bytes`);
+    }
+    const { staged, originalName } = await receiveUpload(request, blobs.stagingDir, { limits });
+    const outcome = await blobs.putFile(staged.id, staged.path);
+    const envelope = envelopeFor(request, caller);
+    const { position } = await handleAssetCommand(
+      store,
+      {
+        type: 'RecordUpload',
+        data: {
+          assetId: staged.id,
+          kind: staged.kind,
+          contentType: staged.contentType,
+          size: staged.size,
+          originalName,
+        },
+        actor: envelope.actor,
+        at: envelope.at,
+      },
+      envelope,
+    );
+    const body: z.output<typeof UploadedAsset> = {
+      id: staged.id,
+      kind: staged.kind,
+      contentType: staged.contentType,
+      size: staged.size,
+      url: assetUrl(staged.id),
+      position,
+    };
+    return { status: outcome === 'stored' ? 201 : 200, body };
+  };
+
   router.post(
     '/assets',
     signedIn,
     middleware.limiters.write,
     handler(async (request, response) => {
-      const caller = request.caller!;
       try {
-        if (caller.auth === 'guest')
-          throw new ApiError(403, 'guests_cannot_upload', 'sign in with a wallet to upload');
-        const declared = Number(request.get('content-length') ?? 0);
-        if (declared > largest + formOverhead) {
-          throw new ApiError(
-            413,
-            'asset_too_large',
-            `no asset may have more than ${largest} bytes`,
-          );
-        }
-        const { staged, originalName } = await receiveUpload(request, blobs.stagingDir, {
-          limits,
-        });
-        const outcome = await blobs.putFile(staged.id, staged.path);
-        const envelope = envelopeFor(request, caller);
-        const { position } = await handleAssetCommand(
-          store,
-          {
-            type: 'RecordUpload',
-            data: {
-              assetId: staged.id,
-              kind: staged.kind,
-              contentType: staged.contentType,
-              size: staged.size,
-              originalName,
-            },
-            actor: envelope.actor,
-            at: envelope.at,
-          },
-          envelope,
-        );
-        const body: z.output<typeof UploadedAsset> = {
-          id: staged.id,
-          kind: staged.kind,
-          contentType: staged.contentType,
-          size: staged.size,
-          url: assetUrl(staged.id),
-          position,
-        };
-        response
-          .status(outcome === 'stored' ? 201 : 200)
-          .location(assetUrl(staged.id))
-          .json(body);
+        const { status, body } = await acceptUpload(request);
+        response.status(status).location(body.url).json(body);
       } catch (error) {
         // The rest of a refused body is not read: the connection cannot carry another request.
         if (!request.complete) response.set('Connection', 'close');
