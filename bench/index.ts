@@ -1,3 +1,4 @@
+import { assetsBench } from './assets.js';
 import { eventStoreBench } from './eventstore.js';
 import { posbusBench } from './posbus.js';
 import { projectionsBench } from './projections.js';
@@ -8,6 +9,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   projections: projectionsBench,
   rest: restBench,
   posbus: posbusBench,
+  assets: assetsBench,
 };
 
 const names = process.argv.slice(2);

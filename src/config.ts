@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 /** Where each part of the system keeps its data, decided once at start from the environment. */
@@ -42,7 +42,26 @@ export interface Config {
     /** Trust X-Forwarded-For from this many proxies in front (for per-IP limits). */
     trustProxyHops: number;
   };
+  blobs: BlobConfig;
+  /** Largest upload of each kind of asset, in bytes. */
+  assetLimits: Record<'image' | 'model' | 'audio' | 'video', number>;
 }
+
+/** Where asset bytes live: a folder (under the data folder by default) or an S3-compatible bucket. */
+export type BlobConfig =
+  | { store: 'disk'; dir: string }
+  | {
+      store: 's3';
+      /** Local folder for uploads while they are hashed, before they go to the bucket. */
+      stagingDir: string;
+      endpoint: string | undefined;
+      bucket: string;
+      region: string;
+      prefix: string;
+      accessKeyId: string | undefined;
+      secretAccessKey: string | undefined;
+      forcePathStyle: boolean;
+    };
 
 export class ConfigError extends Error {
   constructor(
@@ -98,6 +117,19 @@ const Environment = z.object({
   POSBUS_CELL_SIZE: optional(wholeNumber(1, 100_000)),
   POSBUS_VISIBLE_CAP: optional(wholeNumber(1, 10_000)),
   NATS_URL: optional(urlWithScheme(['nats', 'tls'])),
+  BLOB_STORE: optional(z.enum(['disk', 's3'])),
+  BLOB_DIR: optional(z.string().min(1)),
+  S3_ENDPOINT: optional(urlWithScheme(['http', 'https'])),
+  S3_BUCKET: optional(z.string().min(3).max(63)),
+  S3_REGION: optional(z.string().min(1)),
+  S3_PREFIX: optional(z.string().max(512)),
+  S3_ACCESS_KEY_ID: optional(z.string().min(1)),
+  S3_SECRET_ACCESS_KEY: optional(z.string().min(1)),
+  S3_FORCE_PATH_STYLE: optional(z.enum(['true', 'false'])),
+  ASSET_MAX_IMAGE_BYTES: optional(wholeNumber(1024, 2 ** 40)),
+  ASSET_MAX_MODEL_BYTES: optional(wholeNumber(1024, 2 ** 40)),
+  ASSET_MAX_AUDIO_BYTES: optional(wholeNumber(1024, 2 ** 40)),
+  ASSET_MAX_VIDEO_BYTES: optional(wholeNumber(1024, 2 ** 40)),
   KURRENTDB_URL: optional(
     urlWithScheme([
       'kurrentdb',
@@ -126,10 +158,11 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     );
   }
   const e = parsed.data;
+  const dataDir = resolve(e.DATA_DIR ?? 'data');
   return {
     port: e.PORT ?? 4000,
     host: e.HOST ?? '0.0.0.0',
-    dataDir: resolve(e.DATA_DIR ?? 'data'),
+    dataDir,
     logLevel: e.LOG_LEVEL ?? 'info',
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE ?? 20,
@@ -158,5 +191,35 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
       readWaitMs: e.READ_WAIT_MS ?? 5000,
       trustProxyHops: e.TRUST_PROXY_HOPS ?? 0,
     },
+    blobs: blobConfig(e, dataDir),
+    assetLimits: {
+      image: e.ASSET_MAX_IMAGE_BYTES ?? 32 * MiB,
+      model: e.ASSET_MAX_MODEL_BYTES ?? 256 * MiB,
+      audio: e.ASSET_MAX_AUDIO_BYTES ?? 64 * MiB,
+      video: e.ASSET_MAX_VIDEO_BYTES ?? 1024 * MiB,
+    },
+  };
+};
+
+const MiB = 1024 * 1024;
+
+const blobConfig = (e: z.output<typeof Environment>, dataDir: string): BlobConfig => {
+  const dir = resolve(e.BLOB_DIR ?? join(dataDir, 'blobs'));
+  if (e.BLOB_STORE !== 's3') return { store: 'disk', dir };
+  if (!e.S3_BUCKET) throw new ConfigError('S3_BUCKET', 'must be set when BLOB_STORE is s3');
+  if (!e.S3_ACCESS_KEY_ID !== !e.S3_SECRET_ACCESS_KEY) {
+    const missing = e.S3_ACCESS_KEY_ID ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID';
+    throw new ConfigError(missing, 'must be set with the other half of the S3 key');
+  }
+  return {
+    store: 's3',
+    stagingDir: join(dir, 'staging'),
+    endpoint: e.S3_ENDPOINT,
+    bucket: e.S3_BUCKET,
+    region: e.S3_REGION ?? 'us-east-1',
+    prefix: e.S3_PREFIX ?? '',
+    accessKeyId: e.S3_ACCESS_KEY_ID,
+    secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+    forcePathStyle: e.S3_FORCE_PATH_STYLE === 'true',
   };
 };

@@ -11,11 +11,13 @@ import { createAuthenticator } from './auth/authenticate.js';
 import { openChallengeStore } from './auth/challenges.js';
 import { startGuestSweeper } from './auth/guest-sweeper.js';
 import { createTokenService, loadTokenSecret } from './auth/tokens.js';
-import { apiRouter, apiRoutes, openApiDocument } from './http/api/api.js';
+import { API_PREFIX, apiRouter, apiRoutes, openApiDocument } from './http/api/api.js';
 import { createConsistency } from './http/api/consistency.js';
 import type { ApiContext } from './http/api/context.js';
 import { createLimiters } from './http/api/rate-limits.js';
 import { createApp } from './http/app.js';
+import { assetRouter } from './http/assets/asset-router.js';
+import { assetPaths } from './http/assets/openapi.js';
 import {
   DEFAULT_POSBUS_OPTIONS,
   startPosBus,
@@ -86,6 +88,10 @@ export const createGateway = async (
     }),
   };
   const routes = apiRoutes(context);
+  const middleware = {
+    authenticate: createAuthenticator(tokens, storage.events, activity),
+    limiters: createLimiters(config.http),
+  };
   const hub = await startWorldHub(storage.events, log, {
     bufferSize: config.posbus.resumeBufferEvents,
   });
@@ -112,11 +118,14 @@ export const createGateway = async (
       };
     },
     api: {
-      router: apiRouter(routes, {
-        authenticate: createAuthenticator(tokens, storage.events, activity),
-        limiters: createLimiters(config.http),
+      router: apiRouter(routes, middleware),
+      document: openApiDocument(routes, assetPaths(API_PREFIX)),
+      binaryRouter: assetRouter({
+        store: storage.events,
+        blobs: storage.blobs,
+        limits: config.assetLimits,
+        middleware,
       }),
-      document: openApiDocument(routes),
     },
   });
   const sweeper = startGuestSweeper(storage.events, storage.sql, log, {

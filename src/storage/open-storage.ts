@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import { describeBlobStore, openBlobStore } from './blobs/open-blob-store.js';
+import type { BlobStore } from './blobs/port.js';
 import type { EventStore } from './event-store/port.js';
 import { openPgliteClient } from './sql/pglite-client.js';
 import { openPostgresClient } from './sql/postgres-client.js';
@@ -11,7 +13,9 @@ import { openSqlEventStore } from './sql/sql-event-store.js';
 export interface Storage {
   events: EventStore;
   sql: SqlClient;
-  describe: { events: string; readModels: string };
+  /** The bytes of assets. */
+  blobs: BlobStore;
+  describe: { events: string; readModels: string; blobs: string };
   close(): Promise<void>;
 }
 
@@ -38,23 +42,30 @@ const openKurrentDb = async (url: string, log: Logger) => {
 
 export const openStorage = async (config: Config, log: Logger): Promise<Storage> => {
   const { sql, describe: readModels } = await openReadModelDatabase(config, log);
+  let blobs: BlobStore | undefined;
   try {
+    blobs = await openBlobStore(config.blobs);
     const events = config.kurrentDbUrl
       ? await openKurrentDb(config.kurrentDbUrl, log)
       : await openSqlEventStore(sql);
+    const opened = blobs;
     return {
       events,
       sql,
+      blobs: opened,
       describe: {
         events: config.kurrentDbUrl ? `kurrentdb ${new URL(config.kurrentDbUrl).host}` : readModels,
         readModels,
+        blobs: describeBlobStore(config.blobs),
       },
       close: async () => {
         await events.close();
+        await opened.close();
         await sql.close();
       },
     };
   } catch (error) {
+    await blobs?.close();
     await sql.close();
     throw error;
   }

@@ -95,6 +95,9 @@ describe('odyssey serve', () => {
       ['DATABASE_URL', 'mysql://user:secret@localhost/db'],
       ['KURRENTDB_URL', 'http://localhost:2113'],
       ['LOG_LEVEL', 'loud'],
+      ['BLOB_STORE', 'ftp'],
+      ['S3_ENDPOINT', 'minio:9000'],
+      ['ASSET_MAX_VIDEO_BYTES', 'lots'],
     ];
     for (const [variable, value] of cases) {
       it(`${variable}=${value}`, async () => {

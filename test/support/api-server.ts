@@ -10,6 +10,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway/gateway.js';
 import { createLogger } from '../../src/log.js';
+import { openBlobStore } from '../../src/storage/blobs/open-blob-store.js';
 import type { Storage } from '../../src/storage/open-storage.js';
 import { openPgliteClient } from '../../src/storage/sql/pglite-client.js';
 import { openPostgresClient } from '../../src/storage/sql/postgres-client.js';
@@ -52,11 +53,16 @@ export const startApiServer = async (
   const dataDir = mkdtempSync(join(tmpdir(), 'odyssey-api-'));
   const config = adjust(loadConfig({ DATA_DIR: dataDir }));
   const events = await openSqlEventStore(sql, { schema });
+  const blobs = await openBlobStore(config.blobs);
   const storage: Storage = {
     events,
     sql,
-    describe: { events: sql.dialect, readModels: sql.dialect },
-    close: () => events.close(),
+    blobs,
+    describe: { events: sql.dialect, readModels: sql.dialect, blobs: blobs.kind },
+    close: async () => {
+      await events.close();
+      await blobs.close();
+    },
   };
   const gateway = await createGateway(storage, config, createLogger('silent'), {
     schema,
@@ -79,6 +85,7 @@ export const startApiServer = async (
       await new Promise((resolve) => server.close(resolve));
       await gateway.stop();
       await events.close();
+      await blobs.close();
       if (!alongside) await sql.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       rmSync(dataDir, { recursive: true, force: true });
     },
@@ -150,12 +157,14 @@ export const apiClient = async (url: string) => {
       token?: string;
       body?: unknown;
       raw?: string;
+      /** A multipart form (fetch sets its content type). */
+      form?: FormData;
       headers?: Record<string, string>;
     } = {},
   ): Promise<Reply<T>> => {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
-    let body: string | undefined = options.raw;
+    let body: string | FormData | undefined = options.form ?? options.raw;
     if (options.body !== undefined) {
       body = JSON.stringify(options.body);
       headers['content-type'] ??= 'application/json';
@@ -165,9 +174,18 @@ export const apiClient = async (url: string) => {
       headers,
       ...(body !== undefined ? { body } : {}),
     });
-    const text = await response.text();
+    const bytes = Buffer.from(await response.arrayBuffer());
+    const isJson = response.headers.get('content-type')?.includes('json');
+    const isText = isJson || response.headers.get('content-type')?.startsWith('text/');
+    // Anything but JSON and text (asset bytes) comes back as a Buffer.
     const parsed =
-      text && response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
+      bytes.length === 0
+        ? ''
+        : isJson
+          ? JSON.parse(bytes.toString('utf8'))
+          : isText
+            ? bytes.toString('utf8')
+            : bytes;
     check(method, path, response.status, parsed);
     return { status: response.status, body: parsed as T, headers: response.headers };
   };

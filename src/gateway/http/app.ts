@@ -19,7 +19,12 @@ export interface AppParts {
   projectionError: (name: string) => string | undefined;
   /** Live figures of the real-time gateway, served at /metrics. */
   metrics: () => Record<string, unknown>;
-  api: { router: Router; document: object };
+  api: {
+    router: Router;
+    document: object;
+    /** Routes whose bodies are bytes, not JSON (asset uploads and downloads). */
+    binaryRouter?: Router;
+  };
 }
 
 /** The HTTP app: health, the REST API under /api/v1, its OpenAPI document and Swagger UI. */
@@ -105,6 +110,7 @@ export const createApp = ({
   });
   app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(api.document));
 
+  if (api.binaryRouter) app.use(API_PREFIX, api.binaryRouter);
   app.use(
     API_PREFIX,
     express.json({ limit: http.bodyLimitBytes, strict: true }),

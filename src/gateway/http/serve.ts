@@ -45,6 +45,7 @@ export const serve = async (config: Config, log: Logger): Promise<RunningServer>
       host: config.host,
       events: storage.describe.events,
       readModels: storage.describe.readModels,
+      blobs: storage.describe.blobs,
     },
     'odyssey listening',
   );

@@ -1,7 +1,8 @@
 import { Router } from 'express';
-import { createDocument, type oas31 } from 'zod-openapi';
+import { createDocument, type oas31, type ZodOpenApiPathsObject } from 'zod-openapi';
 import type { ApiContext } from './context.js';
 import { mountRoute, openApiPaths, type Route, type RouteMiddleware } from './route.js';
+import { assetRoutes } from './routes/assets.js';
 import { authRoutes } from './routes/auth.js';
 import { objectRoutes } from './routes/objects.js';
 import { userRoutes } from './routes/users.js';
@@ -14,10 +15,15 @@ export const apiRoutes = (context: ApiContext): Route[] => [
   ...userRoutes(context),
   ...worldRoutes(context),
   ...objectRoutes(context),
+  ...assetRoutes(context),
 ];
 
 /** The OpenAPI 3.1 document, made from the same route definitions that serve the requests. */
-export const openApiDocument = (routes: readonly Route[]): oas31.OpenAPIObject =>
+export const openApiDocument = (
+  routes: readonly Route[],
+  /** Paths written by hand: routes whose bodies are not JSON. */
+  extraPaths: ZodOpenApiPathsObject = {},
+): oas31.OpenAPIObject =>
   createDocument({
     openapi: '3.1.0',
     info: {
@@ -33,6 +39,7 @@ export const openApiDocument = (routes: readonly Route[]): oas31.OpenAPIObject =
     },
     paths: {
       ...openApiPaths(routes, API_PREFIX),
+      ...extraPaths,
       [`${API_PREFIX}/openapi.json`]: {
         get: {
           operationId: 'getOpenApiDocument',

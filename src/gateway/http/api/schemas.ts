@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isContentId } from '../../../domain/asset/content-id.js';
 
 /** Schemas shared by several routes; each named one becomes a component of the OpenAPI document. */
 
@@ -65,3 +66,17 @@ export const User = z
     updatedAt: z.string(),
   })
   .meta({ id: 'User' });
+
+export const AssetId = z
+  .string()
+  .max(128)
+  .refine(isContentId, {
+    message: 'must be an asset id: a CIDv1 (raw, sha2-256) in base32, such as bafkrei…',
+  })
+  .meta({
+    id: 'AssetId',
+    description: 'The content id of an asset: the CIDv1 (raw, sha2-256) of its bytes, in base32',
+    example: 'bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq',
+  });
+
+export const AssetKind = z.enum(['image', 'model', 'audio', 'video']).meta({ id: 'AssetKind' });

@@ -15,12 +15,13 @@ import {
   loadState,
   type CommandEnvelope,
 } from '../../../../storage/command-handler.js';
+import { requireUsable } from '../../../../storage/commands/asset-commands.js';
 import { handleWorldCommand, mayUserEdit } from '../../../../storage/commands/world-commands.js';
 import { ApiError } from '../errors.js';
 import { envelopeFor, newIdFor, type ApiContext } from '../context.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { route, type Caller, type Route } from '../route.js';
-import { AfterQuery, page, PageQuery, Transform, Uuid, Written } from '../schemas.js';
+import { AfterQuery, AssetId, page, PageQuery, Transform, Uuid, Written } from '../schemas.js';
 
 const ObjectType = z.enum(OBJECT_TYPE_NAMES);
 const Access = z.enum(['any', 'editor']);
@@ -89,7 +90,6 @@ const toObject = (row: ObjectRow): z.output<typeof WorldObject> => ({
   updatedAt: new Date(row.updated_at).toISOString(),
 });
 
-const AssetId = z.string().min(1).max(128);
 const ObjectId = z.strictObject({ objectId: Uuid });
 const AttributePath = z.strictObject({
   objectId: Uuid,
@@ -203,6 +203,7 @@ export const objectRoutes = (context: ApiContext): Route[] => [
     }),
     responses: { 201: { description: 'Spawned', schema: Written.extend({ id: z.string() }) } },
     handle: async ({ caller, params, body, request }) => {
+      if (body.assetId) await requireUsable(context.store, body.assetId, 'object');
       const envelope = envelopeFor(request, caller);
       const objectId = newIdFor(envelope, 'object');
       const { position } = await handleWorldCommand(
@@ -266,8 +267,9 @@ export const objectRoutes = (context: ApiContext): Route[] => [
         message: 'name at least one field to change',
       }),
     responses: { 200: { description: 'Changed', schema: Written } },
-    handle: ({ caller, params, body, request }) =>
-      editObject(context, request, caller, params.objectId, (ref) => [
+    handle: async ({ caller, params, body, request }) => {
+      if (body.assetId) await requireUsable(context.store, body.assetId, 'object');
+      return editObject(context, request, caller, params.objectId, (ref) => [
         ...(body.name !== undefined
           ? [{ type: 'RenameObject' as const, data: { ...ref, name: body.name } }]
           : []),
@@ -277,7 +279,8 @@ export const objectRoutes = (context: ApiContext): Route[] => [
         ...(body.transform !== undefined
           ? [{ type: 'TransformObject' as const, data: { ...ref, transform: body.transform } }]
           : []),
-      ]),
+      ]);
+    },
   }),
   route({
     method: 'delete',

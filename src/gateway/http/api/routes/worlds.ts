@@ -7,17 +7,18 @@ import {
   type WorldCommand,
 } from '../../../../domain/world/world.js';
 import { handleCommand, type CommandEnvelope } from '../../../../storage/command-handler.js';
+import { requireUsable } from '../../../../storage/commands/asset-commands.js';
 import { handleWorldCommand } from '../../../../storage/commands/world-commands.js';
 import { ApiError } from '../errors.js';
 import { envelopeFor, newIdFor, type ApiContext } from '../context.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { route, type Route } from '../route.js';
-import { AfterQuery, page, PageQuery, Uuid, Vec3, Written } from '../schemas.js';
+import { AfterQuery, AssetId, page, PageQuery, Uuid, Vec3, Written } from '../schemas.js';
 
 const WorldSettings = z
   .strictObject({
     spawnPoint: z.strictObject({ position: Vec3, rotation: Vec3 }),
-    skyboxAssetId: z.string().min(1).max(128),
+    skyboxAssetId: AssetId,
     avatarController: z.string().min(1).max(128),
     skyboxController: z.string().min(1).max(128),
   })
@@ -229,6 +230,8 @@ export const worldRoutes = (context: ApiContext): Route[] => [
         });
       }
       if (body.settings) {
+        const { skyboxAssetId } = body.settings;
+        if (skyboxAssetId) await requireUsable(context.store, skyboxAssetId, 'skybox');
         commands.push({
           type: 'ChangeWorldSettings',
           data: { worldId, settings: body.settings },

@@ -1,0 +1,176 @@
+import { z } from 'zod';
+import { handleAssetCommand } from '../../../../storage/commands/asset-commands.js';
+import { assetUrl } from '../../assets/asset-router.js';
+import { envelopeFor, type ApiContext } from '../context.js';
+import { ApiError } from '../errors.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { route, type Route } from '../route.js';
+import { AfterQuery, AssetId, AssetKind, page, PageQuery, Uuid, Written } from '../schemas.js';
+
+const Visibility = z.enum(['private', 'public']).meta({
+  id: 'Visibility',
+  description: 'Public entries are listed for everyone; private ones for their owner only',
+});
+
+const LibraryItem = z
+  .object({
+    assetId: AssetId,
+    ownerId: z.string(),
+    name: z.string(),
+    originalName: z.string(),
+    kind: AssetKind,
+    contentType: z.string(),
+    size: z.number().int(),
+    url: z.string(),
+    previewAssetId: AssetId.nullable(),
+    visibility: Visibility,
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'LibraryItem' });
+
+interface EntryRow {
+  asset_id: string;
+  owner_id: string;
+  kind: z.output<typeof AssetKind>;
+  content_type: string;
+  size: string | number;
+  name: string;
+  original_name: string;
+  preview_asset_id: string | null;
+  visibility: z.output<typeof Visibility>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toItem = (row: EntryRow): z.output<typeof LibraryItem> => ({
+  assetId: row.asset_id,
+  ownerId: row.owner_id,
+  name: row.name,
+  originalName: row.original_name,
+  kind: row.kind,
+  contentType: row.content_type,
+  size: Number(row.size),
+  url: assetUrl(row.asset_id),
+  previewAssetId: row.preview_asset_id,
+  visibility: row.visibility,
+  createdAt: new Date(row.created_at).toISOString(),
+  updatedAt: new Date(row.updated_at).toISOString(),
+});
+
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
+
+/** The asset library: what users uploaded, with the names, previews and visibility they gave. */
+export const assetRoutes = (context: ApiContext): Route[] => [
+  route({
+    method: 'get',
+    path: '/library',
+    operationId: 'listLibrary',
+    summary:
+      "The asset library, newest first: the caller's own uploads and everyone's public ones; `owner=me` for your own only",
+    tags: ['assets'],
+    auth: 'user',
+    query: PageQuery.extend({
+      kind: AssetKind.optional(),
+      owner: z.union([z.literal('me'), Uuid]).optional(),
+    }),
+    responses: { 200: { description: 'A page of the library', schema: page(LibraryItem) } },
+    handle: async ({ query, caller }) => {
+      await context.consistency.waitFor(['assets'], query.after);
+      const cursor = decodeCursor(
+        query.cursor,
+        z.tuple([z.string().regex(TIMESTAMP), z.string().max(128), z.string().max(128)]),
+      );
+      const owner = query.owner === 'me' ? caller.userId : (query.owner ?? null);
+      const rows = await context.sql.query<EntryRow & { cursor_at: string }>(
+        `SELECT *, created_at::text AS cursor_at FROM ${context.table('rm_assets')}
+          WHERE (owner_id = $1 OR visibility = 'public')
+            AND ($2::text IS NULL OR owner_id = $2)
+            AND ($3::text IS NULL OR kind = $3)
+            AND ($4::timestamptz IS NULL
+                 OR (created_at, asset_id, owner_id) < ($4::timestamptz, $5::text, $6::text))
+          ORDER BY created_at DESC, asset_id DESC, owner_id DESC
+          LIMIT $7`,
+        [
+          caller.userId,
+          owner,
+          query.kind ?? null,
+          cursor?.[0] ?? null,
+          cursor?.[1] ?? null,
+          cursor?.[2] ?? null,
+          query.limit + 1,
+        ],
+      );
+      const shown = rows.slice(0, query.limit);
+      const last = rows.length > query.limit ? shown.at(-1) : undefined;
+      return {
+        body: {
+          items: shown.map(toItem),
+          nextCursor: last ? encodeCursor([last.cursor_at, last.asset_id, last.owner_id]) : null,
+        },
+      };
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/library/:assetId',
+    operationId: 'getLibraryItem',
+    summary: "The caller's library entry for an asset",
+    tags: ['assets'],
+    auth: 'user',
+    params: z.strictObject({ assetId: AssetId }),
+    query: AfterQuery,
+    responses: { 200: { description: 'The entry', schema: LibraryItem } },
+    handle: async ({ params, query, caller }) => {
+      await context.consistency.waitFor(['assets'], query.after);
+      const [row] = await context.sql.query<EntryRow>(
+        `SELECT * FROM ${context.table('rm_assets')} WHERE asset_id = $1 AND owner_id = $2`,
+        [params.assetId, caller.userId],
+      );
+      if (!row) {
+        throw new ApiError(
+          404,
+          'asset_not_in_library',
+          `asset ${params.assetId} is not in your library`,
+        );
+      }
+      return { body: toItem(row) };
+    },
+  }),
+  route({
+    method: 'patch',
+    path: '/library/:assetId',
+    operationId: 'updateLibraryItem',
+    summary:
+      'Rename an asset in your library, give it a preview image, or make it public or private',
+    tags: ['assets'],
+    auth: 'user',
+    limits: ['write'],
+    params: z.strictObject({ assetId: AssetId }),
+    body: z
+      .strictObject({
+        name: z.string().min(1).max(128),
+        previewAssetId: AssetId.nullable().meta({ description: 'An image asset; null removes it' }),
+        visibility: Visibility,
+      })
+      .partial()
+      .refine((patch) => Object.keys(patch).length > 0, {
+        message: 'name at least one field to change',
+      }),
+    responses: { 200: { description: 'Changed', schema: Written } },
+    handle: async ({ caller, params, body, request }) => {
+      const envelope = envelopeFor(request, caller);
+      const { position } = await handleAssetCommand(
+        context.store,
+        {
+          type: 'ChangeAssetDetails',
+          data: { assetId: params.assetId, ...body },
+          actor: envelope.actor,
+          at: envelope.at,
+        },
+        envelope,
+      );
+      return { body: { position } };
+    },
+  }),
+];

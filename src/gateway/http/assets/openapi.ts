@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import type { ZodOpenApiPathsObject, ZodOpenApiResponsesObject } from 'zod-openapi';
+import { TEXTURE_WIDTHS } from '../../../domain/asset/asset-types.js';
+import { AssetId, AssetKind, ErrorResponse, Position } from '../api/schemas.js';
+
+export const UploadedAsset = z
+  .object({
+    id: AssetId,
+    kind: AssetKind,
+    contentType: z.string().meta({ description: 'Sniffed from the bytes' }),
+    size: z.number().int(),
+    url: z.string(),
+    position: Position,
+  })
+  .meta({ id: 'UploadedAsset' });
+
+const errors = (statuses: Record<number, string>): ZodOpenApiResponsesObject =>
+  Object.fromEntries(
+    Object.entries(statuses).map(([status, description]) => [
+      status,
+      { description, content: { 'application/json': { schema: ErrorResponse } } },
+    ]),
+  );
+
+const binary = (description: string) => ({
+  description,
+  content: { '*/*': { schema: z.string().meta({ format: 'binary' }) } },
+});
+
+const CACHED = {
+  200: binary(
+    'The bytes, with a strong ETag and `Cache-Control: public, max-age=31536000, immutable`',
+  ),
+  206: binary('The byte range asked for (one range; several are answered whole)'),
+  304: { description: 'Not modified: the If-None-Match ETag matches' },
+};
+
+/**
+ * The routes that carry bytes rather than JSON, written out by hand: the route definitions
+ * describe JSON bodies only.
+ */
+export const assetPaths = (prefix: string): ZodOpenApiPathsObject => ({
+  [`${prefix}/assets`]: {
+    post: {
+      operationId: 'uploadAsset',
+      summary:
+        'Upload an image, glTF/GLB model, audio or video; its id is the CID of its bytes, and the same bytes are stored once',
+      tags: ['assets'],
+      security: [{ bearer: [] }],
+      requestBody: {
+        required: true,
+        content: {
+          'multipart/form-data': {
+            schema: z.object({ file: z.string().meta({ format: 'binary' }) }),
+          },
+        },
+      },
+      responses: {
+        200: {
+          description: 'Already stored: recorded in your library, not stored again',
+          content: { 'application/json': { schema: UploadedAsset } },
+        },
+        201: {
+          description: 'Stored',
+          content: { 'application/json': { schema: UploadedAsset } },
+        },
+        ...errors({
+          400: 'Not a proper form (no "file" part, other parts, broken off), or an empty file',
+          401: 'No valid token',
+          403: 'Guests may not upload',
+          413: 'Larger than the limit of its kind',
+          415: 'Not multipart/form-data, or a type that is not accepted (sniffed from the bytes)',
+          429: 'Too many writes; see Retry-After',
+          503: 'The store is unreachable; see Retry-After',
+        }),
+      },
+    },
+  },
+  [`${prefix}/assets/{assetId}`]: {
+    get: {
+      operationId: 'getAsset',
+      summary: "An asset's bytes, with its sniffed content type; byte ranges for streaming",
+      tags: ['assets'],
+      requestParams: { path: z.object({ assetId: AssetId }) },
+      responses: {
+        ...CACHED,
+        ...errors({
+          400: 'Not an asset id',
+          404: 'No such asset',
+          416: 'The range lies outside the asset',
+        }),
+      },
+    },
+  },
+  [`${prefix}/assets/{assetId}/textures/{width}`]: {
+    get: {
+      operationId: 'getTexture',
+      summary:
+        'An image scaled to a width (never enlarged, aspect kept), made on first request and kept; X-Width and X-Height tell its size',
+      tags: ['assets'],
+      requestParams: {
+        path: z.object({
+          assetId: AssetId,
+          width: z.enum(TEXTURE_WIDTHS.map(String) as [string, ...string[]]),
+        }),
+      },
+      responses: {
+        ...CACHED,
+        ...errors({
+          400: 'Not an asset id, or not one of the texture widths',
+          404: 'No such asset',
+          416: 'The range lies outside the texture',
+          422: 'The asset is not an image, cannot be decoded, or has more than 8192 × 8192 pixels',
+        }),
+      },
+    },
+  },
+});
