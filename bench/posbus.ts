@@ -30,11 +30,12 @@ const metrics: Metric[] = [
   { name: 'RSS per connection', unit: 'KB', goal: { backend: 'ws', value: 30 } },
   { name: 'transforms received per user per second', unit: '/s' },
   { name: 'position frames skipped', unit: 'frames' },
+  { name: 'server tick time p99 (all frames written)', unit: 'ms' },
 ];
 
 interface ServerMetrics {
   process: { cpuMicros: number; rssBytes: number };
-  posbus: { skippedFrames: number };
+  posbus: { skippedFrames: number; tickMsP99?: number };
 }
 interface WorkerReport {
   kind: string;
@@ -75,7 +76,9 @@ const loadAndMeasure = async (
   serverPid: number,
   results: Results,
 ) => {
-  console.error(`  ${backend}: ${pinApart(serverPid)}`);
+  console.error(
+    `  ${backend}: ${process.env.BENCH_PIN === 'off' ? 'not pinned (BENCH_PIN=off)' : pinApart(serverPid)}`,
+  );
   const metricsNow = async () => json<ServerMetrics>(await fetch(metricsUrl));
   const idle = await metricsNow();
   console.error(`  ${backend}: ${USERS} users in ${WORKERS} worker threads connecting`);
@@ -110,6 +113,7 @@ const loadAndMeasure = async (
   put(metrics[4]!, (connectedRss - idle.process.rssBytes) / 1024 / USERS);
   put(metrics[5]!, records / USERS / wall);
   put(metrics[6]!, after.posbus.skippedFrames);
+  if (after.posbus.tickMsP99 !== undefined) put(metrics[7]!, after.posbus.tickMsP99);
 };
 
 /** The Socket.IO baseline gateway in its own process; resolves with its URL. */

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
+import { percentile } from './stats.js';
 import { cellOf, neighbourhood, type CellKey } from '../src/gateway/posbus/interest.js';
 import { TRANSFORMS_HEADER_BYTES, ServerOp } from '../src/gateway/posbus/protocol.js';
 import {
@@ -29,7 +30,13 @@ const http = createServer((request, response) => {
   response.end(
     JSON.stringify({
       process: { cpuMicros: cpu.user + cpu.system, rssBytes: process.memoryUsage().rss },
-      posbus: { skippedFrames: 0 },
+      posbus: {
+        skippedFrames: 0,
+        tickMsP99: percentile(
+          [...tickMs].sort((a, b) => a - b),
+          99,
+        ),
+      },
     }),
   );
 });
@@ -37,6 +44,7 @@ const io = new Server(http, { transports: ['websocket'], perMessageDeflate: fals
 const members = new Map<string, Member>();
 let nextIndex = 1;
 let tick = 0;
+const tickMs: number[] = [];
 
 io.on('connection', (socket) => {
   const member: Member = { index: nextIndex++, moved: false };
@@ -51,6 +59,7 @@ io.on('connection', (socket) => {
 });
 
 setInterval(() => {
+  const started = performance.now();
   tick++;
   const sentAt = Date.now();
   const cells = new Map<CellKey, Member[]>();
@@ -83,6 +92,8 @@ setInterval(() => {
     io.to(`cell:${home}`).emit('f', Buffer.from(frame.buffer));
   }
   for (const member of members.values()) member.moved = false;
+  tickMs.push(performance.now() - started);
+  if (tickMs.length > 1000) tickMs.shift();
 }, 100);
 
 http.listen(0, '127.0.0.1', () => {

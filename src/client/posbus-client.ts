@@ -148,7 +148,9 @@ export class PosBusClient extends EventEmitter<PosBusClientEvents> {
   private async open(resume?: { worldId: string; position: string }) {
     this.socket = new WebSocket(`${this.url.replace(/^http/, 'ws')}/posbus`);
     this.socket.binaryType = 'nodebuffer';
-    this.socket.on('message', (data: Buffer) => this.receive(new Uint8Array(data)));
+    this.socket.on('message', (data: Buffer) =>
+      this.receive(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)),
+    );
     this.socket.on('close', (code, reason) => this.emit('close', code, reason.toString()));
     this.socket.on('error', () => undefined);
     await once(this.socket, 'open');
