@@ -1,4 +1,5 @@
 import type { Projection } from './projection.js';
+import { chainsProjection } from './read-models/chains.js';
 import { objectsProjection } from './read-models/objects.js';
 import { usersProjection } from './read-models/users.js';
 import { worldsProjection } from './read-models/worlds.js';
@@ -8,6 +9,7 @@ export const PROJECTIONS: readonly Projection[] = [
   worldsProjection,
   objectsProjection,
   usersProjection,
+  chainsProjection,
 ];
 
 export class UnknownProjection extends Error {

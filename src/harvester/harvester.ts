@@ -1,0 +1,60 @@
+import type { Logger } from '../log.js';
+import type { EventStore } from '../storage/event-store/port.js';
+import type { ChainAdapter } from './adapter.js';
+import type { ChainConfig, ChainKind } from './chain-config.js';
+import { createEvmAdapter } from './evm/evm-adapter.js';
+import { startChainPipeline, type ChainPipeline, type PipelineOptions } from './pipeline.js';
+
+/** Adapters by chain family: a new family is one more entry. */
+const ADAPTERS: Record<ChainKind, (chain: ChainConfig, log: Logger) => ChainAdapter> = {
+  evm: createEvmAdapter,
+};
+
+export interface Harvester {
+  pipelines: readonly ChainPipeline[];
+  pipeline(chain: string): ChainPipeline;
+  stop(): Promise<void>;
+}
+
+/**
+ * Connects to every configured chain (refusing to start, with the chain named, when one cannot be
+ * reached or serves another chain id) and starts one independent pipeline per chain.
+ */
+export const startHarvester = async (
+  store: EventStore,
+  chains: readonly ChainConfig[],
+  log: Logger,
+  options: PipelineOptions = {},
+): Promise<Harvester> => {
+  const adapters = chains.map((chain) => ({ chain, adapter: ADAPTERS[chain.kind](chain, log) }));
+  try {
+    await Promise.all(adapters.map(({ adapter }) => adapter.connect()));
+  } catch (error) {
+    await Promise.all(adapters.map(({ adapter }) => adapter.close()));
+    throw error;
+  }
+  const pipelines = adapters.map(({ chain, adapter }) => {
+    log.info(
+      {
+        chain: chain.id,
+        chainId: chain.chainId,
+        endpoints: chain.rpc.length,
+        contracts: chain.contracts.length,
+      },
+      'harvesting chain',
+    );
+    return startChainPipeline(store, chain, adapter, log, options);
+  });
+  return {
+    pipelines,
+    pipeline: (id) => {
+      const found = pipelines.find((p) => p.chain === id);
+      if (!found) throw new Error(`no chain ${id} is harvested`);
+      return found;
+    },
+    stop: async () => {
+      await Promise.all(pipelines.map((p) => p.stop()));
+      await Promise.all(adapters.map(({ adapter }) => adapter.close()));
+    },
+  };
+};

@@ -1,0 +1,394 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../log.js';
+import { WrongExpectedVersion } from '../storage/event-store/errors.js';
+import type { EventStore, JsonObject, NewEvent } from '../storage/event-store/port.js';
+import {
+  RangeTooLarge,
+  type BlockHeader,
+  type ChainAdapter,
+  type ChainTransfer,
+} from './adapter.js';
+import type { ChainConfig } from './chain-config.js';
+import { orphanedTransfers, readChainPosition, type ChainPosition } from './checkpoint.js';
+import {
+  chainStream,
+  checkpointEventId,
+  revertEventId,
+  transferEventId,
+  type KnownBlock,
+  type TransferData,
+} from './events.js';
+
+/**
+ * One chain's pipeline: backfill by block ranges that grow while the node accepts them and shrink
+ * when it refuses, then follow the head by polling. Each range is appended with its checkpoint at
+ * the stream's expected revision, so a restart resumes exactly where the store says, and a second
+ * harvester on the same chain cannot interleave. Every block is checked against the stored chain
+ * of hashes; a fork is undone with compensating events back to the common ancestor.
+ */
+
+export interface ChainProgress {
+  chain: string;
+  /** Last block stored, and the head the pipeline is following. */
+  block: number;
+  head: number;
+  /** Transfers stored since this pipeline started. */
+  transfers: number;
+  startedAt: number;
+  phase: 'backfill' | 'live' | 'halted';
+}
+
+export interface PipelineOptions {
+  onProgress?: (progress: ChainProgress) => void;
+}
+
+export class ChainHaltedError extends Error {
+  constructor(
+    readonly chain: string,
+    readonly reason: string,
+  ) {
+    super(`chain ${chain} halted: ${reason}`);
+    this.name = 'ChainHaltedError';
+  }
+}
+
+type Step = 'idle' | 'progress';
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+const transferEvent = (chain: ChainConfig, t: ChainTransfer, correlationId: string): NewEvent => {
+  const data: TransferData = { chain: chain.id, ...t };
+  return {
+    id: transferEventId(data),
+    type: 'TokenTransferred',
+    data: data as unknown as JsonObject,
+    metadata: {
+      actor: { kind: 'service', id: 'harvester', auth: 'service' },
+      correlationId,
+      source: `${chain.kind}:${chain.chainId}`,
+      chain: {
+        chainId: String(chain.chainId),
+        blockNumber: t.blockNumber,
+        blockHash: t.blockHash,
+        txHash: t.txHash,
+        logIndex: t.logIndex,
+      },
+    },
+  };
+};
+
+const serviceMetadata = (chain: ChainConfig, correlationId: string) => ({
+  actor: { kind: 'service' as const, id: 'harvester', auth: 'service' },
+  correlationId,
+  source: `${chain.kind}:${chain.chainId}`,
+});
+
+/** Known hashes within the reorg window of `tip`, oldest first, one per block. */
+const windowed = (blocks: Iterable<KnownBlock>, tip: number, depth: number): KnownBlock[] => {
+  const byNumber = new Map<number, string>();
+  for (const [n, h] of blocks) if (n >= tip - depth && n <= tip) byNumber.set(n, h);
+  return [...byNumber].sort((a, b) => a[0] - b[0]);
+};
+
+export const startChainPipeline = (
+  store: EventStore,
+  chain: ChainConfig,
+  adapter: ChainAdapter,
+  log: Logger,
+  options: PipelineOptions = {},
+) => {
+  const stream = chainStream(chain.id);
+  const stop = new AbortController();
+  let position: ChainPosition = {
+    revision: undefined,
+    tip: undefined,
+    recent: [],
+    halted: undefined,
+  };
+  let range = chain.initialRange;
+  let head = -1;
+  let transfers = 0;
+  let idleSteps = 0;
+  let lastError: string | undefined;
+  const startedAt = Date.now();
+  const idleWaiters: Array<{ after: number; resolve: () => void; reject: (e: Error) => void }> = [];
+  let wakeUp: AbortController = new AbortController();
+
+  const progress = (phase: ChainProgress['phase']) =>
+    options.onProgress?.({
+      chain: chain.id,
+      block: position.tip?.number ?? chain.startBlock - 1,
+      head,
+      transfers,
+      startedAt,
+      phase,
+    });
+
+  const append = async (events: NewEvent[]) => {
+    const result = await store.append(stream, events, {
+      expectedRevision: position.revision === undefined ? 'no_stream' : position.revision,
+    });
+    return result.nextExpectedRevision;
+  };
+
+  const halt = async (reason: string, depth: number | null) => {
+    const atBlock = position.tip?.number ?? -1;
+    const data = { chain: chain.id, reason, depth, atBlock };
+    const revision = await append([
+      {
+        id: checkpointEventId(
+          chain.id,
+          'ChainHalted',
+          atBlock,
+          position.tip?.hash ?? '',
+          String(position.revision),
+        ),
+        type: 'ChainHalted',
+        data,
+        metadata: serviceMetadata(chain, randomUUID()),
+      },
+    ]);
+    position = { ...position, revision, halted: data };
+    log.error({ chain: chain.id, reason, depth, atBlock }, 'chain halted: it needs a human');
+    progress('halted');
+  };
+
+  /** Walks back the stored hashes to the newest one the chain still has, and undoes the rest. */
+  const reorganize = async () => {
+    const tip = position.tip!;
+    const known = position.recent;
+    const current = await adapter.headers(known.map(([n]) => n));
+    let ancestor: KnownBlock | undefined;
+    for (let i = known.length - 1; i >= 0; i--) {
+      if (current[i]?.hash === known[i]![1]) {
+        ancestor = known[i];
+        break;
+      }
+    }
+    if (!ancestor) {
+      return halt(
+        `no stored block from ${known[0]?.[0] ?? tip.number} to ${tip.number} is still on the chain: the fork is deeper than the ${chain.maxReorgDepth} blocks kept`,
+        null,
+      );
+    }
+    const depth = tip.number - ancestor[0];
+    if (depth === 0) return;
+    if (depth > chain.maxReorgDepth) {
+      return halt(
+        `a reorg of ${depth} blocks is deeper than the limit of ${chain.maxReorgDepth}`,
+        depth,
+      );
+    }
+    const orphaned = await orphanedTransfers(store, chain.id, ancestor[0]);
+    const correlationId = randomUUID();
+    const recent = known.filter(([n]) => n <= ancestor[0]);
+    const events: NewEvent[] = orphaned.map((event) => ({
+      id: revertEventId(event.id),
+      type: 'TokenTransferReverted',
+      data: { ...event.data, revertedEventId: event.id } as unknown as JsonObject,
+      metadata: { ...serviceMetadata(chain, correlationId), causationId: event.id },
+    }));
+    events.push({
+      id: checkpointEventId(
+        chain.id,
+        'ChainReorganized',
+        ancestor[0],
+        ancestor[1],
+        String(position.revision),
+      ),
+      type: 'ChainReorganized',
+      data: {
+        chain: chain.id,
+        blockNumber: ancestor[0],
+        blockHash: ancestor[1],
+        recent,
+        depth,
+        orphanedFrom: ancestor[0] + 1,
+        orphanedTo: tip.number,
+        reverted: orphaned.length,
+      },
+      metadata: serviceMetadata(chain, correlationId),
+    });
+    const revision = await append(events);
+    log.warn(
+      { chain: chain.id, depth, ancestor: ancestor[0], reverted: orphaned.length },
+      'chain reorganized: orphaned transfers undone',
+    );
+    position = { ...position, revision, tip: { number: ancestor[0], hash: ancestor[1] }, recent };
+  };
+
+  const step = async (): Promise<Step> => {
+    head = await adapter.followedHead();
+    const tip = position.tip;
+    if (tip) {
+      const [now] = await adapter.headers([tip.number]);
+      // A node that does not have our tip yet is behind (a lagging replica), not forked.
+      if (!now) return 'idle';
+      if (now.hash !== tip.hash) {
+        await reorganize();
+        return 'progress';
+      }
+    }
+    const from = tip ? tip.number + 1 : chain.startBlock;
+    if (from > head) return 'idle';
+    const to = Math.min(head, from + range - 1);
+    const [before] = await adapter.headers([to]);
+    if (!before) return 'idle';
+    let found: ChainTransfer[];
+    try {
+      found = await adapter.transfers(from, to);
+    } catch (error) {
+      if (!(error instanceof RangeTooLarge)) throw error;
+      const span = to - from + 1;
+      range = Math.max(1, Math.min(span - 1, error.suggested ?? Math.floor(span / 2)));
+      log.debug({ chain: chain.id, from, to, range }, 'range refused; shrinking');
+      return 'progress';
+    }
+    const windowStart = Math.max(from, head - chain.maxReorgDepth);
+    const wanted = new Set<number>([from, to]);
+    for (const t of found) wanted.add(t.blockNumber);
+    for (let n = windowStart; n <= to; n++) wanted.add(n);
+    const numbers = [...wanted].sort((a, b) => a - b);
+    const fetched = await adapter.headers(numbers);
+    const headers = new Map<number, BlockHeader>();
+    for (const h of fetched) if (h) headers.set(h.number, h);
+    const first = headers.get(from);
+    const last = headers.get(to);
+    // The chain moved under us while we read (a fork, or a lagging replica): read again.
+    if (!first || !last || last.hash !== before.hash) return 'progress';
+    if (tip && first.parentHash !== tip.hash) {
+      await reorganize();
+      return 'progress';
+    }
+    for (const t of found) if (headers.get(t.blockNumber)?.hash !== t.blockHash) return 'progress';
+    for (const h of headers.values()) {
+      const parent = headers.get(h.number - 1);
+      if (parent && parent.hash !== h.parentHash) return 'progress';
+    }
+    const correlationId = randomUUID();
+    const recent = windowed(
+      [...position.recent, ...[...headers.values()].map((h): KnownBlock => [h.number, h.hash])],
+      to,
+      chain.maxReorgDepth,
+    );
+    const events = found.map((t) => transferEvent(chain, t, correlationId));
+    events.push({
+      id: checkpointEventId(
+        chain.id,
+        'ChainBlocksIngested',
+        to,
+        last.hash,
+        String(position.revision),
+      ),
+      type: 'ChainBlocksIngested',
+      data: {
+        chain: chain.id,
+        fromBlock: from,
+        blockNumber: to,
+        blockHash: last.hash,
+        recent,
+        transfers: found.length,
+      },
+      metadata: serviceMetadata(chain, correlationId),
+    });
+    const revision = await append(events);
+    position = { ...position, revision, tip: { number: to, hash: last.hash }, recent };
+    transfers += found.length;
+    range = Math.min(chain.maxRange, Math.ceil(range * 1.25));
+    progress(to >= head ? 'live' : 'backfill');
+    return 'progress';
+  };
+
+  const settleWaiters = (error?: Error) => {
+    for (let i = idleWaiters.length - 1; i >= 0; i--) {
+      const waiter = idleWaiters[i]!;
+      if (error) waiter.reject(error);
+      else if (idleSteps > waiter.after) waiter.resolve();
+      else continue;
+      idleWaiters.splice(i, 1);
+    }
+  };
+
+  const run = async () => {
+    position = await readChainPosition(store, chain.id);
+    if (position.halted) {
+      log.error({ ...position.halted }, 'chain is halted; not following it');
+      settleWaiters(new ChainHaltedError(chain.id, position.halted.reason));
+      progress('halted');
+      return;
+    }
+    let failures = 0;
+    while (!stop.signal.aborted) {
+      try {
+        const result = await step();
+        failures = 0;
+        lastError = undefined;
+        if (position.halted) {
+          settleWaiters(new ChainHaltedError(chain.id, position.halted.reason));
+          return;
+        }
+        if (result === 'idle') {
+          idleSteps++;
+          settleWaiters();
+          progress('live');
+          wakeUp = new AbortController();
+          await sleep(chain.pollMs, AbortSignal.any([stop.signal, wakeUp.signal]));
+        }
+      } catch (error) {
+        if (stop.signal.aborted) break;
+        failures++;
+        lastError = (error as Error).message;
+        if (error instanceof WrongExpectedVersion) {
+          log.warn({ chain: chain.id }, 'another writer appended to the chain stream; reloading');
+          position = await readChainPosition(store, chain.id).catch(() => position);
+        } else {
+          log.warn({ chain: chain.id, err: error, failures }, 'harvest step failed; retrying');
+        }
+        await sleep(Math.min(30_000, chain.pollMs * 2 ** Math.min(failures, 8)), stop.signal);
+      }
+    }
+  };
+
+  const running = run().catch((error: unknown) => {
+    log.error({ chain: chain.id, err: error }, 'chain pipeline stopped');
+    lastError = (error as Error).message;
+    settleWaiters(error as Error);
+  });
+
+  return {
+    chain: chain.id,
+    /** Resolves once the pipeline has found nothing new to read in a step begun after this call. */
+    caughtUp: () =>
+      new Promise<void>((resolve, reject) => {
+        if (position.halted) return reject(new ChainHaltedError(chain.id, position.halted.reason));
+        idleWaiters.push({ after: idleSteps + 1, resolve, reject });
+        wakeUp.abort();
+      }),
+    /** Polls now instead of at the next interval. */
+    wake: () => wakeUp.abort(),
+    status: () => ({
+      chain: chain.id,
+      tip: position.tip,
+      head,
+      halted: position.halted,
+      lastError,
+    }),
+    stop: async () => {
+      stop.abort();
+      await running;
+      settleWaiters(new Error(`chain ${chain.id} pipeline stopped`));
+    },
+  };
+};
+
+export type ChainPipeline = ReturnType<typeof startChainPipeline>;
