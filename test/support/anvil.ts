@@ -95,7 +95,9 @@ export const startAnvil = async (
     } catch (error) {
       if (Date.now() > deadline) {
         child.kill();
-        throw new Error(`anvil did not start on port ${port}: ${(error as Error).message}`);
+        throw new Error(`anvil did not start on port ${port}: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
