@@ -177,7 +177,7 @@ export const startChainPipeline = (
     }
     if (!ancestor) {
       return halt(
-        `no stored block from ${known[0]?.[0] ?? tip.number} to ${tip.number} is still on the chain: the fork is deeper than the ${chain.maxReorgDepth} blocks kept`,
+        `a reorg deeper than the limit of ${chain.maxReorgDepth} blocks: no stored block from ${known[0]?.[0] ?? tip.number} to ${tip.number} is still on the chain`,
         null,
       );
     }
@@ -185,7 +185,7 @@ export const startChainPipeline = (
     if (depth === 0) return;
     if (depth > chain.maxReorgDepth) {
       return halt(
-        `a reorg of ${depth} blocks is deeper than the limit of ${chain.maxReorgDepth}`,
+        `a reorg of ${depth} blocks is deeper than the limit of ${chain.maxReorgDepth} blocks`,
         depth,
       );
     }
