@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { ChainConfigError, loadChainRegistry, type ChainConfig } from './harvester/chain-config.js';
 
 /** Where each part of the system keeps its data, decided once at start from the environment. */
 export interface Config {
@@ -36,6 +37,8 @@ export interface Config {
     /** Trust X-Forwarded-For from this many proxies in front (for per-IP limits). */
     trustProxyHops: number;
   };
+  /** Chains the harvester follows (HARVESTER_CONFIG file or CHAINS JSON); none: no harvester. */
+  chains: ChainConfig[];
 }
 
 export class ConfigError extends Error {
@@ -89,6 +92,8 @@ const Environment = z.object({
   TRUST_PROXY_HOPS: optional(wholeNumber(0, 10)),
   POSBUS_TICK_HZ: optional(wholeNumber(1, 30)),
   POSBUS_RESUME_BUFFER_EVENTS: optional(wholeNumber(1, 10_000_000)),
+  HARVESTER_CONFIG: optional(z.string().min(1)),
+  CHAINS: optional(z.string().min(1)),
   KURRENTDB_URL: optional(
     urlWithScheme([
       'kurrentdb',
@@ -105,6 +110,16 @@ const Environment = z.object({
 export const redact = (value: string | undefined) =>
   value?.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
 
+const loadChains = (file: string | undefined, json: string | undefined): ChainConfig[] => {
+  const variable = file ? 'HARVESTER_CONFIG' : 'CHAINS';
+  try {
+    return loadChainRegistry(file ? { file } : json ? { json } : {});
+  } catch (error) {
+    if (error instanceof ChainConfigError) throw new ConfigError(variable, error.message);
+    throw new ConfigError(variable, `cannot be read: ${(error as Error).message}`);
+  }
+};
+
 /** Reads the configuration, or throws a ConfigError naming the first variable that is wrong. */
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const parsed = Environment.safeParse(env);
@@ -118,6 +133,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   }
   const e = parsed.data;
   return {
+    chains: loadChains(e.HARVESTER_CONFIG, e.CHAINS),
     port: e.PORT ?? 4000,
     host: e.HOST ?? '0.0.0.0',
     dataDir: resolve(e.DATA_DIR ?? 'data'),

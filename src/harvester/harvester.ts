@@ -1,14 +1,21 @@
 import type { Logger } from '../log.js';
 import type { EventStore } from '../storage/event-store/port.js';
+import type { SqlClient } from '../storage/sql/sql-client.js';
 import type { ChainAdapter } from './adapter.js';
 import type { ChainConfig, ChainKind } from './chain-config.js';
 import { createEvmAdapter } from './evm/evm-adapter.js';
 import { startChainPipeline, type ChainPipeline, type PipelineOptions } from './pipeline.js';
+import { startWorldOwnership, type WorldOwnership } from './world-ownership.js';
 
 /** Adapters by chain family: a new family is one more entry. */
 const ADAPTERS: Record<ChainKind, (chain: ChainConfig, log: Logger) => ChainAdapter> = {
   evm: createEvmAdapter,
 };
+
+export interface HarvesterOptions extends PipelineOptions {
+  /** Where worlds that follow their NFT keep their state; off when absent. */
+  worldOwnership?: { sql: SqlClient; schema?: string };
+}
 
 export interface Harvester {
   pipelines: readonly ChainPipeline[];
@@ -24,7 +31,7 @@ export const startHarvester = async (
   store: EventStore,
   chains: readonly ChainConfig[],
   log: Logger,
-  options: PipelineOptions = {},
+  options: HarvesterOptions = {},
 ): Promise<Harvester> => {
   const adapters = chains.map((chain) => ({ chain, adapter: ADAPTERS[chain.kind](chain, log) }));
   try {
@@ -32,6 +39,14 @@ export const startHarvester = async (
   } catch (error) {
     await Promise.all(adapters.map(({ adapter }) => adapter.close()));
     throw error;
+  }
+  let ownership: WorldOwnership | undefined;
+  if (
+    options.worldOwnership &&
+    chains.some((c) => c.contracts.some((k) => k.kind === 'world-nft'))
+  ) {
+    const { sql, schema } = options.worldOwnership;
+    ownership = await startWorldOwnership(store, sql, log, schema ? { schema } : {});
   }
   const pipelines = adapters.map(({ chain, adapter }) => {
     log.info(
@@ -55,6 +70,7 @@ export const startHarvester = async (
     stop: async () => {
       await Promise.all(pipelines.map((p) => p.stop()));
       await Promise.all(adapters.map(({ adapter }) => adapter.close()));
+      await ownership?.stop();
     },
   };
 };

@@ -3,6 +3,7 @@ import { createDocument, type oas31 } from 'zod-openapi';
 import type { ApiContext } from './context.js';
 import { mountRoute, openApiPaths, type Route, type RouteMiddleware } from './route.js';
 import { authRoutes } from './routes/auth.js';
+import { chainRoutes } from './routes/chains.js';
 import { objectRoutes } from './routes/objects.js';
 import { userRoutes } from './routes/users.js';
 import { worldRoutes } from './routes/worlds.js';
@@ -14,6 +15,7 @@ export const apiRoutes = (context: ApiContext): Route[] => [
   ...userRoutes(context),
   ...worldRoutes(context),
   ...objectRoutes(context),
+  ...chainRoutes(context),
 ];
 
 /** The OpenAPI 3.1 document, made from the same route definitions that serve the requests. */
