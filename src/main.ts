@@ -5,7 +5,7 @@ import { createLogger } from './log.js';
 import { progressPrinter } from './cli/progress.js';
 import { harvestProgressPrinter } from './cli/harvest-progress.js';
 import { ChainUnreachable } from './harvester/adapter.js';
-import { startHarvester } from './harvester/harvester.js';
+import { checkChains, startHarvester } from './harvester/harvester.js';
 import { projectionsNamed, UnknownProjection } from './projections/catalog.js';
 import { rebuildProjections } from './projections/rebuild.js';
 import { projectionStatus } from './projections/status.js';
@@ -70,6 +70,7 @@ program
       throw new ConfigError('HARVESTER_CONFIG', 'names no chains: set it (a JSON file) or CHAINS');
     }
     const log = createLogger(config.logLevel);
+    await checkChains(config.chains, log);
     const storage = await openStorage(config, log);
     try {
       const harvester = await startHarvester(storage.events, config.chains, log, {

@@ -116,6 +116,8 @@ export const startChainPipeline = (
     halted: undefined,
   };
   let range = chain.initialRange;
+  /** The widest range the node has said it accepts; ranges grow up to it. */
+  let ceiling = chain.maxRange;
   let head = -1;
   let transfers = 0;
   let idleSteps = 0;
@@ -251,6 +253,7 @@ export const startChainPipeline = (
       if (!(error instanceof RangeTooLarge)) throw error;
       const span = to - from + 1;
       range = Math.max(1, Math.min(span - 1, error.suggested ?? Math.floor(span / 2)));
+      if (error.suggested) ceiling = Math.min(ceiling, error.suggested);
       log.debug({ chain: chain.id, from, to, range }, 'range refused; shrinking');
       return 'progress';
     }
@@ -304,7 +307,7 @@ export const startChainPipeline = (
     const revision = await append(events);
     position = { ...position, revision, tip: { number: to, hash: last.hash }, recent };
     transfers += found.length;
-    range = Math.min(chain.maxRange, Math.ceil(range * 1.25));
+    range = Math.min(ceiling, Math.ceil(range * 1.25));
     progress(to >= head ? 'live' : 'backfill');
     return 'progress';
   };

@@ -76,6 +76,9 @@ const suggestedSpan = (text: string): number | undefined => {
 export const isRangeRefusal = (text: string) =>
   !RATE_PATTERNS.some((p) => p.test(text)) && RANGE_PATTERNS.some((p) => p.test(text));
 
+/** The longest an endpoint rests before it is tried again (Ponder: 5 s). */
+const MAX_REST_MS = 5000;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const openRpcPool = (options: RpcPoolOptions) => {
@@ -128,19 +131,24 @@ export const openRpcPool = (options: RpcPoolOptions) => {
       } catch (error) {
         const text = describe(error);
         if (isRangeRefusal(text)) throw new RangeTooLarge(suggestedSpan(text), text.slice(0, 300));
-        endpoint.failures++;
-        endpoint.restingUntil = Date.now() + backoffMs * 1.5 ** (endpoint.failures - 1);
+        // Calls batched together fail together: one failure of the endpoint, not one per call.
+        const now = Date.now();
+        if (endpoint.restingUntil <= now) {
+          endpoint.failures++;
+          const rest = Math.min(MAX_REST_MS, backoffMs * 1.5 ** (endpoint.failures - 1));
+          endpoint.restingUntil = now + rest;
+          options.log.warn(
+            {
+              chain: options.chain,
+              endpoint: endpoint.url,
+              method,
+              restMs: Math.round(rest),
+              problem: text.slice(0, 200),
+            },
+            'RPC endpoint failed; resting it',
+          );
+        }
         lastProblem = `${endpoint.url}: ${text.slice(0, 200)}`;
-        options.log.warn(
-          {
-            chain: options.chain,
-            endpoint: endpoint.url,
-            method,
-            attempt,
-            problem: text.slice(0, 200),
-          },
-          'RPC request failed; trying again',
-        );
       }
     }
     throw new ChainUnreachable(
