@@ -1,4 +1,5 @@
 import { eventStoreBench } from './eventstore.js';
+import { harvesterBench } from './harvester.js';
 import { posbusBench } from './posbus.js';
 import { projectionsBench } from './projections.js';
 import { restBench } from './rest.js';
@@ -8,6 +9,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   projections: projectionsBench,
   rest: restBench,
   posbus: posbusBench,
+  harvester: harvesterBench,
 };
 
 const names = process.argv.slice(2);

@@ -93,6 +93,37 @@ const serviceMetadata = (chain: ChainConfig, correlationId: string) => ({
   source: `${chain.kind}:${chain.chainId}`,
 });
 
+/** Transfers per append: large appends are slower per event, and the projection waits for them. */
+const APPEND_CHUNK = 1000;
+
+interface Chunk {
+  transfers: ChainTransfer[];
+  /** The last block the chunk covers: its checkpoint. */
+  end: { number: number; hash: string };
+}
+
+/**
+ * A range's transfers in appends of about APPEND_CHUNK, split between blocks (a block's
+ * transfers stay in one append, with the checkpoint of that block); the last ends at `end`.
+ */
+const chunksOf = (found: readonly ChainTransfer[], end: Chunk['end']): Chunk[] => {
+  const chunks: Chunk[] = [];
+  let current: ChainTransfer[] = [];
+  for (const t of found) {
+    const previous = current.at(-1);
+    if (previous && current.length >= APPEND_CHUNK && t.blockNumber !== previous.blockNumber) {
+      chunks.push({
+        transfers: current,
+        end: { number: previous.blockNumber, hash: previous.blockHash },
+      });
+      current = [];
+    }
+    current.push(t);
+  }
+  chunks.push({ transfers: current, end });
+  return chunks;
+};
+
 /** Known hashes within the reorg window of `tip`, oldest first, one per block. */
 const windowed = (blocks: Iterable<KnownBlock>, tip: number, depth: number): KnownBlock[] => {
   const byNumber = new Map<number, string>();
@@ -257,9 +288,10 @@ export const startChainPipeline = (
       log.debug({ chain: chain.id, from, to, range }, 'range refused; shrinking');
       return 'progress';
     }
+    // Blocks a reorg may still replace are fetched whole and their hashes kept; below that window
+    // the unchanged hash of `to` (read before and after the logs) is the proof of a stable range.
     const windowStart = Math.max(from, head - chain.maxReorgDepth);
     const wanted = new Set<number>([from, to]);
-    for (const t of found) wanted.add(t.blockNumber);
     for (let n = windowStart; n <= to; n++) wanted.add(n);
     const numbers = [...wanted].sort((a, b) => a - b);
     const fetched = await adapter.headers(numbers);
@@ -273,43 +305,55 @@ export const startChainPipeline = (
       await reorganize();
       return 'progress';
     }
-    for (const t of found) if (headers.get(t.blockNumber)?.hash !== t.blockHash) return 'progress';
+    for (const t of found) {
+      const header = headers.get(t.blockNumber);
+      if (header && header.hash !== t.blockHash) return 'progress';
+    }
     for (const h of headers.values()) {
       const parent = headers.get(h.number - 1);
       if (parent && parent.hash !== h.parentHash) return 'progress';
     }
+    const known: KnownBlock[] = [
+      ...position.recent,
+      ...found.map((t): KnownBlock => [t.blockNumber, t.blockHash]),
+      ...[...headers.values()].map((h): KnownBlock => [h.number, h.hash]),
+    ];
+    for (const chunk of chunksOf(found, { number: to, hash: last.hash })) {
+      await appendChunk(from, chunk, known);
+    }
+    range = Math.min(ceiling, Math.ceil(range * 1.25));
+    return 'progress';
+  };
+
+  /** Appends one chunk's transfers with the checkpoint of the last block it covers. */
+  const appendChunk = async (rangeStart: number, chunk: Chunk, known: readonly KnownBlock[]) => {
+    const fromBlock = position.tip ? position.tip.number + 1 : rangeStart;
     const correlationId = randomUUID();
-    const recent = windowed(
-      [...position.recent, ...[...headers.values()].map((h): KnownBlock => [h.number, h.hash])],
-      to,
-      chain.maxReorgDepth,
-    );
-    const events = found.map((t) => transferEvent(chain, t, correlationId));
+    const recent = windowed(known, chunk.end.number, chain.maxReorgDepth);
+    const events = chunk.transfers.map((t) => transferEvent(chain, t, correlationId));
     events.push({
       id: checkpointEventId(
         chain.id,
         'ChainBlocksIngested',
-        to,
-        last.hash,
+        chunk.end.number,
+        chunk.end.hash,
         String(position.revision),
       ),
       type: 'ChainBlocksIngested',
       data: {
         chain: chain.id,
-        fromBlock: from,
-        blockNumber: to,
-        blockHash: last.hash,
+        fromBlock,
+        blockNumber: chunk.end.number,
+        blockHash: chunk.end.hash,
         recent,
-        transfers: found.length,
+        transfers: chunk.transfers.length,
       },
       metadata: serviceMetadata(chain, correlationId),
     });
     const revision = await append(events);
-    position = { ...position, revision, tip: { number: to, hash: last.hash }, recent };
-    transfers += found.length;
-    range = Math.min(ceiling, Math.ceil(range * 1.25));
-    progress(to >= head ? 'live' : 'backfill');
-    return 'progress';
+    position = { ...position, revision, tip: chunk.end, recent };
+    transfers += chunk.transfers.length;
+    progress(chunk.end.number >= head ? 'live' : 'backfill');
   };
 
   const settleWaiters = (error?: Error) => {

@@ -23,8 +23,14 @@ export const openChainsStore = async () => {
     sql,
     store,
     table,
-    /** Resolves once the read model holds everything appended so far. */
-    settled: async () => runner.reached(await store.headPosition()),
+    /**
+     * Resolves once the read model holds everything appended so far. The newest event, not
+     * headPosition(): that one stays behind any transaction still open anywhere in the database.
+     */
+    settled: async () => {
+      const [last] = await store.readAll({ direction: 'backwards', limit: 1 });
+      await runner.reached(last ? last.position : 'start');
+    },
     balances: async (chain: string) => {
       const rows = await sql.query<{ contract: string; wallet: string; balance: string }>(
         `SELECT contract, wallet, balance::text AS balance FROM ${table('rm_balances')} WHERE chain = $1`,
