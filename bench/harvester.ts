@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Wallet } from 'ethers';
 import { parseChainRegistry, type ChainConfig } from '../src/harvester/chain-config.js';
+import { chainStream } from '../src/harvester/events.js';
 import { startHarvester } from '../src/harvester/harvester.js';
 import { createLogger } from '../src/log.js';
 import { chainsProjection } from '../src/projections/read-models/chains.js';
@@ -65,7 +66,11 @@ const measure = async (
     const started = performance.now();
     const harvester = await startHarvester(store, [chain], createLogger('warn'));
     await harvester.pipeline(chain.id).caughtUp();
-    const [newest] = await store.readAll({ direction: 'backwards', limit: 1 });
+    // The stream's newest event: headPosition() waits for every transaction open on the server.
+    const [newest] = await store.readStream(chainStream(chain.id), {
+      direction: 'backwards',
+      limit: 1,
+    });
     await runner.reached(newest!.position);
     const seconds = (performance.now() - started) / 1000;
     const head = harvester.pipeline(chain.id).status().tip?.number ?? 0;

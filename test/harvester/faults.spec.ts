@@ -79,7 +79,7 @@ describe('harvester: RPC faults', function () {
     } finally {
       await harvester.stop();
     }
-    await store.settled();
+    await store.settled(id);
     const logs = await anvil.rpc<unknown[]>('eth_getLogs', [
       { fromBlock: '0x0', toBlock: 'latest', address: token, topics: [TRANSFER_TOPIC] },
     ]);

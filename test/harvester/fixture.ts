@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseChainRegistry, type ChainConfig } from '../../src/harvester/chain-config.js';
+import { chainStream } from '../../src/harvester/events.js';
 import { createLogger } from '../../src/log.js';
 import { chainsProjection } from '../../src/projections/read-models/chains.js';
 import { startProjection, type ProjectionRunner } from '../../src/projections/runner.js';
@@ -24,12 +25,18 @@ export const openChainsStore = async () => {
     store,
     table,
     /**
-     * Resolves once the read model holds everything appended so far. The newest event, not
-     * headPosition(): that one stays behind any transaction still open anywhere in the database.
+     * Resolves once the read model holds everything appended so far to these chains' streams.
+     * Not headPosition() nor readAll(): both stop short of transactions newer than the oldest
+     * one still open anywhere on the server, which another test run may hold.
      */
-    settled: async () => {
-      const [last] = await store.readAll({ direction: 'backwards', limit: 1 });
-      await runner.reached(last ? last.position : 'start');
+    settled: async (...chains: string[]) => {
+      for (const chain of chains) {
+        const [last] = await store.readStream(chainStream(chain), {
+          direction: 'backwards',
+          limit: 1,
+        });
+        if (last) await runner.reached(last.position);
+      }
     },
     balances: async (chain: string) => {
       const rows = await sql.query<{ contract: string; wallet: string; balance: string }>(

@@ -86,7 +86,7 @@ describe('harvester: reorgs forced with anvil_reorg while it runs', function () 
 
   const caughtUp = async () => {
     await harvester.pipeline('ethereum').caughtUp();
-    await store.settled();
+    await store.settled('ethereum');
   };
 
   before(async function () {
@@ -164,12 +164,12 @@ describe('harvester: reorgs forced with anvil_reorg while it runs', function () 
     );
     try {
       await shallow.pipeline('shallow').caughtUp();
-      await store.settled();
+      await store.settled('shallow');
       const before = await store.balances('shallow');
       await reorg(12);
       await sendAndMine(anvil, await someTransfers(2));
       await assert.rejects(shallow.pipeline('shallow').caughtUp(), ChainHaltedError);
-      await store.settled();
+      await store.settled('shallow');
       const [row] = await store.sql.query<{ status: string; halted_reason: string }>(
         `SELECT status, halted_reason FROM ${store.table('rm_blockchains')} WHERE chain = 'shallow'`,
       );

@@ -105,7 +105,7 @@ describe('harvester: transfers on two EVM chains', function () {
     );
   const caughtUp = async () => {
     await Promise.all(harvester!.pipelines.map((p) => p.caughtUp()));
-    await store.settled();
+    await store.settled(...chains.map((c) => c.id));
   };
 
   before(async function () {
@@ -145,6 +145,41 @@ describe('harvester: transfers on two EVM chains', function () {
       Number(row?.last_block),
       Number(await chains[1]!.anvil.rpc<string>('eth_blockNumber')),
     );
+  });
+
+  it('follows the finalized block when told to, never past it', async () => {
+    const ethereum = chains[0]!;
+    const final = await startHarvester(
+      store.store,
+      [
+        chainConfig(
+          'ethereum-final',
+          1,
+          [ethereum.anvil.url],
+          [{ address: ethereum.token, kind: 'erc20' }],
+          {
+            follow: 'finalized',
+          },
+        ),
+      ],
+      silent,
+    );
+    try {
+      await final.pipeline('ethereum-final').caughtUp();
+      const finalized = await ethereum.anvil.rpc<{ number: string }>('eth_getBlockByNumber', [
+        'finalized',
+        false,
+      ]);
+      const latest = Number(await ethereum.anvil.rpc<string>('eth_blockNumber'));
+      // anvil with --slots-in-an-epoch 4 finalizes whole epochs behind latest.
+      assert.ok(
+        Number(finalized.number) < latest,
+        `finalized ${finalized.number}, latest ${latest}`,
+      );
+      assert.equal(final.pipeline('ethereum-final').status().tip?.number, Number(finalized.number));
+    } finally {
+      await final.stop();
+    }
   });
 
   it('resumes after a stop: thousands of transfers mined meanwhile, none missed and none doubled', async () => {
