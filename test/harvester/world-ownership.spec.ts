@@ -104,7 +104,7 @@ describe('harvester: worlds follow the Odyssey world NFT', function () {
       body: { name: `renamed ${randomUUID().slice(0, 8)}` },
     });
 
-  it('creates the world for the holder, and a transfer moves who may edit it: B can, A gets 403', async () => {
+  it('creates the world for the holder, and a transfer moves who may edit it: B can, A gets 403; a reorg moves it back', async () => {
     const a = await signIn(api, Wallet.createRandom());
     const b = await signIn(api, Wallet.createRandom());
     await anvil.rpc('anvil_impersonateAccount', [a.address]);
@@ -135,6 +135,22 @@ describe('harvester: worlds follow the Odyssey world NFT', function () {
     const refused = await rename(worldId, a.token);
     assert.equal(refused.status, 403);
     assert.equal(refused.body.error.code, 'not_allowed');
+
+    // A reorg that drops the transfer hands the world back.
+    await anvil.rpc('anvil_reorg', [1, []]);
+    await eventually(
+      () => world(worldId, a.token),
+      (r) => r.body.ownerId === a.userId,
+      'the world returns to A',
+    );
+    assert.equal((await rename(worldId, b.token)).status, 403, 'B may not edit after the reorg');
+    assert.equal((await rename(worldId, a.token)).status, 200, 'A may again');
+    await sendAndMine(anvil, [transferErc721(a.address, nft, b.address, 0n)]);
+    await eventually(
+      () => world(worldId, b.token),
+      (r) => r.body.ownerId === b.userId,
+      'the world moves to B again',
+    );
 
     const held = await api.request('GET', `/api/v1/nfts/arbitrum/${nft}/0`);
     assert.equal(held.status, 200);
