@@ -11,8 +11,8 @@ export const describeHarvest = (p: ChainProgress, now = Date.now()): string => {
 };
 
 /**
- * One progress line per chain on stderr: redrawn in place on a terminal, otherwise printed at most
- * every two seconds per chain (and whenever a chain changes phase).
+ * One progress line per chain on stderr: redrawn in place on a terminal; otherwise printed every
+ * two seconds per chain while it backfills, and whenever a chain changes phase.
  */
 export const harvestProgressPrinter = (stream: NodeJS.WriteStream = process.stderr) => {
   const last = new Map<string, { at: number; phase: string }>();
@@ -26,7 +26,8 @@ export const harvestProgressPrinter = (stream: NodeJS.WriteStream = process.stde
       last.set(p.chain, { at: now, phase: p.phase });
       return;
     }
-    if (!previous || previous.phase !== p.phase || now - previous.at >= 2000) {
+    const due = p.phase === 'backfill' && now - (previous?.at ?? 0) >= 2000;
+    if (!previous || previous.phase !== p.phase || due) {
       stream.write(`${describeHarvest(p, now)}\n`);
       last.set(p.chain, { at: now, phase: p.phase });
     }

@@ -201,6 +201,9 @@ export const startChainPipeline = (
     const tip = position.tip!;
     const known = position.recent;
     const current = await adapter.headers(known.map(([n]) => n));
+    // A node missing blocks we stored is behind (a lagging replica), which is no proof of a fork:
+    // deciding on it could halt a healthy chain. Ask again at the next poll.
+    if (current.some((header) => header === null)) return;
     let ancestor: KnownBlock | undefined;
     for (let i = known.length - 1; i >= 0; i--) {
       if (current[i]?.hash === known[i]![1]) {
@@ -283,6 +286,14 @@ export const startChainPipeline = (
     } catch (error) {
       if (!(error instanceof RangeTooLarge)) throw error;
       const span = to - from + 1;
+      if (span === 1) {
+        throw new Error(
+          `the node refuses eth_getLogs even for block ${from} alone: ${error.message}`,
+          {
+            cause: error,
+          },
+        );
+      }
       range = Math.max(1, Math.min(span - 1, error.suggested ?? Math.floor(span / 2)));
       if (error.suggested) ceiling = Math.min(ceiling, error.suggested);
       log.debug({ chain: chain.id, from, to, range }, 'range refused; shrinking');

@@ -4,6 +4,7 @@ import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
 import { openStorage } from '../../storage/open-storage.js';
 import { startHarvester, type Harvester } from '../../harvester/harvester.js';
+import { progressLogger } from '../../harvester/progress-log.js';
 import { createGateway } from '../gateway.js';
 
 export class PortInUse extends Error {
@@ -33,6 +34,7 @@ export const serve = async (config: Config, log: Logger): Promise<RunningServer>
     try {
       harvester = await startHarvester(storage.events, config.chains, log, {
         worldOwnership: { sql: storage.sql },
+        onProgress: progressLogger(log),
       });
     } catch (error) {
       await gateway.stop();
