@@ -38,6 +38,11 @@ export interface ChainConfig {
   initialRange: number;
   maxRange: number;
   requestTimeoutMs: number;
+  /**
+   * Ranges without transfers advance the checkpoint in memory and are written at most this often:
+   * a chain of quarter-second blocks would otherwise append a checkpoint per poll, forever.
+   */
+  checkpointEveryMs: number;
   contracts: ContractConfig[];
 }
 
@@ -81,6 +86,7 @@ const Chain = z.strictObject({
   initialRange: z.number().int().min(1).max(1_000_000).optional(),
   maxRange: z.number().int().min(1).max(1_000_000).optional(),
   requestTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+  checkpointEveryMs: z.number().int().min(0).max(3_600_000).optional(),
   contracts: z.array(Contract).min(1),
 });
 
@@ -110,6 +116,7 @@ const parseChain = (raw: unknown, index: number): ChainConfig => {
     initialRange: c.initialRange ?? 1000,
     maxRange: c.maxRange ?? 100_000,
     requestTimeoutMs: c.requestTimeoutMs ?? 10_000,
+    checkpointEveryMs: c.checkpointEveryMs ?? 10_000,
     contracts: c.contracts.map((contract) => ({
       address: getAddress(contract.address).toLowerCase(),
       kind: contract.kind,

@@ -150,6 +150,9 @@ export const startChainPipeline = (
   /** The widest range the node has said it accepts; ranges grow up to it. */
   let ceiling = chain.maxRange;
   let head = -1;
+  /** The last checkpoint in the store (the in-memory tip may be ahead of it, over empty blocks). */
+  let persistedTip: number | undefined;
+  let lastAppendAt = 0;
   let transfers = 0;
   let idleSteps = 0;
   let lastError: string | undefined;
@@ -171,6 +174,7 @@ export const startChainPipeline = (
     const result = await store.append(stream, events, {
       expectedRevision: position.revision === undefined ? 'no_stream' : position.revision,
     });
+    lastAppendAt = Date.now();
     return result.nextExpectedRevision;
   };
 
@@ -261,6 +265,7 @@ export const startChainPipeline = (
       'chain reorganized: orphaned transfers undone',
     );
     position = { ...position, revision, tip: { number: ancestor[0], hash: ancestor[1] }, recent };
+    persistedTip = ancestor[0];
   };
 
   const step = async (): Promise<Step> => {
@@ -329,8 +334,18 @@ export const startChainPipeline = (
       ...found.map((t): KnownBlock => [t.blockNumber, t.blockHash]),
       ...[...headers.values()].map((h): KnownBlock => [h.number, h.hash]),
     ];
-    for (const chunk of chunksOf(found, { number: to, hash: last.hash })) {
-      await appendChunk(from, chunk, known);
+    const quiet = Date.now() - lastAppendAt < chain.checkpointEveryMs;
+    if (found.length === 0 && quiet && persistedTip !== undefined) {
+      position = {
+        ...position,
+        tip: { number: to, hash: last.hash },
+        recent: windowed(known, to, chain.maxReorgDepth),
+      };
+      progress(to >= head ? 'live' : 'backfill');
+    } else {
+      for (const chunk of chunksOf(found, { number: to, hash: last.hash })) {
+        await appendChunk(from, chunk, known);
+      }
     }
     range = Math.min(ceiling, Math.ceil(range * 1.25));
     return 'progress';
@@ -338,7 +353,7 @@ export const startChainPipeline = (
 
   /** Appends one chunk's transfers with the checkpoint of the last block it covers. */
   const appendChunk = async (rangeStart: number, chunk: Chunk, known: readonly KnownBlock[]) => {
-    const fromBlock = position.tip ? position.tip.number + 1 : rangeStart;
+    const fromBlock = persistedTip !== undefined ? persistedTip + 1 : rangeStart;
     const correlationId = randomUUID();
     const recent = windowed(known, chunk.end.number, chain.maxReorgDepth);
     const events = chunk.transfers.map((t) => transferEvent(chain, t, correlationId));
@@ -363,6 +378,7 @@ export const startChainPipeline = (
     });
     const revision = await append(events);
     position = { ...position, revision, tip: chunk.end, recent };
+    persistedTip = chunk.end.number;
     transfers += chunk.transfers.length;
     progress(chunk.end.number >= head ? 'live' : 'backfill');
   };
@@ -377,8 +393,16 @@ export const startChainPipeline = (
     }
   };
 
-  const run = async () => {
+  /** Read through a function: a step may halt the chain, which the compiler cannot see. */
+  const haltedBy = () => position.halted;
+
+  const load = async () => {
     position = await readChainPosition(store, chain.id);
+    persistedTip = position.tip?.number;
+  };
+
+  const run = async () => {
+    await load();
     if (position.halted) {
       log.error({ ...position.halted }, 'chain is halted; not following it');
       settleWaiters(new ChainHaltedError(chain.id, position.halted.reason));
@@ -391,8 +415,9 @@ export const startChainPipeline = (
         const result = await step();
         failures = 0;
         lastError = undefined;
-        if (position.halted) {
-          settleWaiters(new ChainHaltedError(chain.id, position.halted.reason));
+        const halted = haltedBy();
+        if (halted) {
+          settleWaiters(new ChainHaltedError(chain.id, halted.reason));
           return;
         }
         if (result === 'idle') {
@@ -408,7 +433,7 @@ export const startChainPipeline = (
         lastError = (error as Error).message;
         if (error instanceof WrongExpectedVersion) {
           log.warn({ chain: chain.id }, 'another writer appended to the chain stream; reloading');
-          position = await readChainPosition(store, chain.id).catch(() => position);
+          await load().catch(() => undefined);
         } else {
           log.warn({ chain: chain.id, err: error, failures }, 'harvest step failed; retrying');
         }

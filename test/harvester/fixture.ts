@@ -72,7 +72,17 @@ export const chainConfig = (
 ): ChainConfig =>
   parseChainRegistry({
     chains: [
-      { id, kind: 'evm', chainId, rpc, contracts, pollMs: 50, requestTimeoutMs: 2000, ...extra },
+      {
+        id,
+        kind: 'evm',
+        chainId,
+        rpc,
+        contracts,
+        pollMs: 50,
+        requestTimeoutMs: 2000,
+        checkpointEveryMs: 0,
+        ...extra,
+      },
     ],
   })[0]!;
 

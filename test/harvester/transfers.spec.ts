@@ -182,6 +182,58 @@ describe('harvester: transfers on two EVM chains', function () {
     }
   });
 
+  it('writes a checkpoint over empty blocks only now and then, and resumes from the stored one', async () => {
+    const ethereum = chains[0]!;
+    const quietly = (checkpointEveryMs: number) =>
+      startHarvester(
+        store.store,
+        [
+          chainConfig(
+            'quiet',
+            1,
+            [ethereum.anvil.url],
+            [{ address: ethereum.token, kind: 'erc20' }],
+            {
+              checkpointEveryMs,
+            },
+          ),
+        ],
+        silent,
+      );
+    const checkpoints = async () =>
+      (await store.store.readStream(chainStream('quiet')))
+        .filter((e) => e.type === 'ChainBlocksIngested')
+        .map((e) => e.data as { fromBlock: number; blockNumber: number });
+    let harvester = await quietly(3_600_000);
+    await harvester.pipeline('quiet').caughtUp();
+    const written = (await checkpoints()).length;
+    await ethereum.anvil.rpc('anvil_mine', ['0x32']);
+    await harvester.pipeline('quiet').caughtUp();
+    const head = Number(await ethereum.anvil.rpc<string>('eth_blockNumber'));
+    assert.equal(harvester.pipeline('quiet').status().tip?.number, head, 'followed in memory');
+    assert.equal((await checkpoints()).length, written, 'nothing written for empty blocks');
+    await sendAndMine(ethereum.anvil, [
+      transferErc20(ethereum.anvil.accounts[1]!, ethereum.token, ethereum.anvil.accounts[2]!, 1n),
+    ]);
+    await harvester.pipeline('quiet').caughtUp();
+    const after = await checkpoints();
+    assert.equal(after.length, written + 1, 'a transfer is written at once');
+    assert.equal(
+      after.at(-1)!.fromBlock,
+      after.at(-2)!.blockNumber + 1,
+      'covering the empty blocks too',
+    );
+    assert.equal(after.at(-1)!.blockNumber, head + 1);
+    await harvester.stop();
+    await ethereum.anvil.rpc('anvil_mine', ['0x14']);
+    harvester = await quietly(3_600_000);
+    await harvester.pipeline('quiet').caughtUp();
+    await harvester.stop();
+    const resumed = await checkpoints();
+    resumed.forEach((r, i) => i > 0 && assert.equal(r.fromBlock, resumed[i - 1]!.blockNumber + 1));
+    assert.equal(resumed.at(-1)!.blockNumber, head + 21, 'a restart writes where it stands');
+  });
+
   it('resumes after a stop: thousands of transfers mined meanwhile, none missed and none doubled', async () => {
     await harvester!.stop();
     harvester = undefined;
