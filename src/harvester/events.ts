@@ -37,7 +37,11 @@ export type TokenTransferred = Event<'TokenTransferred', TransferData>;
 /** An orphaned block's transfer, undone: the same data, to be subtracted. */
 export type TokenTransferReverted = Event<
   'TokenTransferReverted',
-  TransferData & { revertedEventId: string }
+  TransferData & {
+    revertedEventId: string;
+    /** The common ancestor the chain went back to: balances are right as of that block. */
+    ancestorBlock: number;
+  }
 >;
 export type ChainBlocksIngested = Event<
   'ChainBlocksIngested',

@@ -235,7 +235,11 @@ export const startChainPipeline = (
     const events: NewEvent[] = orphaned.map((event) => ({
       id: revertEventId(event.id),
       type: 'TokenTransferReverted',
-      data: { ...event.data, revertedEventId: event.id } as unknown as JsonObject,
+      data: {
+        ...event.data,
+        revertedEventId: event.id,
+        ancestorBlock: ancestor[0],
+      } as unknown as JsonObject,
       metadata: { ...serviceMetadata(chain, correlationId), causationId: event.id },
     }));
     events.push({

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { Wallet } from 'ethers';
 import { startHarvester, type Harvester } from '../../src/harvester/harvester.js';
 import { chainStream } from '../../src/harvester/events.js';
 import { ChainHaltedError } from '../../src/harvester/pipeline.js';
+import { chainsProjection } from '../../src/projections/read-models/chains.js';
+import { rebuildProjections } from '../../src/projections/rebuild.js';
 import {
   balancesAtHead,
   deployErc20,
@@ -152,6 +155,23 @@ describe('harvester: reorgs forced with anvil_reorg while it runs', function () 
     const reverted = events.filter((e) => e.type === 'TokenTransferReverted');
     assert.ok(reverted.length > 0);
     const ids = new Set(events.filter((e) => e.type === 'TokenTransferred').map((e) => e.id));
+    // Replaying the log into fresh tables gives the same read model as following it live.
+    const rebuilt = `rb_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+    await rebuildProjections(store.store, store.sql, [chainsProjection], { schema: rebuilt });
+    try {
+      for (const table of ['rm_balances', 'rm_nfts', 'rm_blockchains']) {
+        const rows = (schema: string) =>
+          store.sql.query(
+            `SELECT to_jsonb(t) - 'updated_at' AS row FROM "${schema}"."${table}" t ORDER BY 1`,
+          );
+        const live = await store.sql.query(
+          `SELECT to_jsonb(t) - 'updated_at' AS row FROM ${store.table(table)} t ORDER BY 1`,
+        );
+        assert.deepEqual(await rows(rebuilt), live, `${table} rebuilt equals ${table} live`);
+      }
+    } finally {
+      await store.sql.exec(`DROP SCHEMA "${rebuilt}" CASCADE`);
+    }
     for (const e of reverted)
       assert.ok(ids.has((e.data as { revertedEventId: string }).revertedEventId));
   });

@@ -16,6 +16,7 @@ interface BalanceDelta {
   contract: string;
   wallet: string;
   delta: bigint;
+  /** Block of the last change, in log order (not the highest: a revert goes back). */
   last_block: number | null;
 }
 
@@ -68,7 +69,8 @@ const foldChains = (events: readonly RecordedEvent[]) => {
     return row;
   };
 
-  const move = (t: TransferData, sign: 1n | -1n, lastBlock: number | null) => {
+  /** `lastBlock`: as of which block the change holds (the transfer's, or the reorg's ancestor). */
+  const move = (t: TransferData, sign: 1n | -1n, lastBlock: number) => {
     const amount = BigInt(t.amount) * sign;
     const add = (wallet: string, delta: bigint) => {
       if (wallet === ZERO_ADDRESS) return;
@@ -81,7 +83,7 @@ const foldChains = (events: readonly RecordedEvent[]) => {
         last_block: null,
       };
       entry.delta += delta;
-      if (lastBlock !== null) entry.last_block = Math.max(entry.last_block ?? 0, lastBlock);
+      entry.last_block = lastBlock;
       balances.set(key, entry);
       wallets.set(`${t.chain}\u0000${wallet}`, { chain: t.chain, address: wallet });
     };
@@ -98,7 +100,7 @@ const foldChains = (events: readonly RecordedEvent[]) => {
         contract: t.contract,
         token_id: t.tokenId,
         owner: sign === 1n ? t.to : t.from,
-        last_block: t.blockNumber,
+        last_block: lastBlock,
       });
     }
   };
@@ -111,7 +113,7 @@ const foldChains = (events: readonly RecordedEvent[]) => {
         chainRow(event.data.chain, recorded).transfers++;
         break;
       case 'TokenTransferReverted':
-        move(event.data, -1n, null);
+        move(event.data, -1n, event.data.ancestorBlock);
         chainRow(event.data.chain, recorded).transfers--;
         break;
       case 'ChainBlocksIngested':
@@ -239,7 +241,7 @@ export const chainsProjection: Projection = {
            FROM jsonb_to_recordset($1::text::jsonb) AS r(chain text, contract text, wallet text, delta text, last_block bigint)
          ON CONFLICT (chain, contract, wallet) DO UPDATE SET
            balance = b.balance + excluded.balance,
-           last_block = coalesce(excluded.last_block, b.last_block)`,
+           last_block = excluded.last_block`,
         [json(rows)],
       );
     }
