@@ -53,8 +53,14 @@ export interface ChainAdapter {
   followedHead(): Promise<number>;
   /** Headers by number, in the order asked; null where the node has no such block. */
   headers(numbers: readonly number[]): Promise<Array<BlockHeader | null>>;
-  /** Transfers of the configured contracts in [from, to], in chain order. May throw RangeTooLarge. */
-  transfers(from: number, to: number): Promise<ChainTransfer[]>;
+  /**
+   * Transfers of the configured contracts in [from, to], in chain order, with the header of
+   * `to` from the same node (null when that node does not have it yet). May throw RangeTooLarge.
+   */
+  transfers(
+    from: number,
+    to: number,
+  ): Promise<{ transfers: ChainTransfer[]; last: BlockHeader | null }>;
   close(): Promise<void>;
 }
 

@@ -291,7 +291,12 @@ export const startChainPipeline = (
     if (!before) return 'idle';
     let found: ChainTransfer[];
     try {
-      found = await adapter.transfers(from, to);
+      const read = await adapter.transfers(from, to);
+      // The node that gave the logs must hold the same `to` as the one asked before: one that
+      // does not have it yet is behind (wait), one with another hash saw a fork (read again).
+      if (!read.last) return 'idle';
+      if (read.last.hash !== before.hash) return 'progress';
+      found = read.transfers;
     } catch (error) {
       if (!(error instanceof RangeTooLarge)) throw error;
       const span = to - from + 1;

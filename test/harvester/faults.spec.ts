@@ -75,7 +75,10 @@ describe('harvester: RPC faults', function () {
       silent,
     );
     try {
-      await harvester.pipeline(id).caughtUp();
+      // Idle is not the head while a replica lags: wait until the head is stored.
+      const head = Number(await anvil.rpc<string>('eth_blockNumber'));
+      do await harvester.pipeline(id).caughtUp();
+      while (harvester.pipeline(id).status().tip?.number !== head);
     } finally {
       await harvester.stop();
     }
@@ -134,6 +137,23 @@ describe('harvester: RPC faults', function () {
       clearInterval(failAfter);
     }
     assert.ok(first.counts.dropped > 0 && second.counts.requests > 0, 'the sync moved endpoints');
+  });
+
+  it('completes without a missed block while one endpoint is a replica lagging 40 blocks behind', async () => {
+    // Every other request to the current node is refused, so answers alternate between a node
+    // at the head and a replica 40 blocks behind, until the replica catches up.
+    const current = await startFaultProxy(anvil.url, { rateLimitEvery: 2 });
+    const lagging = await startFaultProxy(anvil.url, { lagBlocks: 40 });
+    proxies.push(current, lagging);
+    const catchUp = setInterval(() => {
+      if (lagging.counts.requests > 60) lagging.faults.lagBlocks = 0;
+    }, 5);
+    try {
+      await syncThrough('lagging', [current.url, lagging.url]);
+    } finally {
+      clearInterval(catchUp);
+    }
+    assert.ok(lagging.counts.lagged > 0 && current.counts.rateLimited > 0, 'views were mixed');
   });
 });
 

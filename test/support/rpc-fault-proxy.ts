@@ -16,6 +16,8 @@ export interface Faults {
   slowMs?: number;
   /** Drops every connection (the endpoint is down). */
   down?: boolean;
+  /** A replica this many blocks behind: its head, blocks and logs stop there. */
+  lagBlocks?: number;
 }
 
 export interface FaultProxy {
@@ -28,6 +30,7 @@ export interface FaultProxy {
     rateLimited: number;
     slow: number;
     dropped: number;
+    lagged: number;
   };
   close(): Promise<void>;
 }
@@ -35,8 +38,10 @@ export interface FaultProxy {
 interface RpcRequest {
   id: unknown;
   method: string;
-  params?: Array<{ fromBlock?: string; toBlock?: string }>;
+  params?: unknown[];
 }
+
+const hex = (n: number) => `0x${n.toString(16)}`;
 
 const readBody = (request: IncomingMessage) =>
   new Promise<string>((resolve, reject) => {
@@ -47,11 +52,11 @@ const readBody = (request: IncomingMessage) =>
   });
 
 export const startFaultProxy = async (target: string, faults: Faults = {}): Promise<FaultProxy> => {
-  const counts = { requests: 0, rangeRefused: 0, rateLimited: 0, slow: 0, dropped: 0 };
+  const counts = { requests: 0, rangeRefused: 0, rateLimited: 0, slow: 0, dropped: 0, lagged: 0 };
   const proxy: FaultProxy = { url: '', faults, counts, close: async () => {} };
 
   const rangeError = (call: RpcRequest) => {
-    const filter = call.params?.[0];
+    const filter = call.params?.[0] as { fromBlock?: string; toBlock?: string } | undefined;
     if (
       call.method !== 'eth_getLogs' ||
       !faults.maxLogRange ||
@@ -100,7 +105,33 @@ export const startFaultProxy = async (target: string, faults: Faults = {}): Prom
     }
     const parsed = JSON.parse(body) as RpcRequest | RpcRequest[];
     const calls = Array.isArray(parsed) ? parsed : [parsed];
-    const refused = calls.map(rangeError);
+    const refused: unknown[] = calls.map(rangeError);
+    if (faults.lagBlocks) {
+      const upstream = (await (
+        await fetch(target, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'eth_blockNumber', params: [] }),
+        })
+      ).json()) as { result: string };
+      const head = Number(upstream.result) - faults.lagBlocks;
+      calls.forEach((call, i) => {
+        if (refused[i]) return;
+        const answer = (result: unknown) => (refused[i] = { jsonrpc: '2.0', id: call.id, result });
+        if (call.method === 'eth_blockNumber') answer(hex(head));
+        if (call.method === 'eth_getBlockByNumber') {
+          const tag = call.params?.[0] as string;
+          if (tag === 'latest') call.params![0] = hex(head);
+          else if (tag.startsWith('0x') && Number(tag) > head) answer(null);
+        }
+        if (call.method === 'eth_getLogs') {
+          const filter = call.params![0] as { fromBlock: string; toBlock: string };
+          if (Number(filter.fromBlock) > head) answer([]);
+          else filter.toBlock = hex(Math.min(Number(filter.toBlock), head));
+        }
+      });
+      counts.lagged++;
+    }
     const forward = calls.filter((_, i) => !refused[i]);
     let answers: unknown[] = [];
     if (forward.length > 0) {

@@ -85,16 +85,32 @@ export const createEvmAdapter = (chain: ChainConfig, log: Logger): ChainAdapter 
         }),
       ),
     transfers: async (from, to) => {
-      const logs = await rpc.send<RpcLog[]>('eth_getLogs', [
-        { fromBlock: hex(from), toBlock: hex(to), address: addresses, topics: [TRANSFER_TOPIC] },
-      ]);
+      // One node answers both, so a replica behind `to` cannot pass off a short list of logs.
+      const [logs, last] = (await rpc.sendTogether([
+        [
+          'eth_getLogs',
+          [
+            {
+              fromBlock: hex(from),
+              toBlock: hex(to),
+              address: addresses,
+              topics: [TRANSFER_TOPIC],
+            },
+          ],
+        ],
+        ['eth_getBlockByNumber', [hex(to), false]],
+      ])) as [RpcLog[], RpcBlock | null];
       const transfers: ChainTransfer[] = [];
       for (const entry of logs) {
         if (entry.removed) continue;
         const transfer = decodeTransfer(entry, kinds);
         if (transfer) transfers.push(transfer);
       }
-      return transfers.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex);
+      transfers.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex);
+      return {
+        transfers,
+        last: last && { number: Number(last.number), hash: last.hash, parentHash: last.parentHash },
+      };
     },
     close: () => rpc.close(),
   };

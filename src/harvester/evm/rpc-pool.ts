@@ -159,7 +159,11 @@ export const openRpcPool = (options: RpcPoolOptions) => {
     );
   };
 
-  const send = async <T>(method: string, params: unknown[]): Promise<T> => {
+  /** Runs `call` on one endpoint after another until one answers, resting those that fail. */
+  const withEndpoint = async <T>(
+    what: string,
+    call: (provider: FetchJsonRpcProvider) => Promise<T>,
+  ): Promise<T> => {
     let lastProblem = '';
     for (let attempt = 0; attempt < attempts; attempt++) {
       const index = pick();
@@ -167,7 +171,7 @@ export const openRpcPool = (options: RpcPoolOptions) => {
       const wait = endpoint.restingUntil - Date.now();
       if (wait > 0) await sleep(wait);
       try {
-        const result = (await endpoint.provider.send(method, params)) as T;
+        const result = await call(endpoint.provider);
         endpoint.failures = 0;
         preferred = index;
         return result;
@@ -184,7 +188,7 @@ export const openRpcPool = (options: RpcPoolOptions) => {
             {
               chain: options.chain,
               endpoint: endpoint.url,
-              method,
+              method: what,
               restMs: Math.round(rest),
               problem: text.slice(0, 200),
             },
@@ -196,12 +200,25 @@ export const openRpcPool = (options: RpcPoolOptions) => {
     }
     throw new ChainUnreachable(
       options.chain,
-      `${method} failed ${attempts} times; last: ${lastProblem}`,
+      `${what} failed ${attempts} times; last: ${lastProblem}`,
     );
   };
 
+  const send = <T>(method: string, params: unknown[]): Promise<T> =>
+    withEndpoint(method, (provider) => provider.send(method, params) as Promise<T>);
+
+  /**
+   * Several calls answered by one endpoint (sent together, so in one batch): answers that must
+   * agree, such as logs and the header of the range's last block, come from the same node.
+   */
+  const sendTogether = (calls: ReadonlyArray<readonly [string, unknown[]]>): Promise<unknown[]> =>
+    withEndpoint(calls.map(([method]) => method).join('+'), (provider) =>
+      Promise.all(calls.map(([method, params]) => provider.send(method, params))),
+    );
+
   return {
     send,
+    sendTogether,
     /** Each endpoint must answer with the configured chain id; at least one must answer. */
     checkEndpoints: async () => {
       const answers = await Promise.all(
