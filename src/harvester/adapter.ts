@@ -1,3 +1,4 @@
+import type { Logger } from '../log.js';
 import type { ChainConfig, ContractKind } from './chain-config.js';
 
 /** A block as the harvester needs it: where it is and what it follows. */
@@ -64,4 +65,4 @@ export interface ChainAdapter {
   close(): Promise<void>;
 }
 
-export type AdapterFactory = (chain: ChainConfig) => ChainAdapter;
+export type AdapterFactory = (chain: ChainConfig, log: Logger) => ChainAdapter;

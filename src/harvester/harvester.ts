@@ -1,14 +1,14 @@
 import type { Logger } from '../log.js';
 import type { EventStore } from '../storage/event-store/port.js';
 import type { SqlClient } from '../storage/sql/sql-client.js';
-import type { ChainAdapter } from './adapter.js';
+import type { AdapterFactory } from './adapter.js';
 import type { ChainConfig, ChainKind } from './chain-config.js';
 import { createEvmAdapter } from './evm/evm-adapter.js';
 import { startChainPipeline, type ChainPipeline, type PipelineOptions } from './pipeline.js';
 import { startWorldOwnership, type WorldOwnership } from './world-ownership.js';
 
 /** Adapters by chain family: a new family is one more entry. */
-const ADAPTERS: Record<ChainKind, (chain: ChainConfig, log: Logger) => ChainAdapter> = {
+const ADAPTERS: Record<ChainKind, AdapterFactory> = {
   evm: createEvmAdapter,
 };
 
