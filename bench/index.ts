@@ -1,5 +1,6 @@
 import { assetsBench } from './assets.js';
 import { eventStoreBench } from './eventstore.js';
+import { harvesterBench } from './harvester.js';
 import { posbusBench } from './posbus.js';
 import { projectionsBench } from './projections.js';
 import { restBench } from './rest.js';
@@ -10,6 +11,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   rest: restBench,
   posbus: posbusBench,
   assets: assetsBench,
+  harvester: harvesterBench,
 };
 
 const names = process.argv.slice(2);

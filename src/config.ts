@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { ChainConfigError, loadChainRegistry, type ChainConfig } from './harvester/chain-config.js';
 
 /** Where each part of the system keeps its data, decided once at start from the environment. */
 export interface Config {
@@ -45,6 +46,8 @@ export interface Config {
   blobs: BlobConfig;
   /** Largest upload of each kind of asset, in bytes. */
   assetLimits: Record<'image' | 'model' | 'audio' | 'video', number>;
+  /** Chains the harvester follows (HARVESTER_CONFIG file or CHAINS JSON); none: no harvester. */
+  chains: ChainConfig[];
 }
 
 /** Where asset bytes live: a folder (under the data folder by default) or an S3-compatible bucket. */
@@ -130,6 +133,8 @@ const Environment = z.object({
   ASSET_MAX_MODEL_BYTES: optional(wholeNumber(1024, 2 ** 40)),
   ASSET_MAX_AUDIO_BYTES: optional(wholeNumber(1024, 2 ** 40)),
   ASSET_MAX_VIDEO_BYTES: optional(wholeNumber(1024, 2 ** 40)),
+  HARVESTER_CONFIG: optional(z.string().min(1)),
+  CHAINS: optional(z.string().min(1)),
   KURRENTDB_URL: optional(
     urlWithScheme([
       'kurrentdb',
@@ -146,6 +151,16 @@ const Environment = z.object({
 export const redact = (value: string | undefined) =>
   value?.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
 
+const loadChains = (file: string | undefined, json: string | undefined): ChainConfig[] => {
+  const variable = file ? 'HARVESTER_CONFIG' : 'CHAINS';
+  try {
+    return loadChainRegistry(file ? { file } : json ? { json } : {});
+  } catch (error) {
+    if (error instanceof ChainConfigError) throw new ConfigError(variable, error.message);
+    throw new ConfigError(variable, `cannot be read: ${(error as Error).message}`);
+  }
+};
+
 /** Reads the configuration, or throws a ConfigError naming the first variable that is wrong. */
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const parsed = Environment.safeParse(env);
@@ -160,6 +175,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const e = parsed.data;
   const dataDir = resolve(e.DATA_DIR ?? 'data');
   return {
+    chains: loadChains(e.HARVESTER_CONFIG, e.CHAINS),
     port: e.PORT ?? 4000,
     host: e.HOST ?? '0.0.0.0',
     dataDir,

@@ -3,6 +3,9 @@ import { ConfigError, loadConfig } from './config.js';
 import { PortInUse, serve } from './gateway/http/serve.js';
 import { createLogger } from './log.js';
 import { progressPrinter } from './cli/progress.js';
+import { harvestProgressPrinter } from './cli/harvest-progress.js';
+import { ChainUnreachable } from './harvester/adapter.js';
+import { checkChains, startHarvester } from './harvester/harvester.js';
 import { projectionsNamed, UnknownProjection } from './projections/catalog.js';
 import { rebuildProjections } from './projections/rebuild.js';
 import { projectionStatus } from './projections/status.js';
@@ -14,6 +17,10 @@ const EXIT = { usage: 2, inUse: 73, config: 78, failure: 1 } as const;
 
 const fail = (error: unknown): never => {
   if (error instanceof ConfigError) {
+    process.stderr.write(`odyssey: ${error.message}\n`);
+    process.exit(EXIT.config);
+  }
+  if (error instanceof ChainUnreachable) {
     process.stderr.write(`odyssey: ${error.message}\n`);
     process.exit(EXIT.config);
   }
@@ -50,6 +57,38 @@ program
     };
     process.once('SIGINT', (signal) => void shutdown(signal));
     process.once('SIGTERM', (signal) => void shutdown(signal));
+  });
+
+program
+  .command('harvest')
+  .description(
+    'follow the configured chains (HARVESTER_CONFIG or CHAINS) into the event store, without the HTTP server',
+  )
+  .action(async () => {
+    const config = loadConfig();
+    if (config.chains.length === 0) {
+      throw new ConfigError('HARVESTER_CONFIG', 'names no chains: set it (a JSON file) or CHAINS');
+    }
+    const log = createLogger(config.logLevel);
+    await checkChains(config.chains, log);
+    const storage = await openStorage(config, log);
+    try {
+      const harvester = await startHarvester(storage.events, config.chains, log, {
+        worldOwnership: { sql: storage.sql },
+        onProgress: harvestProgressPrinter(),
+      });
+      const shutdown = async (signal: string) => {
+        log.info({ signal }, 'stopping the harvester');
+        await harvester.stop();
+        await storage.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', (signal) => void shutdown(signal));
+      process.once('SIGTERM', (signal) => void shutdown(signal));
+    } catch (error) {
+      await storage.close();
+      throw error;
+    }
   });
 
 const projections = program

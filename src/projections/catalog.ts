@@ -1,5 +1,6 @@
 import type { Projection } from './projection.js';
 import { assetsProjection } from './read-models/assets.js';
+import { chainsProjection } from './read-models/chains.js';
 import { objectsProjection } from './read-models/objects.js';
 import { usersProjection } from './read-models/users.js';
 import { worldsProjection } from './read-models/worlds.js';
@@ -10,6 +11,7 @@ export const PROJECTIONS: readonly Projection[] = [
   objectsProjection,
   usersProjection,
   assetsProjection,
+  chainsProjection,
 ];
 
 export class UnknownProjection extends Error {

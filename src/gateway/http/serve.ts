@@ -3,6 +3,8 @@ import { once } from 'node:events';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
 import { openStorage } from '../../storage/open-storage.js';
+import { startHarvester, type Harvester } from '../../harvester/harvester.js';
+import { progressLogger } from '../../harvester/progress-log.js';
 import { createGateway } from '../gateway.js';
 
 export class PortInUse extends Error {
@@ -26,8 +28,25 @@ export const serve = async (config: Config, log: Logger): Promise<RunningServer>
     await storage.close();
     throw error;
   }
+  // Chains configured: the harvester runs here too (or alone, as `odyssey harvest`).
+  let harvester: Harvester | undefined;
+  if (config.chains.length > 0) {
+    try {
+      harvester = await startHarvester(storage.events, config.chains, log, {
+        worldOwnership: { sql: storage.sql },
+        onProgress: progressLogger(log),
+      });
+    } catch (error) {
+      await gateway.stop();
+      await storage.close();
+      throw error;
+    }
+  }
   const server = gateway.app.listen(config.port, config.host);
-  const stopRunners = () => gateway.stop();
+  const stopRunners = async () => {
+    await harvester?.stop();
+    await gateway.stop();
+  };
   try {
     await once(server, 'listening');
   } catch (error) {

@@ -4,6 +4,7 @@ import type { ApiContext } from './context.js';
 import { mountRoute, openApiPaths, type Route, type RouteMiddleware } from './route.js';
 import { assetRoutes } from './routes/assets.js';
 import { authRoutes } from './routes/auth.js';
+import { chainRoutes } from './routes/chains.js';
 import { objectRoutes } from './routes/objects.js';
 import { userRoutes } from './routes/users.js';
 import { worldRoutes } from './routes/worlds.js';
@@ -16,6 +17,7 @@ export const apiRoutes = (context: ApiContext): Route[] => [
   ...worldRoutes(context),
   ...objectRoutes(context),
   ...assetRoutes(context),
+  ...chainRoutes(context),
 ];
 
 /** The OpenAPI 3.1 document, made from the same route definitions that serve the requests. */

@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { Wallet } from 'ethers';
+import { parseChainRegistry, type ChainConfig } from '../src/harvester/chain-config.js';
+import { chainStream } from '../src/harvester/events.js';
+import { startHarvester } from '../src/harvester/harvester.js';
+import { createLogger } from '../src/log.js';
+import { chainsProjection } from '../src/projections/read-models/chains.js';
+import { startProjection } from '../src/projections/runner.js';
+import type { SqlClient } from '../src/storage/sql/sql-client.js';
+import { openSqlEventStore } from '../src/storage/sql/sql-event-store.js';
+import {
+  balancesAtHead,
+  deployErc20,
+  mintErc20,
+  sendAndMine,
+  startAnvil,
+  transferErc20,
+  type Anvil,
+  type Tx,
+} from '../test/support/anvil.js';
+import { onEachBackend } from './backends.js';
+import { report, type Metric, type Results } from './report.js';
+
+/**
+ * 10,000 ERC20 transfers mined on anvil (10 a block, over 1,000 blocks), then harvested from
+ * block 0 into a fresh store with the chains read model running: the time from the start of the
+ * harvest until the balances are in the read model (checked against balanceOf at head), and the
+ * rate end to end (RPC, decode, append, projection). Beside it, the naive way as the baseline:
+ * the same pipeline held to one block per eth_getLogs.
+ */
+
+const TRANSFERS = Number(process.env.BENCH_TRANSFERS ?? 10_000);
+const PER_BLOCK = 10;
+
+const metrics: Metric[] = [
+  { name: 'harvest to correct balances', unit: 'ms', goal: { backend: 'PG', value: 5000 } },
+  { name: 'transfers end to end', unit: 'events/s', goal: { backend: 'PG', value: 2000 } },
+  { name: 'blocks', unit: 'blocks/s' },
+];
+
+const mineTransfers = async (anvil: Anvil, token: string) => {
+  const senders = anvil.accounts.slice(1, 20);
+  const wallets = Array.from({ length: 200 }, () => Wallet.createRandom().address.toLowerCase());
+  await sendAndMine(
+    anvil,
+    senders.map((s) => mintErc20(anvil, token, s, 10n ** 24n)),
+  );
+  const txs: Tx[] = Array.from({ length: TRANSFERS }, (_, i) =>
+    transferErc20(senders[i % senders.length]!, token, wallets[i % wallets.length]!, BigInt(1 + i)),
+  );
+  await sendAndMine(anvil, txs, PER_BLOCK);
+  return [...senders, ...wallets];
+};
+
+const measure = async (
+  client: SqlClient,
+  chain: ChainConfig,
+  anvil: Anvil,
+  token: string,
+  wallets: readonly string[],
+) => {
+  const schema = `bench_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
+  const store = await openSqlEventStore(client, { schema });
+  const runner = await startProjection(store, client, chainsProjection, { schema });
+  try {
+    const started = performance.now();
+    const harvester = await startHarvester(store, [chain], createLogger('warn'));
+    await harvester.pipeline(chain.id).caughtUp();
+    // The stream's newest event: headPosition() waits for every transaction open on the server.
+    const [newest] = await store.readStream(chainStream(chain.id), {
+      direction: 'backwards',
+      limit: 1,
+    });
+    await runner.reached(newest!.position);
+    const seconds = (performance.now() - started) / 1000;
+    const head = harvester.pipeline(chain.id).status().tip?.number ?? 0;
+    const [counted] = await client.query<{ transfers: string }>(
+      `SELECT transfers::text AS transfers FROM "${schema}".rm_blockchains WHERE chain = $1`,
+      [chain.id],
+    );
+    await harvester.stop();
+    const rows = await client.query<{ wallet: string; balance: string }>(
+      `SELECT wallet, balance::text AS balance FROM "${schema}".rm_balances WHERE contract = $1`,
+      [token],
+    );
+    const projected = new Map(rows.map((r) => [r.wallet, r.balance]));
+    const onChain = await balancesAtHead(
+      anvil,
+      wallets.map((w): [string, string] => [token, w]),
+    );
+    const wrong = wallets.filter((w, i) => (projected.get(w) ?? '0') !== onChain[i]).length;
+    if (wrong > 0) throw new Error(`${wrong} balances differ from balanceOf: the figures are void`);
+    return {
+      seconds,
+      eventsPerSecond: Number(counted?.transfers ?? 0) / seconds,
+      blocksPerSecond: head / seconds,
+    };
+  } finally {
+    await runner.stop();
+    await store.close();
+    await client.exec(`DROP SCHEMA "${schema}" CASCADE`);
+  }
+};
+
+export const harvesterBench = async () => {
+  const anvil = await startAnvil({ chainId: 1, accounts: 20 });
+  try {
+    const token = await deployErc20(anvil);
+    console.error(`  mining ${TRANSFERS.toLocaleString('en-US')} transfers, ${PER_BLOCK} a block`);
+    const wallets = await mineTransfers(anvil, token);
+    const config = (id: string, extra: Record<string, unknown>) =>
+      parseChainRegistry({
+        chains: [
+          {
+            id,
+            kind: 'evm',
+            chainId: 1,
+            rpc: [anvil.url],
+            contracts: [{ address: token, kind: 'erc20' }],
+            pollMs: 20,
+            ...extra,
+          },
+        ],
+      })[0]!;
+    const ranged = config('bench', {});
+    const naive = config('naive', { initialRange: 1, maxRange: 1 });
+    const results: Results = {};
+    const columns: string[] = [];
+    await onEachBackend(async (client, backend) => {
+      for (const [label, chain] of [
+        [backend, ranged],
+        [`${backend} naive`, naive],
+      ] as const) {
+        console.error(`  ${label}: harvesting`);
+        const figures = await measure(client, chain, anvil, token, wallets);
+        (results['harvest to correct balances'] ??= {})[label] = figures.seconds * 1000;
+        (results['transfers end to end'] ??= {})[label] = figures.eventsPerSecond;
+        (results.blocks ??= {})[label] = figures.blocksPerSecond;
+        columns.push(label);
+      }
+    });
+    report(`harvester-${TRANSFERS}`, metrics, columns, results);
+  } finally {
+    await anvil.stop();
+  }
+};

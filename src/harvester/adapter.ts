@@ -1,0 +1,68 @@
+import type { Logger } from '../log.js';
+import type { ChainConfig, ContractKind } from './chain-config.js';
+
+/** A block as the harvester needs it: where it is and what it follows. */
+export interface BlockHeader {
+  number: number;
+  hash: string;
+  parentHash: string;
+}
+
+/** One token movement read from a chain, before it becomes an event. */
+export interface ChainTransfer {
+  contract: string;
+  contractKind: ContractKind;
+  from: string;
+  to: string;
+  /** Fungible amount as a decimal string; "1" for an NFT. */
+  amount: string;
+  /** The NFT's id as a decimal string; null for fungible tokens. */
+  tokenId: string | null;
+  blockNumber: number;
+  blockHash: string;
+  txHash: string;
+  logIndex: number;
+}
+
+/** The node refused a range as too large; `suggested` is the span it said would work. */
+export class RangeTooLarge extends Error {
+  constructor(
+    readonly suggested: number | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RangeTooLarge';
+  }
+}
+
+/** None of a chain's endpoints answered usefully. */
+export class ChainUnreachable extends Error {
+  constructor(
+    readonly chain: string,
+    problem: string,
+  ) {
+    super(`chain ${chain}: ${problem}`);
+    this.name = 'ChainUnreachable';
+  }
+}
+
+/** What the pipeline needs from a chain family: one plugin per family (evm, substrate, …). */
+export interface ChainAdapter {
+  /** Checks that the endpoints answer for the configured chain; throws ChainUnreachable. */
+  connect(): Promise<void>;
+  /** The newest block the pipeline may ingest (after confirmations or finality). */
+  followedHead(): Promise<number>;
+  /** Headers by number, in the order asked; null where the node has no such block. */
+  headers(numbers: readonly number[]): Promise<Array<BlockHeader | null>>;
+  /**
+   * Transfers of the configured contracts in [from, to], in chain order, with the header of
+   * `to` from the same node (null when that node does not have it yet). May throw RangeTooLarge.
+   */
+  transfers(
+    from: number,
+    to: number,
+  ): Promise<{ transfers: ChainTransfer[]; last: BlockHeader | null }>;
+  close(): Promise<void>;
+}
+
+export type AdapterFactory = (chain: ChainConfig, log: Logger) => ChainAdapter;

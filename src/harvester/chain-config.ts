@@ -1,0 +1,157 @@
+import { readFileSync } from 'node:fs';
+import { getAddress, isAddress } from 'ethers';
+import { z } from 'zod';
+
+/**
+ * The chain registry: which chains to follow, through which RPC endpoints, how far behind the
+ * head to stay, how deep a reorg may go before a human must look, and which contracts to read.
+ */
+
+export const CONTRACT_KINDS = ['erc20', 'erc721', 'world-nft'] as const;
+export type ContractKind = (typeof CONTRACT_KINDS)[number];
+
+export const CHAIN_KINDS = ['evm'] as const;
+export type ChainKind = (typeof CHAIN_KINDS)[number];
+
+export interface ContractConfig {
+  /** Lower-case 0x address. */
+  address: string;
+  kind: ContractKind;
+  name: string;
+}
+
+export interface ChainConfig {
+  /** A short slug naming the chain in streams, URLs and logs: `ethereum`, `arbitrum`. */
+  id: string;
+  kind: ChainKind;
+  /** The chain id the endpoints must answer with. */
+  chainId: number;
+  rpc: string[];
+  /** Which head to follow: the latest block less `confirmations`, or the node's `finalized` tag. */
+  follow: 'latest' | 'finalized';
+  confirmations: number;
+  /** A reorg deeper than this stops the chain instead of being applied. */
+  maxReorgDepth: number;
+  startBlock: number;
+  pollMs: number;
+  /** First `eth_getLogs` range in blocks; it grows on success and shrinks when refused. */
+  initialRange: number;
+  maxRange: number;
+  requestTimeoutMs: number;
+  /**
+   * Ranges without transfers advance the checkpoint in memory and are written at most this often:
+   * a chain of quarter-second blocks would otherwise append a checkpoint per poll, forever.
+   */
+  checkpointEveryMs: number;
+  contracts: ContractConfig[];
+}
+
+export class ChainConfigError extends Error {
+  constructor(
+    readonly chain: string,
+    problem: string,
+  ) {
+    super(`chain ${chain}: ${problem}`);
+    this.name = 'ChainConfigError';
+  }
+}
+
+/** Reorg depths the anchors use by chain id (Ponder's finality table); 64 elsewhere. */
+const defaultReorgDepth = (chainId: number) => ({ 1: 65, 137: 200, 42161: 240 })[chainId] ?? 64;
+
+const Contract = z.strictObject({
+  address: z.string().refine(isAddress, { message: 'is not a 0x address' }),
+  kind: z.enum(CONTRACT_KINDS),
+  name: z.string().min(1).max(64).optional(),
+});
+
+const Chain = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, {
+    message: 'must be a lower-case slug of up to 32 letters, digits and dashes',
+  }),
+  kind: z.enum(CHAIN_KINDS),
+  chainId: z.number().int().positive(),
+  rpc: z
+    .array(
+      z.string().refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), {
+        message: 'must be an http(s) URL',
+      }),
+    )
+    .min(1),
+  follow: z.enum(['latest', 'finalized']).optional(),
+  confirmations: z.number().int().min(0).max(10_000).optional(),
+  maxReorgDepth: z.number().int().min(1).max(100_000).optional(),
+  startBlock: z.number().int().min(0).optional(),
+  pollMs: z.number().int().min(10).max(600_000).optional(),
+  initialRange: z.number().int().min(1).max(1_000_000).optional(),
+  maxRange: z.number().int().min(1).max(1_000_000).optional(),
+  requestTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+  checkpointEveryMs: z.number().int().min(0).max(3_600_000).optional(),
+  contracts: z.array(Contract).min(1),
+});
+
+const Registry = z.strictObject({ chains: z.array(z.unknown()) });
+
+const describeIssue = (issue: z.core.$ZodIssue) =>
+  `${issue.path.length > 0 ? `${issue.path.join('.')} ` : ''}${issue.message}`;
+
+const parseChain = (raw: unknown, index: number): ChainConfig => {
+  const name =
+    raw && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string'
+      ? (raw as { id: string }).id
+      : `#${index + 1}`;
+  const parsed = Chain.safeParse(raw);
+  if (!parsed.success) throw new ChainConfigError(name, describeIssue(parsed.error.issues[0]!));
+  const c = parsed.data;
+  return {
+    id: c.id,
+    kind: c.kind,
+    chainId: c.chainId,
+    rpc: c.rpc,
+    follow: c.follow ?? 'latest',
+    confirmations: c.confirmations ?? 0,
+    maxReorgDepth: c.maxReorgDepth ?? defaultReorgDepth(c.chainId),
+    startBlock: c.startBlock ?? 0,
+    pollMs: c.pollMs ?? 1000,
+    initialRange: c.initialRange ?? 1000,
+    maxRange: c.maxRange ?? 100_000,
+    requestTimeoutMs: c.requestTimeoutMs ?? 10_000,
+    checkpointEveryMs: c.checkpointEveryMs ?? 10_000,
+    contracts: c.contracts.map((contract) => ({
+      address: getAddress(contract.address).toLowerCase(),
+      kind: contract.kind,
+      name: contract.name ?? contract.kind,
+    })),
+  };
+};
+
+/** Validates a registry (`{"chains": [...]}`); the error names the chain that is wrong. */
+export const parseChainRegistry = (raw: unknown): ChainConfig[] => {
+  const registry = Registry.safeParse(raw);
+  if (!registry.success) {
+    throw new ChainConfigError(
+      'registry',
+      `must be {"chains": [...]}: ${describeIssue(registry.error.issues[0]!)}`,
+    );
+  }
+  const chains = registry.data.chains.map(parseChain);
+  const seen = new Set<string>();
+  for (const chain of chains) {
+    if (seen.has(chain.id)) throw new ChainConfigError(chain.id, 'is configured twice');
+    seen.add(chain.id);
+  }
+  return chains;
+};
+
+/** The registry from a JSON file or a JSON string (HARVESTER_CONFIG / CHAINS). */
+export const loadChainRegistry = (source: { file?: string; json?: string }): ChainConfig[] => {
+  const text = source.file ? readFileSync(source.file, 'utf8') : source.json;
+  if (text === undefined) return [];
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ChainConfigError('registry', `is not JSON: ${(error as Error).message}`);
+  }
+  return parseChainRegistry(raw);
+};

@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import type { Event } from '../domain/decider.js';
+import type { ContractKind } from './chain-config.js';
+
+/**
+ * Events of a chain's stream (`chain-<id>`). Every append ends with the checkpoint it reaches, so
+ * the store never holds transfers without the block they were read up to, nor the reverse.
+ */
+
+export interface TransferData {
+  chain: string;
+  contract: string;
+  contractKind: ContractKind;
+  from: string;
+  to: string;
+  amount: string;
+  tokenId: string | null;
+  blockNumber: number;
+  blockHash: string;
+  txHash: string;
+  logIndex: number;
+}
+
+/** A block the chain holds: kept for the blocks a reorg may still replace. */
+export type KnownBlock = [number: number, hash: string];
+
+export interface CheckpointData {
+  chain: string;
+  /** The last block whose events are in the store, and its hash. */
+  blockNumber: number;
+  blockHash: string;
+  /** Hashes of recent blocks (within the reorg depth), newest last: where to look for a fork. */
+  recent: KnownBlock[];
+}
+
+export type TokenTransferred = Event<'TokenTransferred', TransferData>;
+/** An orphaned block's transfer, undone: the same data, to be subtracted. */
+export type TokenTransferReverted = Event<
+  'TokenTransferReverted',
+  TransferData & {
+    revertedEventId: string;
+    /** The common ancestor the chain went back to: balances are right as of that block. */
+    ancestorBlock: number;
+  }
+>;
+export type ChainBlocksIngested = Event<
+  'ChainBlocksIngested',
+  CheckpointData & { fromBlock: number; transfers: number }
+>;
+/** The chain switched branches: the checkpoint goes back to the common ancestor. */
+export type ChainReorganized = Event<
+  'ChainReorganized',
+  CheckpointData & { depth: number; orphanedFrom: number; orphanedTo: number; reverted: number }
+>;
+/** A reorg deeper than the chain's limit: the chain stops until someone looks. */
+export type ChainHalted = Event<
+  'ChainHalted',
+  { chain: string; reason: string; depth: number | null; atBlock: number }
+>;
+
+export type ChainEvent =
+  TokenTransferred | TokenTransferReverted | ChainBlocksIngested | ChainReorganized | ChainHalted;
+
+export const CHAIN_EVENT_TYPES = [
+  'TokenTransferred',
+  'TokenTransferReverted',
+  'ChainBlocksIngested',
+  'ChainReorganized',
+  'ChainHalted',
+] as const;
+
+export const chainStream = (chain: string) => `chain-${chain}`;
+
+const uuidFromHash = (text: string) => {
+  const hex = createHash('sha256').update(text).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+};
+
+/** The same log always gets the same id: ingesting it twice cannot count it twice. */
+export const transferEventId = (
+  t: Pick<TransferData, 'chain' | 'blockHash' | 'txHash' | 'logIndex'>,
+) =>
+  uuidFromHash(`transfer\u0000${t.chain}\u0000${t.blockHash}\u0000${t.txHash}\u0000${t.logIndex}`);
+
+export const revertEventId = (transferId: string) => uuidFromHash(`revert\u0000${transferId}`);
+
+export const checkpointEventId = (
+  chain: string,
+  type: string,
+  blockNumber: number,
+  blockHash: string,
+  salt = '',
+) => uuidFromHash(`${type}\u0000${chain}\u0000${blockNumber}\u0000${blockHash}\u0000${salt}`);
+
+/** The id of the world an Odyssey world NFT stands for. */
+export const worldIdForNft = (chain: string, contract: string, tokenId: string) =>
+  uuidFromHash(`world-nft\u0000${chain}\u0000${contract}\u0000${tokenId}`);
+
+export const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';

@@ -1,0 +1,117 @@
+import { id as keccakId } from 'ethers';
+import type { Logger } from '../../log.js';
+import type { BlockHeader, ChainAdapter, ChainTransfer } from '../adapter.js';
+import type { ChainConfig, ContractKind } from '../chain-config.js';
+import { openRpcPool } from './rpc-pool.js';
+
+/** ERC20 and ERC721 share this signature; ERC721 indexes the token id as a fourth topic. */
+export const TRANSFER_TOPIC = keccakId('Transfer(address,address,uint256)');
+
+interface RpcLog {
+  address: string;
+  topics: string[];
+  data: string;
+  blockNumber: string;
+  blockHash: string;
+  transactionHash: string;
+  logIndex: string;
+  removed?: boolean;
+}
+
+interface RpcBlock {
+  number: string;
+  hash: string;
+  parentHash: string;
+}
+
+const topicAddress = (topic: string) => `0x${topic.slice(26)}`.toLowerCase();
+
+/** A Transfer log of a followed contract, or undefined when it is not one we can read. */
+export const decodeTransfer = (
+  log: RpcLog,
+  kinds: ReadonlyMap<string, ContractKind>,
+): ChainTransfer | undefined => {
+  const contract = log.address.toLowerCase();
+  const contractKind = kinds.get(contract);
+  if (!contractKind || log.topics[0] !== TRANSFER_TOPIC) return undefined;
+  const fungible = log.topics.length === 3;
+  if (!fungible && log.topics.length !== 4) return undefined;
+  // A contract configured as one standard that emits the other shape is misconfigured: skip.
+  if (fungible !== (contractKind === 'erc20')) return undefined;
+  return {
+    contract,
+    contractKind,
+    from: topicAddress(log.topics[1]!),
+    to: topicAddress(log.topics[2]!),
+    amount: fungible ? BigInt(log.data === '0x' ? 0 : log.data).toString() : '1',
+    tokenId: fungible ? null : BigInt(log.topics[3]!).toString(),
+    blockNumber: Number(log.blockNumber),
+    blockHash: log.blockHash,
+    txHash: log.transactionHash,
+    logIndex: Number(log.logIndex),
+  };
+};
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+export const createEvmAdapter = (chain: ChainConfig, log: Logger): ChainAdapter => {
+  const rpc = openRpcPool({
+    chain: chain.id,
+    chainId: chain.chainId,
+    urls: chain.rpc,
+    timeoutMs: chain.requestTimeoutMs,
+    log,
+  });
+  const kinds = new Map(chain.contracts.map((c) => [c.address, c.kind]));
+  const addresses = chain.contracts.map((c) => c.address);
+
+  const block = (tag: string) => rpc.send<RpcBlock | null>('eth_getBlockByNumber', [tag, false]);
+
+  return {
+    connect: () => rpc.checkEndpoints(),
+    followedHead: async () => {
+      if (chain.follow === 'finalized') {
+        const finalized = await block('finalized');
+        return finalized ? Number(finalized.number) : -1;
+      }
+      const latest = Number(await rpc.send<string>('eth_blockNumber', []));
+      return latest - chain.confirmations;
+    },
+    headers: (numbers) =>
+      Promise.all(
+        numbers.map(async (n): Promise<BlockHeader | null> => {
+          const b = await block(hex(n));
+          return b ? { number: Number(b.number), hash: b.hash, parentHash: b.parentHash } : null;
+        }),
+      ),
+    transfers: async (from, to) => {
+      // One node answers both, so a replica behind `to` cannot pass off a short list of logs.
+      const [logs, last] = (await rpc.sendTogether([
+        [
+          'eth_getLogs',
+          [
+            {
+              fromBlock: hex(from),
+              toBlock: hex(to),
+              address: addresses,
+              topics: [TRANSFER_TOPIC],
+            },
+          ],
+        ],
+        ['eth_getBlockByNumber', [hex(to), false]],
+      ])) as [RpcLog[], RpcBlock | null];
+      const transfers: ChainTransfer[] = [];
+      for (const entry of logs) {
+        if (entry.removed) continue;
+        const transfer = decodeTransfer(entry, kinds);
+        if (transfer) transfers.push(transfer);
+      }
+      transfers.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex);
+      return {
+        transfers,
+        last: last && { number: Number(last.number), hash: last.hash, parentHash: last.parentHash },
+      };
+    },
+    close: () => rpc.close(),
+  };
+};

@@ -1,0 +1,86 @@
+import type { Logger } from '../log.js';
+import type { EventStore } from '../storage/event-store/port.js';
+import type { SqlClient } from '../storage/sql/sql-client.js';
+import type { AdapterFactory } from './adapter.js';
+import type { ChainConfig, ChainKind } from './chain-config.js';
+import { createEvmAdapter } from './evm/evm-adapter.js';
+import { startChainPipeline, type ChainPipeline, type PipelineOptions } from './pipeline.js';
+import { startWorldOwnership, type WorldOwnership } from './world-ownership.js';
+
+/** Adapters by chain family: a new family is one more entry. */
+const ADAPTERS: Record<ChainKind, AdapterFactory> = {
+  evm: createEvmAdapter,
+};
+
+export interface HarvesterOptions extends PipelineOptions {
+  /** Where worlds that follow their NFT keep their state; off when absent. */
+  worldOwnership?: { sql: SqlClient; schema?: string };
+}
+
+export interface Harvester {
+  pipelines: readonly ChainPipeline[];
+  pipeline(chain: string): ChainPipeline;
+  stop(): Promise<void>;
+}
+
+/** Whether every chain's endpoints answer for it: a start-up check before storage is opened. */
+export const checkChains = async (chains: readonly ChainConfig[], log: Logger) => {
+  const adapters = chains.map((chain) => ADAPTERS[chain.kind](chain, log));
+  try {
+    await Promise.all(adapters.map((adapter) => adapter.connect()));
+  } finally {
+    await Promise.all(adapters.map((adapter) => adapter.close()));
+  }
+};
+
+/**
+ * Connects to every configured chain (refusing to start, with the chain named, when one cannot be
+ * reached or serves another chain id) and starts one independent pipeline per chain.
+ */
+export const startHarvester = async (
+  store: EventStore,
+  chains: readonly ChainConfig[],
+  log: Logger,
+  options: HarvesterOptions = {},
+): Promise<Harvester> => {
+  const adapters = chains.map((chain) => ({ chain, adapter: ADAPTERS[chain.kind](chain, log) }));
+  try {
+    await Promise.all(adapters.map(({ adapter }) => adapter.connect()));
+  } catch (error) {
+    await Promise.all(adapters.map(({ adapter }) => adapter.close()));
+    throw error;
+  }
+  let ownership: WorldOwnership | undefined;
+  if (
+    options.worldOwnership &&
+    chains.some((c) => c.contracts.some((k) => k.kind === 'world-nft'))
+  ) {
+    const { sql, schema } = options.worldOwnership;
+    ownership = await startWorldOwnership(store, sql, log, schema ? { schema } : {});
+  }
+  const pipelines = adapters.map(({ chain, adapter }) => {
+    log.info(
+      {
+        chain: chain.id,
+        chainId: chain.chainId,
+        endpoints: chain.rpc.length,
+        contracts: chain.contracts.length,
+      },
+      'harvesting chain',
+    );
+    return startChainPipeline(store, chain, adapter, log, options);
+  });
+  return {
+    pipelines,
+    pipeline: (id) => {
+      const found = pipelines.find((p) => p.chain === id);
+      if (!found) throw new Error(`no chain ${id} is harvested`);
+      return found;
+    },
+    stop: async () => {
+      await Promise.all(pipelines.map((p) => p.stop()));
+      await Promise.all(adapters.map(({ adapter }) => adapter.close()));
+      await ownership?.stop();
+    },
+  };
+};

@@ -1,0 +1,188 @@
+import type { Logger } from '../log.js';
+import { DomainError } from '../domain/errors.js';
+import { worldDecider, worldStream, type WorldCommand } from '../domain/world/world.js';
+import { loadState, type CommandEnvelope } from '../storage/command-handler.js';
+import { walletHolder } from '../storage/commands/account-commands.js';
+import { handleWorldCommand } from '../storage/commands/world-commands.js';
+import type { EventStore, Position, RecordedEvent } from '../storage/event-store/port.js';
+import { migrate } from '../storage/sql/migrate.js';
+import { assertSchemaName, quoteIdent, type SqlClient } from '../storage/sql/sql-client.js';
+import { worldIdForNft, ZERO_ADDRESS, type TransferData } from './events.js';
+
+/**
+ * Worlds follow their Odyssey world NFT. Minting one to a wallet creates the world for the
+ * wallet's user, or, while the wallet has no user yet, on that user's first sign-in; a transfer
+ * (or the revert of one, after a reorg) hands the world to the new holder's user, and with it
+ * who may edit. It remembers which wallet holds each world NFT, and where in the log it stands;
+ * the commands it sends are idempotent, so handling an event twice after a crash changes nothing.
+ */
+
+const WATCHED = ['TokenTransferred', 'TokenTransferReverted', 'WalletClaimed', 'WalletReleased'];
+
+const migrations = [
+  {
+    id: 1,
+    name: 'world NFT holders',
+    sql: (s: string) => `
+      CREATE TABLE ${s}.harvester_world_nfts (
+        chain text NOT NULL,
+        contract text NOT NULL,
+        token_id text NOT NULL,
+        owner text NOT NULL,
+        PRIMARY KEY (chain, contract, token_id)
+      );
+      CREATE INDEX ON ${s}.harvester_world_nfts (owner);
+      CREATE TABLE ${s}.harvester_world_checkpoint (
+        name text PRIMARY KEY,
+        position text NOT NULL
+      );`,
+  },
+];
+
+interface WorldNft {
+  chain: string;
+  contract: string;
+  token_id: string;
+  owner: string;
+}
+
+export const startWorldOwnership = async (
+  store: EventStore,
+  sql: SqlClient,
+  log: Logger,
+  options: { schema?: string } = {},
+) => {
+  const schema = assertSchemaName(options.schema ?? 'public');
+  await migrate(sql, schema, 'world-ownership', migrations);
+  const s = quoteIdent(schema);
+  const stop = new AbortController();
+
+  const readCheckpoint = async () => {
+    const [saved] = await sql.query<{ position: string }>(
+      `SELECT position FROM ${s}.harvester_world_checkpoint WHERE name = 'world-ownership'`,
+    );
+    return (saved?.position ?? 'start') as Position | 'start';
+  };
+
+  const envelopeFor = (event: RecordedEvent, purpose: string): CommandEnvelope => ({
+    commandId: `world-ownership:${event.id}:${purpose}`,
+    correlationId: event.metadata.correlationId,
+    causationId: event.id,
+    actor: { kind: 'service', name: 'harvester' },
+    auth: 'service',
+    at: event.metadata.occurredAt,
+  });
+
+  /** Brings the world of one NFT in line with who holds the NFT now. */
+  const settleWorld = async (nft: WorldNft, cause: RecordedEvent) => {
+    const worldId = worldIdForNft(nft.chain, nft.contract, nft.token_id);
+    const holder =
+      nft.owner === ZERO_ADDRESS
+        ? null
+        : await walletHolder(store, { network: 'ethereum', address: nft.owner });
+    const { state: world } = await loadState(store, worldStream(worldId), worldDecider);
+    const envelope = envelopeFor(cause, worldId);
+    const base = { actor: envelope.actor, at: envelope.at };
+    let command: WorldCommand | undefined;
+    if (world.status === 'absent' && holder) {
+      command = {
+        type: 'CreateWorld',
+        data: {
+          worldId,
+          ownerId: holder,
+          name: `World #${nft.token_id}`,
+          origin: {
+            kind: 'nft',
+            chainId: nft.chain,
+            contract: nft.contract,
+            tokenId: nft.token_id,
+          },
+        },
+        ...base,
+      };
+    } else if (world.status === 'active' && world.ownerId !== holder) {
+      command = { type: 'ChangeWorldOwner', data: { worldId, ownerId: holder }, ...base };
+    }
+    if (!command) return;
+    try {
+      await handleWorldCommand(store, command, envelope);
+      log.info(
+        { worldId, owner: holder, wallet: nft.owner, command: command.type },
+        'world follows its NFT',
+      );
+    } catch (error) {
+      // Someone else (another harvester) settled it first: the next event settles it again.
+      if (!(error instanceof DomainError)) throw error;
+      log.warn({ worldId, err: error }, 'world ownership not changed');
+    }
+  };
+
+  const handle = async (event: RecordedEvent) => {
+    if (event.type === 'WalletClaimed' || event.type === 'WalletReleased') {
+      const { wallet } = event.data as { wallet: { network: string; address: string } };
+      if (wallet.network !== 'ethereum') return;
+      const nfts = await sql.query<WorldNft>(
+        `SELECT chain, contract, token_id, owner FROM ${s}.harvester_world_nfts WHERE owner = $1`,
+        [wallet.address],
+      );
+      for (const nft of nfts) await settleWorld(nft, event);
+      return;
+    }
+    const transfer = event.data as unknown as TransferData;
+    if (transfer.contractKind !== 'world-nft' || transfer.tokenId === null) return;
+    const nft: WorldNft = {
+      chain: transfer.chain,
+      contract: transfer.contract,
+      token_id: transfer.tokenId,
+      owner: event.type === 'TokenTransferred' ? transfer.to : transfer.from,
+    };
+    await sql.query(
+      `INSERT INTO ${s}.harvester_world_nfts (chain, contract, token_id, owner) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (chain, contract, token_id) DO UPDATE SET owner = excluded.owner`,
+      [nft.chain, nft.contract, nft.token_id, nft.owner],
+    );
+    await settleWorld(nft, event);
+  };
+
+  const follow = async () => {
+    for await (const batch of store.subscribe({
+      from: await readCheckpoint(),
+      filter: { eventTypes: WATCHED },
+      signal: stop.signal,
+    })) {
+      for (const event of batch.events) await handle(event);
+      await sql.query(
+        `INSERT INTO ${s}.harvester_world_checkpoint (name, position) VALUES ('world-ownership', $1)
+         ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
+        [batch.position],
+      );
+    }
+  };
+
+  /** Starts again from the checkpoint after a failure (the database went away), pausing longer each time. */
+  const run = async () => {
+    let pause = 500;
+    while (!stop.signal.aborted) {
+      try {
+        await follow();
+        pause = 500;
+      } catch (error) {
+        if (stop.signal.aborted) return;
+        log.error({ err: error }, 'world ownership failed; starting again from its checkpoint');
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        pause = Math.min(30_000, pause * 2);
+      }
+    }
+  };
+
+  const running = run();
+
+  return {
+    stop: async () => {
+      stop.abort();
+      await running;
+    },
+  };
+};
+
+export type WorldOwnership = Awaited<ReturnType<typeof startWorldOwnership>>;
