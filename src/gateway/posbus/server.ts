@@ -25,6 +25,7 @@ import {
   type Hello,
 } from './protocol.js';
 import { cellOf, neighbourhood, type CellKey } from './interest.js';
+import { prepareBinaryFrame, sendPrepared } from './prepared-frame.js';
 import { readWorldSnapshot } from './snapshot.js';
 import {
   singleGateway,
@@ -121,6 +122,12 @@ interface RemoteGateway {
 const ROSTER_EVERY_MS = 5_000;
 const GATEWAY_SILENT_MS = 3 * ROSTER_EVERY_MS;
 
+/** A transforms frame, and the same as a whole WebSocket frame ready for the wire. */
+interface PositionFrame {
+  payload: Uint8Array;
+  wire: Buffer;
+}
+
 interface Counters {
   messagesIn: number;
   messagesOut: number;
@@ -193,18 +200,27 @@ export const startPosBus = (
     tickMs: [],
   };
 
-  const send = (session: Session, frame: Uint8Array) => {
-    if (session.socket.readyState !== WebSocket.OPEN) return;
+  /** Whether a frame of `bytes` may go to the session; a client too far behind is closed. */
+  const admit = (session: Session, bytes: number) => {
+    if (session.socket.readyState !== WebSocket.OPEN) return false;
     if (session.socket.bufferedAmount > options.closeAboveBytes) {
       counters.kicks++;
       session.socket.close(CloseCode.resume, 'too far behind; reconnect and resume');
       // A client that reads nothing never reads the close either: cut it off.
       setTimeout(() => session.socket.terminate(), 1_000).unref();
-      return;
+      return false;
     }
     counters.messagesOut++;
-    counters.bytesOut += frame.byteLength;
-    session.socket.send(frame);
+    counters.bytesOut += bytes;
+    return true;
+  };
+  const send = (session: Session, frame: Uint8Array) => {
+    if (admit(session, frame.byteLength)) session.socket.send(frame);
+  };
+  /** A position frame: the same prepared bytes for every recipient. */
+  const sendPositions = (session: Session, frame: PositionFrame) => {
+    if (admit(session, frame.payload.byteLength))
+      sendPrepared(session.socket, frame.wire, frame.payload);
   };
   const sendError = (session: Session, code: string, message: string) =>
     send(session, encode(ServerOp.error, { code, message }));
@@ -733,13 +749,13 @@ export const startPosBus = (
     socket.on('error', (error) => log.debug({ err: error }, 'PosBus socket error'));
   });
 
-  const transformsFrame = (records: Array<[number, AvatarTransform]>) => {
-    const frame = encodeTransformRecords(TRANSFORMS_HEADER_BYTES, records);
-    frame[0] = ServerOp.transforms;
-    const view = new DataView(frame.buffer);
+  const transformsFrame = (records: Array<[number, AvatarTransform]>): PositionFrame => {
+    const payload = encodeTransformRecords(TRANSFORMS_HEADER_BYTES, records);
+    payload[0] = ServerOp.transforms;
+    const view = new DataView(payload.buffer);
     view.setUint32(1, tick, true);
     view.setFloat64(5, tickStartedAt, true);
-    return frame;
+    return { payload, wire: prepareBinaryFrame(payload) };
   };
 
   /**
@@ -774,8 +790,8 @@ export const startPosBus = (
         return seen;
       };
       // One frame per home cell, shared by everyone standing in it: encoded once, the same bytes.
-      const deltas = new Map<CellKey, Uint8Array | null>();
-      const keyframes = new Map<CellKey, Uint8Array>();
+      const deltas = new Map<CellKey, PositionFrame | null>();
+      const keyframes = new Map<CellKey, PositionFrame>();
       const deltaFor = (home: CellKey) => {
         if (!deltas.has(home)) {
           const moved = visibleFrom(home).filter((s) => s.moved);
@@ -806,7 +822,7 @@ export const startPosBus = (
           continue;
         }
         const frame = recipient.needsKeyframe ? keyframeFor(home) : deltaFor(home);
-        if (frame) send(recipient, frame);
+        if (frame) sendPositions(recipient, frame);
         recipient.needsKeyframe = false;
       }
       if (relay.scaledOut) {
