@@ -12,8 +12,13 @@ interface Job {
 }
 
 const job = workerData as Job;
-const post = async (path: string) => {
-  const response = await fetch(`${job.url}${path}`, { method: 'POST' });
+const post = async (path: string, attempt = 1): Promise<{ token: string }> => {
+  const response = await fetch(`${job.url}${path}`, { method: 'POST' }).catch((error: unknown) => {
+    // A pooled connection can be reset under thousands of arrivals: try again, a few times.
+    if (attempt < 3) return undefined;
+    throw error;
+  });
+  if (!response) return post(path, attempt + 1);
   if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
   return (await response.json()) as { token: string };
 };

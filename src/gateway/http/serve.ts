@@ -43,6 +43,10 @@ export const serve = async (config: Config, log: Logger): Promise<RunningServer>
     }
   }
   const server = gateway.app.listen(config.port, config.host);
+  // Idle keep-alive connections outlive the usual proxies' (60 s), so it is the proxy or client
+  // that closes them: a server closing first races a request already on its way (ECONNRESET).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   const stopRunners = async () => {
     await harvester?.stop();
     await gateway.stop();
