@@ -19,6 +19,7 @@ import { assetStream } from '../../src/domain/asset/asset.js';
 import { openPgliteClient } from '../../src/storage/sql/pglite-client.js';
 import type { SqlClient } from '../../src/storage/sql/sql-client.js';
 import { apiClient, openBackend, startApiServer, type ApiServer } from '../support/api-server.js';
+import { signInWithWallet } from '../support/sign-in.js';
 import { exe, glb, gltfJson, mp3, mp4, mp4Header, png } from '../support/asset-files.js';
 
 type Client = Awaited<ReturnType<typeof apiClient>>;
@@ -95,19 +96,7 @@ describe('assets over REST', function () {
   let alice: string;
   let bob: string;
 
-  const signIn = async () => {
-    const wallet = EthersWallet.createRandom();
-    const challenge = await api.request('GET', `/api/v1/auth/challenge?wallet=${wallet.address}`);
-    const signedIn = await api.request('POST', '/api/v1/auth/token', {
-      body: {
-        wallet: wallet.address,
-        network: 'ethereum',
-        signature: await wallet.signMessage(challenge.body.challenge),
-      },
-    });
-    assert.equal(signedIn.status, 200, JSON.stringify(signedIn.body));
-    return signedIn.body.token as string;
-  };
+  const signIn = async () => (await signInWithWallet(api)).token;
   const upload = (token: string | undefined, bytes: Uint8Array, filename = 'file.bin') =>
     api.request('POST', '/api/v1/assets', {
       ...(token ? { token } : {}),

@@ -1,20 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { Wallet as EthersWallet } from 'ethers';
 import { PosBusClient } from '../../src/client/posbus-client.js';
 import { CloseCode } from '../../src/gateway/posbus/protocol.js';
 import type { Config } from '../../src/config.js';
 import type { SqlClient } from '../../src/storage/sql/sql-client.js';
 import { apiClient, openBackend, startApiServer, type ApiServer } from '../support/api-server.js';
 import { natsUnavailable, testNatsUrl } from '../support/nats.js';
+import { signInWithWallet, until } from '../support/sign-in.js';
 
 type Api = Awaited<ReturnType<typeof apiClient>>;
-
-const until = async (condition: () => boolean, what: string) => {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 25));
-  assert.ok(condition(), `timed out waiting for ${what}`);
-};
 
 /**
  * Several PosBus gateways over one event log, sharing a real NATS server: users on one see the
@@ -39,17 +34,7 @@ describe('PosBus scaled out over NATS', function () {
     clients.push(client);
     return client;
   };
-  const signIn = async () => {
-    const wallet = EthersWallet.createRandom();
-    const challenge = await api.request('GET', `/api/v1/auth/challenge?wallet=${wallet.address}`);
-    const reply = await api.request('POST', '/api/v1/auth/token', {
-      body: {
-        wallet: wallet.address,
-        signature: await wallet.signMessage(challenge.body.challenge),
-      },
-    });
-    return { token: reply.body.token as string, userId: reply.body.user.id as string };
-  };
+  const signIn = () => signInWithWallet(api);
   const worldWithObject = async () => {
     const owner = await signIn();
     const world = await api.request('POST', '/api/v1/worlds', {

@@ -1,24 +1,16 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- REST answers are checked against the OpenAPI document at run time (see apiClient). */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { Wallet as EthersWallet } from 'ethers';
 import { PosBusClient } from '../../src/client/posbus-client.js';
 import { ClientOp, CloseCode, encode } from '../../src/gateway/posbus/protocol.js';
 import type { DurableEvent } from '../../src/gateway/posbus/protocol.js';
 import type { SqlClient } from '../../src/storage/sql/sql-client.js';
 import { apiClient, openBackend, startApiServer, type ApiServer } from '../support/api-server.js';
+import { signInWithWallet, until } from '../support/sign-in.js';
 
 type Api = Awaited<ReturnType<typeof apiClient>>;
 
-const signIn = async (api: Api) => {
-  const wallet = EthersWallet.createRandom();
-  const challenge = await api.request('GET', `/api/v1/auth/challenge?wallet=${wallet.address}`);
-  const reply = await api.request('POST', '/api/v1/auth/token', {
-    body: { wallet: wallet.address, signature: await wallet.signMessage(challenge.body.challenge) },
-  });
-  assert.equal(reply.status, 200, JSON.stringify(reply.body));
-  return { token: reply.body.token as string, userId: reply.body.user.id as string };
-};
+const signIn = (api: Api) => signInWithWallet(api);
 
 /** Resolves with the first event of this type (and, if given, this position) the client gets. */
 const nextEvent = (client: PosBusClient, type: string, position?: string) =>
@@ -30,11 +22,6 @@ const nextEvent = (client: PosBusClient, type: string, position?: string) =>
     };
     client.on('event', listener);
   });
-
-const until = async (condition: () => boolean, what: string) => {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 25));
-  assert.ok(condition(), `timed out waiting for ${what}`);
-};
 
 describe('PosBus', function () {
   this.timeout(60_000);

@@ -15,29 +15,12 @@ import {
   type Anvil,
 } from '../support/anvil.js';
 import { apiClient, openBackend, startApiServer, type ApiServer } from '../support/api-server.js';
+import { signInWithWallet } from '../support/sign-in.js';
 import { chainConfig, silent } from './fixture.js';
 
 type Client = Awaited<ReturnType<typeof apiClient>>;
 
-const signIn = async (
-  api: Client,
-  wallet: { address: string; signMessage: (message: string) => Promise<string> },
-) => {
-  const challenge = await api.request('GET', `/api/v1/auth/challenge?wallet=${wallet.address}`);
-  const signedIn = await api.request('POST', '/api/v1/auth/token', {
-    body: {
-      wallet: wallet.address,
-      network: 'ethereum',
-      signature: await wallet.signMessage(challenge.body.challenge),
-    },
-  });
-  assert.equal(signedIn.status, 200, JSON.stringify(signedIn.body));
-  return {
-    token: signedIn.body.token as string,
-    userId: signedIn.body.user.id as string,
-    address: wallet.address.toLowerCase(),
-  };
-};
+const signIn = signInWithWallet;
 
 /** Asks again until the answer is the one expected, or the deadline passes. */
 const eventually = async <T>(ask: () => Promise<T>, ok: (answer: T) => boolean, what: string) => {

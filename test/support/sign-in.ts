@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { Wallet } from 'ethers';
+import type { apiClient } from './api-server.js';
+
+type Api = Awaited<ReturnType<typeof apiClient>>;
+
+/** Something that signs as an Ethereum wallet: an ethers Wallet, or a key held by a test chain. */
+export interface EthereumSigner {
+  address: string;
+  signMessage(message: string): Promise<string>;
+}
+
+/** Signs in through the API as a user would: a challenge, signed by the wallet, for a token. */
+export const signInWithWallet = async (
+  api: Api,
+  wallet: EthereumSigner = Wallet.createRandom(),
+) => {
+  const challenge = await api.request('GET', `/api/v1/auth/challenge?wallet=${wallet.address}`);
+  const signedIn = await api.request('POST', '/api/v1/auth/token', {
+    body: {
+      wallet: wallet.address,
+      network: 'ethereum',
+      signature: await wallet.signMessage(challenge.body.challenge),
+    },
+  });
+  assert.equal(signedIn.status, 200, JSON.stringify(signedIn.body));
+  return {
+    token: signedIn.body.token as string,
+    userId: signedIn.body.user.id as string,
+    address: wallet.address.toLowerCase(),
+  };
+};
+
+/** Waits, in short steps up to 5 s, until the condition holds; fails naming what never came. */
+export const until = async (condition: () => boolean, what: string) => {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(condition(), `timed out waiting for ${what}`);
+};
