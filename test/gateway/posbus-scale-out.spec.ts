@@ -7,7 +7,7 @@ import type { Config } from '../../src/config.js';
 import type { SqlClient } from '../../src/storage/sql/sql-client.js';
 import { apiClient, openBackend, startApiServer, type ApiServer } from '../support/api-server.js';
 import { natsUnavailable, testNatsUrl } from '../support/nats.js';
-import { signInWithWallet, until } from '../support/sign-in.js';
+import { signInWithWallet, until, worldWithObject } from '../support/sign-in.js';
 
 type Api = Awaited<ReturnType<typeof apiClient>>;
 
@@ -35,22 +35,6 @@ describe('PosBus scaled out over NATS', function () {
     return client;
   };
   const signIn = () => signInWithWallet(api);
-  const worldWithObject = async () => {
-    const owner = await signIn();
-    const world = await api.request('POST', '/api/v1/worlds', {
-      token: owner.token,
-      body: { name: 'Shared' },
-    });
-    const object = await api.request('POST', `/api/v1/worlds/${world.body.id}/objects`, {
-      token: owner.token,
-      body: { name: 'Crate', objectType: 'generic' },
-    });
-    await api.request('GET', `/api/v1/objects/${object.body.id}?after=${object.body.position}`, {
-      token: owner.token,
-    });
-    return { owner, worldId: world.body.id as string, objectId: object.body.id as string };
-  };
-
   before(async function () {
     const reason = await natsUnavailable();
     if (reason) {
@@ -72,7 +56,7 @@ describe('PosBus scaled out over NATS', function () {
   });
 
   it('shows users on one gateway to clients on another: presence, transforms and edits', async () => {
-    const { owner, worldId, objectId } = await worldWithObject();
+    const { owner, worldId, objectId } = await worldWithObject(api);
     const visitor = await signIn();
     const a = await connect(first, owner.token);
     const b = await connect(second, visitor.token);
@@ -110,7 +94,7 @@ describe('PosBus scaled out over NATS', function () {
   });
 
   it('grants an object lock on one gateway at a time, shares the drag, and frees it when the holder leaves', async () => {
-    const { owner, worldId, objectId } = await worldWithObject();
+    const { owner, worldId, objectId } = await worldWithObject(api);
     const admin = await signIn();
     const granted = await api.request('POST', `/api/v1/worlds/${worldId}/members`, {
       token: owner.token,
@@ -147,7 +131,7 @@ describe('PosBus scaled out over NATS', function () {
   });
 
   it('replaces a connection on one gateway when the same user signs in on another', async () => {
-    const { owner } = await worldWithObject();
+    const { owner } = await worldWithObject(api);
     const older = await connect(first, owner.token);
     const signalled = once(older, 'signal');
     const closed = once(older, 'close');
@@ -157,7 +141,7 @@ describe('PosBus scaled out over NATS', function () {
   });
 
   it('when two gateways race for one lock, exactly one grants it', async () => {
-    const { owner, worldId, objectId } = await worldWithObject();
+    const { owner, worldId, objectId } = await worldWithObject(api);
     const admin = await signIn();
     await api.request('POST', `/api/v1/worlds/${worldId}/members`, {
       token: owner.token,

@@ -6,7 +6,7 @@ import { ClientOp, CloseCode, encode } from '../../src/gateway/posbus/protocol.j
 import type { DurableEvent } from '../../src/gateway/posbus/protocol.js';
 import type { SqlClient } from '../../src/storage/sql/sql-client.js';
 import { apiClient, openBackend, startApiServer, type ApiServer } from '../support/api-server.js';
-import { signInWithWallet, until } from '../support/sign-in.js';
+import { signInWithWallet, until, worldWithObject } from '../support/sign-in.js';
 
 type Api = Awaited<ReturnType<typeof apiClient>>;
 
@@ -51,25 +51,8 @@ describe('PosBus', function () {
     await sql?.close();
   });
 
-  const worldWithObject = async () => {
-    const owner = await signIn(api);
-    const world = await api.request('POST', '/api/v1/worlds', {
-      token: owner.token,
-      body: { name: 'Live' },
-    });
-    const object = await api.request('POST', `/api/v1/worlds/${world.body.id}/objects`, {
-      token: owner.token,
-      body: { name: 'Crate', objectType: 'generic' },
-    });
-    // Joins read the world from the read models: let them show it.
-    await api.request('GET', `/api/v1/objects/${object.body.id}?after=${object.body.position}`, {
-      token: owner.token,
-    });
-    return { owner, worldId: world.body.id as string, objectId: object.body.id as string };
-  };
-
   it('gives every client in a world the same world, and each REST edit in order with its position', async () => {
-    const { owner, worldId, objectId } = await worldWithObject();
+    const { owner, worldId, objectId } = await worldWithObject(api);
     const users = [owner, ...(await Promise.all([1, 2, 3, 4].map(() => signIn(api))))];
     const connected = await Promise.all(users.map((u) => connect(u.token)));
     await Promise.all(connected.map((c) => c.join(worldId)));
@@ -106,7 +89,7 @@ describe('PosBus', function () {
   });
 
   it('streams avatar transforms once per tick, encoded once for the world', async () => {
-    const { owner, worldId } = await worldWithObject();
+    const { owner, worldId } = await worldWithObject(api);
     const visitor = await signIn(api);
     const [a, b] = [await connect(owner.token), await connect(visitor.token)];
     await a.join(worldId);
@@ -119,7 +102,7 @@ describe('PosBus', function () {
   });
 
   it('costs nothing upstream while a user stands still', async () => {
-    const { owner, worldId } = await worldWithObject();
+    const { owner, worldId } = await worldWithObject(api);
     const visitor = await signIn(api);
     const [a, b] = [await connect(owner.token), await connect(visitor.token)];
     await a.join(worldId);
@@ -139,7 +122,7 @@ describe('PosBus', function () {
   });
 
   it('delivers a high-five to the target, makes locks exclusive, and refuses a lock to a stranger', async () => {
-    const { owner, worldId, objectId } = await worldWithObject();
+    const { owner, worldId, objectId } = await worldWithObject(api);
     const stranger = await signIn(api);
     const [a, b] = [await connect(owner.token), await connect(stranger.token)];
     await a.join(worldId);
@@ -174,7 +157,7 @@ describe('PosBus', function () {
   });
 
   it('records a long drag at a bounded rate, and its end', async () => {
-    const { owner, worldId, objectId } = await worldWithObject();
+    const { owner, worldId, objectId } = await worldWithObject(api);
     const watcher = await signIn(api);
     const [a, b] = [await connect(owner.token), await connect(watcher.token)];
     await a.join(worldId);
@@ -206,7 +189,7 @@ describe('PosBus', function () {
   });
 
   it('resumes a dropped client with every missed edit exactly once', async () => {
-    const { owner, worldId, objectId } = await worldWithObject();
+    const { owner, worldId, objectId } = await worldWithObject(api);
     const watcher = await signIn(api);
     const client = await connect(watcher.token);
     await client.join(worldId);
@@ -232,7 +215,7 @@ describe('PosBus', function () {
   });
 
   it('replaces an older connection of the same user, with a signal to it', async () => {
-    const { owner } = await worldWithObject();
+    const { owner } = await worldWithObject(api);
     const first = await connect(owner.token);
     const signalled = once(first, 'signal');
     const closed = once(first, 'close');
@@ -243,7 +226,7 @@ describe('PosBus', function () {
 
   it('closes a connection with a bad token, and after repeated invalid frames', async () => {
     await assert.rejects(PosBusClient.connect(server.url, 'not-a-token'), /4001/);
-    const { owner } = await worldWithObject();
+    const { owner } = await worldWithObject(api);
     const client = await connect(owner.token);
     const closed = once(client, 'close');
     for (let i = 0; i < 12; i++) client.sendRaw(new Uint8Array([0x7f, 1, 2, 3]));
@@ -251,7 +234,7 @@ describe('PosBus', function () {
   });
 
   it('answers bad frames with an error or a close code, and the server and other clients carry on', async () => {
-    const { owner, worldId, objectId } = await worldWithObject();
+    const { owner, worldId, objectId } = await worldWithObject(api);
     const watcher = await signIn(api);
     const bystander = await connect(watcher.token);
     await bystander.join(worldId);
@@ -303,7 +286,7 @@ describe('PosBus', function () {
   });
 
   it('sends a client only the users in its cell and the cells around it', async () => {
-    const { owner, worldId } = await worldWithObject();
+    const { owner, worldId } = await worldWithObject(api);
     const near = await signIn(api);
     const far = await signIn(api);
     const [a, b, c] = [
@@ -334,7 +317,7 @@ describe('PosBus', function () {
   });
 
   it('refuses a join of a missing world, and a resume from a made-up position gets a fresh snapshot', async () => {
-    const { owner, worldId } = await worldWithObject();
+    const { owner, worldId } = await worldWithObject(api);
     const client = await connect(owner.token);
     await assert.rejects(client.join('00000000-0000-4000-8000-000000000000'), /world_not_found/);
     const before = (await (await fetch(`${server.url}/metrics`)).json()) as any;

@@ -36,3 +36,20 @@ export const until = async (condition: () => boolean, what: string) => {
   for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 25));
   assert.ok(condition(), `timed out waiting for ${what}`);
 };
+
+/**
+ * A new world with one object, owned by a new signed-in user, and visible in the read models
+ * (PosBus joins read the world from them).
+ */
+export const worldWithObject = async (api: Api, name = 'Live') => {
+  const owner = await signInWithWallet(api);
+  const world = await api.request('POST', '/api/v1/worlds', { token: owner.token, body: { name } });
+  const object = await api.request('POST', `/api/v1/worlds/${world.body.id}/objects`, {
+    token: owner.token,
+    body: { name: 'Crate', objectType: 'generic' },
+  });
+  await api.request('GET', `/api/v1/objects/${object.body.id}?after=${object.body.position}`, {
+    token: owner.token,
+  });
+  return { owner, worldId: world.body.id as string, objectId: object.body.id as string };
+};

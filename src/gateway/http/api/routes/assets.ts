@@ -3,7 +3,7 @@ import { handleAssetCommand } from '../../../../storage/commands/asset-commands.
 import { assetUrl } from '../../assets/asset-router.js';
 import { envelopeFor, type ApiContext } from '../context.js';
 import { ApiError } from '../errors.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { decodeCursor, pageOf } from '../cursor.js';
 import { route, type Route } from '../route.js';
 import { AfterQuery, AssetId, AssetKind, page, PageQuery, Uuid, Written } from '../schemas.js';
 
@@ -101,13 +101,12 @@ export const assetRoutes = (context: ApiContext): Route[] => [
           query.limit + 1,
         ],
       );
-      const shown = rows.slice(0, query.limit);
-      const last = rows.length > query.limit ? shown.at(-1) : undefined;
       return {
-        body: {
-          items: shown.map(toItem),
-          nextCursor: last ? encodeCursor([last.cursor_at, last.asset_id, last.owner_id]) : null,
-        },
+        body: pageOf(rows, query.limit, toItem, (row) => [
+          row.cursor_at,
+          row.asset_id,
+          row.owner_id,
+        ]),
       };
     },
   }),

@@ -19,7 +19,7 @@ import { requireUsable } from '../../../../storage/commands/asset-commands.js';
 import { handleWorldCommand, mayUserEdit } from '../../../../storage/commands/world-commands.js';
 import { ApiError } from '../errors.js';
 import { envelopeFor, newIdFor, type ApiContext } from '../context.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { decodeCursor, pageOf } from '../cursor.js';
 import { route, type Caller, type Route } from '../route.js';
 import { AfterQuery, AssetId, page, PageQuery, Transform, Uuid, Written } from '../schemas.js';
 
@@ -180,9 +180,7 @@ export const objectRoutes = (context: ApiContext): Route[] => [
           ORDER BY object_id LIMIT $4`,
         [params.worldId, query.parentId ?? null, cursor ?? null, query.limit + 1],
       );
-      const items = rows.slice(0, query.limit).map(toObject);
-      const last = rows.length > query.limit ? items.at(-1) : undefined;
-      return { body: { items, nextCursor: last ? encodeCursor(last.id) : null } };
+      return { body: pageOf(rows, query.limit, toObject, (row) => row.object_id) };
     },
   }),
   route({

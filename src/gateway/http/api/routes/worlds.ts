@@ -11,7 +11,7 @@ import { requireUsable } from '../../../../storage/commands/asset-commands.js';
 import { handleWorldCommand } from '../../../../storage/commands/world-commands.js';
 import { ApiError } from '../errors.js';
 import { envelopeFor, newIdFor, type ApiContext } from '../context.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { decodeCursor, pageOf } from '../cursor.js';
 import { route, type Route } from '../route.js';
 import { AfterQuery, AssetId, page, PageQuery, Uuid, Vec3, Written } from '../schemas.js';
 
@@ -123,13 +123,8 @@ export const worldRoutes = (context: ApiContext): Route[] => [
           query.limit + 1,
         ],
       );
-      const shown = rows.slice(0, query.limit);
-      const last = rows.length > query.limit ? shown.at(-1) : undefined;
       return {
-        body: {
-          items: shown.map(toWorld),
-          nextCursor: last ? encodeCursor([last.cursor_at, last.world_id]) : null,
-        },
+        body: pageOf(rows, query.limit, toWorld, (row) => [row.cursor_at, row.world_id]),
       };
     },
   }),
