@@ -80,3 +80,12 @@ export const AssetId = z
   });
 
 export const AssetKind = z.enum(['image', 'model', 'audio', 'video']).meta({ id: 'AssetKind' });
+
+/** A PATCH body: any of these fields, and at least one of them. */
+export const patchOf = <Shape extends z.ZodRawShape>(shape: Shape) =>
+  z
+    .strictObject(shape)
+    .partial()
+    .refine((patch) => Object.keys(patch).length > 0, {
+      message: 'name at least one field to change',
+    });

@@ -5,7 +5,16 @@ import { envelopeFor, type ApiContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { decodeCursor, pageOf } from '../cursor.js';
 import { route, type Route } from '../route.js';
-import { AfterQuery, AssetId, AssetKind, page, PageQuery, Uuid, Written } from '../schemas.js';
+import {
+  AfterQuery,
+  AssetId,
+  AssetKind,
+  page,
+  PageQuery,
+  patchOf,
+  Uuid,
+  Written,
+} from '../schemas.js';
 
 const Visibility = z.enum(['private', 'public']).meta({
   id: 'Visibility',
@@ -146,16 +155,11 @@ export const assetRoutes = (context: ApiContext): Route[] => [
     auth: 'user',
     limits: ['write'],
     params: z.strictObject({ assetId: AssetId }),
-    body: z
-      .strictObject({
-        name: z.string().min(1).max(128),
-        previewAssetId: AssetId.nullable().meta({ description: 'An image asset; null removes it' }),
-        visibility: Visibility,
-      })
-      .partial()
-      .refine((patch) => Object.keys(patch).length > 0, {
-        message: 'name at least one field to change',
-      }),
+    body: patchOf({
+      name: z.string().min(1).max(128),
+      previewAssetId: AssetId.nullable().meta({ description: 'An image asset; null removes it' }),
+      visibility: Visibility,
+    }),
     responses: { 200: { description: 'Changed', schema: Written } },
     handle: async ({ caller, params, body, request }) => {
       const envelope = envelopeFor(request, caller);

@@ -21,7 +21,16 @@ import { ApiError } from '../errors.js';
 import { envelopeFor, newIdFor, type ApiContext } from '../context.js';
 import { decodeCursor, pageOf } from '../cursor.js';
 import { route, type Caller, type Route } from '../route.js';
-import { AfterQuery, AssetId, page, PageQuery, Transform, Uuid, Written } from '../schemas.js';
+import {
+  AfterQuery,
+  AssetId,
+  page,
+  PageQuery,
+  patchOf,
+  Transform,
+  Uuid,
+  Written,
+} from '../schemas.js';
 
 const ObjectType = z.enum(OBJECT_TYPE_NAMES);
 const Access = z.enum(['any', 'editor']);
@@ -254,16 +263,11 @@ export const objectRoutes = (context: ApiContext): Route[] => [
     auth: 'user',
     limits: ['write'],
     params: ObjectId,
-    body: z
-      .strictObject({
-        name: z.string().min(1).max(128),
-        assetId: AssetId.nullable(),
-        transform: Transform,
-      })
-      .partial()
-      .refine((patch) => Object.keys(patch).length > 0, {
-        message: 'name at least one field to change',
-      }),
+    body: patchOf({
+      name: z.string().min(1).max(128),
+      assetId: AssetId.nullable(),
+      transform: Transform,
+    }),
     responses: { 200: { description: 'Changed', schema: Written } },
     handle: async ({ caller, params, body, request }) => {
       if (body.assetId) await requireUsable(context.store, body.assetId, 'object');

@@ -9,7 +9,7 @@ import { normaliseWallet } from '../../../auth/wallet-signatures.js';
 import { ApiError } from '../errors.js';
 import { envelopeFor, type ApiContext } from '../context.js';
 import { route, type Route } from '../route.js';
-import { AfterQuery, Position, User, Uuid, Wallet, Written } from '../schemas.js';
+import { AfterQuery, patchOf, Position, User, Uuid, Wallet, Written } from '../schemas.js';
 import { proveWallet, SignedChallenge } from './auth.js';
 
 interface UserRow {
@@ -36,17 +36,12 @@ export const toUser = (row: UserRow): z.output<typeof User> => ({
   updatedAt: new Date(row.updated_at).toISOString(),
 });
 
-const ProfilePatch = z
-  .strictObject({
-    name: z.string().min(1).max(64),
-    bio: z.string().max(1024),
-    avatarHash: z.string().min(1).max(128).nullable(),
-    links: z.array(z.url()).max(10),
-  })
-  .partial()
-  .refine((patch) => Object.keys(patch).length > 0, {
-    message: 'name at least one field to change',
-  });
+const ProfilePatch = patchOf({
+  name: z.string().min(1).max(64),
+  bio: z.string().max(1024),
+  avatarHash: z.string().min(1).max(128).nullable(),
+  links: z.array(z.url()).max(10),
+});
 
 export const userRoutes = (context: ApiContext): Route[] => {
   const readUser = async (userId: string) => {

@@ -13,7 +13,7 @@ import { ApiError } from '../errors.js';
 import { envelopeFor, newIdFor, type ApiContext } from '../context.js';
 import { decodeCursor, pageOf } from '../cursor.js';
 import { route, type Route } from '../route.js';
-import { AfterQuery, AssetId, page, PageQuery, Uuid, Vec3, Written } from '../schemas.js';
+import { AfterQuery, AssetId, page, PageQuery, patchOf, Uuid, Vec3, Written } from '../schemas.js';
 
 const WorldSettings = z
   .strictObject({
@@ -197,16 +197,11 @@ export const worldRoutes = (context: ApiContext): Route[] => [
     auth: 'user',
     limits: ['write'],
     params: WorldId,
-    body: z
-      .strictObject({
-        name: z.string().min(1).max(128),
-        description: z.string().max(4096),
-        settings: WorldSettings,
-      })
-      .partial()
-      .refine((patch) => Object.keys(patch).length > 0, {
-        message: 'name at least one field to change',
-      }),
+    body: patchOf({
+      name: z.string().min(1).max(128),
+      description: z.string().max(4096),
+      settings: WorldSettings,
+    }),
     responses: { 200: { description: 'Changed', schema: Written } },
     handle: async ({ caller, params, body, request }) => {
       const envelope = envelopeFor(request, caller);
