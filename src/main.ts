@@ -5,6 +5,7 @@ import { createLogger } from './log.js';
 import { progressPrinter } from './cli/progress.js';
 import { harvestProgressPrinter } from './cli/harvest-progress.js';
 import { ChainUnreachable } from './harvester/adapter.js';
+import { RelayUnavailable } from './gateway/posbus/nats-relay.js';
 import { checkChains, startHarvester } from './harvester/harvester.js';
 import { projectionsNamed, UnknownProjection } from './projections/catalog.js';
 import { rebuildProjections } from './projections/rebuild.js';
@@ -20,7 +21,7 @@ const fail = (error: unknown): never => {
     process.stderr.write(`odyssey: ${error.message}\n`);
     process.exit(EXIT.config);
   }
-  if (error instanceof ChainUnreachable) {
+  if (error instanceof ChainUnreachable || error instanceof RelayUnavailable) {
     process.stderr.write(`odyssey: ${error.message}\n`);
     process.exit(EXIT.config);
   }

@@ -98,6 +98,8 @@ describe('odyssey serve', () => {
       ['BLOB_STORE', 'ftp'],
       ['S3_ENDPOINT', 'minio:9000'],
       ['ASSET_MAX_VIDEO_BYTES', 'lots'],
+      ['NATS_URL', 'redis://localhost:6379'],
+      ['POSBUS_CELL_SIZE', '0'],
     ];
     for (const [variable, value] of cases) {
       it(`${variable}=${value}`, async () => {
@@ -112,6 +114,19 @@ describe('odyssey serve', () => {
         assert.doesNotMatch(stderr, /secret/);
       });
     }
+  });
+
+  it('exits with a configuration error naming the NATS server when none answers', async () => {
+    // A port nothing listens on: the gateways' relay cannot start, so neither does serve.
+    const { code, stderr } = await runOdyssey(['serve'], {
+      DATA_DIR: dataDir,
+      NATS_URL: 'nats://127.0.0.1:1',
+    });
+    assert.equal(code, 78);
+    assert.match(
+      stderr.trim(),
+      /^odyssey: PosBus relay at nats:\/\/127\.0\.0\.1:1: no NATS server answers/,
+    );
   });
 
   it('exits with a usage error on an unknown command', async () => {

@@ -10,8 +10,8 @@ const LOCK_TTL_MS = 60_000;
 const LOCK_BUCKET = 'odyssey_posbus_locks';
 
 export class RelayUnavailable extends Error {
-  constructor(url: string, cause: unknown) {
-    super(`PosBus relay: no NATS server at ${url}: ${(cause as Error).message}`);
+  constructor(url: string, what: string, cause: unknown) {
+    super(`PosBus relay at ${url}: ${what}: ${(cause as Error).message}`);
     this.name = 'RelayUnavailable';
   }
 }
@@ -37,9 +37,14 @@ export const connectNatsRelay = async (url: string, log: Logger): Promise<Gatewa
       name: `odyssey-posbus-${gateway}`,
       timeout: 5_000,
     });
+  } catch (error) {
+    throw new RelayUnavailable(url, 'no NATS server answers', error);
+  }
+  try {
     locks = await new Kvm(nc).create(LOCK_BUCKET, { ttl: LOCK_TTL_MS, history: 1 });
   } catch (error) {
-    throw new RelayUnavailable(url, error);
+    await nc.close();
+    throw new RelayUnavailable(url, 'the lock bucket needs JetStream (nats-server -js)', error);
   }
   log.info({ url, gateway }, 'PosBus relay connected');
   const subscriptions = new Map<string, Subscription>();
