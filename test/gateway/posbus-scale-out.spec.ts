@@ -93,6 +93,24 @@ describe('PosBus scaled out over NATS', function () {
     await until(() => !present(a, visitor.userId), 'the visitor gone');
   });
 
+  it('shows a user standing still to someone who arrives later on another gateway', async () => {
+    const { owner, worldId } = await worldWithObject(api);
+    const visitor = await signInWithWallet(api);
+    const a = await connect(first, owner.token);
+    await a.join(worldId);
+    a.sendTransform({ position: { x: 7, y: 0, z: 7 }, rotation: { x: 0, y: 0, z: 0 } });
+    const watcher = await connect(first, visitor.token);
+    await watcher.join(worldId);
+    await until(() => watcher.world!.transforms.has(owner.userId), 'the owner placed');
+    await watcher.close();
+
+    // The second gateway had nobody in the world, so it never saw the owner move.
+    const b = await connect(second, visitor.token);
+    await b.join(worldId);
+    await until(() => b.world!.transforms.has(owner.userId), 'the owner where they stand');
+    assert.deepEqual(b.world!.transforms.get(owner.userId)!.position, { x: 7, y: 0, z: 7 });
+  });
+
   it('grants an object lock on one gateway at a time, shares the drag, and frees it when the holder leaves', async () => {
     const { owner, worldId, objectId } = await worldWithObject(api);
     const admin = await signIn();

@@ -284,6 +284,19 @@ export const startPosBus = (
       });
   };
 
+  /** These users' transforms, for the other gateways serving the world. */
+  const publishTransforms = (world: WorldPresence, sessions: Session[]) => {
+    const placed = sessions.filter((s) => s.transform);
+    if (placed.length)
+      relay.publishTransforms(
+        world.id,
+        encodeTransformRecords(
+          0,
+          placed.map((s) => [s.index, s.transform!]),
+        ),
+      );
+  };
+
   const hearPresence = (world: WorldPresence, gateway: string, change: RelayPresence) => {
     const remote = world.remote.get(gateway) ?? { heardAt: 0, avatars: new Map() };
     world.remote.set(gateway, remote);
@@ -312,7 +325,11 @@ export const startPosBus = (
         broadcastLock(world, objectId, holder);
       }
     if (joined.length || left.length) broadcastPresence(world, { joined, left });
-    if (change.hello) relay.publishPresence(world.id, rosterOf(world));
+    if (change.hello) {
+      // A gateway new to the world has seen nobody move yet: it gets where everyone stands.
+      relay.publishPresence(world.id, rosterOf(world));
+      publishTransforms(world, [...world.sessions]);
+    }
   };
 
   const relayListener = (world: WorldPresence): RelayListener => ({
@@ -825,17 +842,11 @@ export const startPosBus = (
         if (frame) sendPositions(recipient, frame);
         recipient.needsKeyframe = false;
       }
-      if (relay.scaledOut) {
-        const moved = [...world.sessions].filter((s) => s.moved && s.transform);
-        if (moved.length)
-          relay.publishTransforms(
-            world.id,
-            encodeTransformRecords(
-              0,
-              moved.map((s) => [s.index, s.transform!]),
-            ),
-          );
-      }
+      if (relay.scaledOut)
+        publishTransforms(
+          world,
+          [...world.sessions].filter((s) => s.moved),
+        );
       for (const session of world.sessions) session.moved = false;
       for (const remote of world.remote.values())
         for (const avatar of remote.avatars.values()) avatar.moved = false;
