@@ -5,6 +5,8 @@ import {
   type ChainHalted,
   type ChainReorganized,
   type KnownBlock,
+  type NativeBalanceChanged,
+  type NativeBalanceReverted,
   type TokenTransferred,
   type TokenTransferReverted,
 } from './events.js';
@@ -17,6 +19,8 @@ export interface ChainPosition {
   tip: { number: number; hash: string } | undefined;
   /** Hashes of the blocks a reorg may still replace, oldest first. */
   recent: KnownBlock[];
+  /** The last native balance recorded per configured wallet. */
+  nativeBalances: Record<string, string>;
   halted: ChainHalted['data'] | undefined;
 }
 
@@ -33,7 +37,13 @@ export const readChainPosition = async (
 ): Promise<ChainPosition> => {
   const last = await store.readStream(chainStream(chain), { direction: 'backwards', limit: 2 });
   if (last.length === 0)
-    return { revision: undefined, tip: undefined, recent: [], halted: undefined };
+    return {
+      revision: undefined,
+      tip: undefined,
+      recent: [],
+      nativeBalances: {},
+      halted: undefined,
+    };
   const checkpoint = last.find(isCheckpoint);
   const halted =
     last[0]!.type === 'ChainHalted' ? (last[0]!.data as ChainHalted['data']) : undefined;
@@ -41,25 +51,31 @@ export const readChainPosition = async (
     revision: last[0]!.revision,
     tip: checkpoint && { number: checkpoint.data.blockNumber, hash: checkpoint.data.blockHash },
     recent: checkpoint?.data.recent ?? [],
+    nativeBalances: checkpoint?.data.nativeBalances ?? {},
     halted,
   };
 };
 
 const PAGE = 1000;
 
+export type OrphanedEvent =
+  | (RecordedEvent<'TokenTransferred'> & { data: TokenTransferred['data'] })
+  | (RecordedEvent<'NativeBalanceChanged'> & { data: NativeBalanceChanged['data'] });
+
 /**
- * The transfers stored for blocks above `ancestor` and not already undone, newest first (the
- * order to undo them in). Reads the stream backwards and stops at the first checkpoint at or
- * below the ancestor: everything before it is at or below the ancestor, or was undone by then.
+ * The transfers and native balances stored for blocks above `ancestor` and not already undone,
+ * newest first (the order to undo them in). Reads the stream backwards and stops at the first
+ * checkpoint at or below the ancestor: everything before it is at or below the ancestor, or was
+ * undone by then.
  */
-export const orphanedTransfers = async (
+export const orphanedEvents = async (
   store: EventStore,
   chain: string,
   ancestor: number,
-): Promise<Array<RecordedEvent & { data: TokenTransferred['data'] }>> => {
+): Promise<OrphanedEvent[]> => {
   const stream = chainStream(chain);
   const undone = new Set<string>();
-  const orphaned: Array<RecordedEvent & { data: TokenTransferred['data'] }> = [];
+  const orphaned: OrphanedEvent[] = [];
   let fromRevision: number | undefined;
   for (;;) {
     const page = await store.readStream(stream, {
@@ -69,11 +85,14 @@ export const orphanedTransfers = async (
     });
     for (const event of page) {
       if (isCheckpoint(event) && event.data.blockNumber <= ancestor) return orphaned;
-      if (event.type === 'TokenTransferReverted') {
-        undone.add((event.data as TokenTransferReverted['data']).revertedEventId);
-      } else if (event.type === 'TokenTransferred') {
-        const data = event.data as TokenTransferred['data'];
-        if (data.blockNumber > ancestor && !undone.has(event.id)) orphaned.push({ ...event, data });
+      if (event.type === 'TokenTransferReverted' || event.type === 'NativeBalanceReverted') {
+        const data = event.data as (TokenTransferReverted | NativeBalanceReverted)['data'];
+        undone.add(data.revertedEventId);
+      } else if (event.type === 'TokenTransferred' || event.type === 'NativeBalanceChanged') {
+        const data = event.data as (TokenTransferred | NativeBalanceChanged)['data'];
+        if (data.blockNumber > ancestor && !undone.has(event.id)) {
+          orphaned.push({ ...event, data } as OrphanedEvent);
+        }
       }
     }
     const oldest = page.at(-1);

@@ -7,15 +7,18 @@ import {
   type BlockHeader,
   type ChainAdapter,
   type ChainTransfer,
+  type NativeBalance,
 } from './adapter.js';
 import type { ChainConfig } from './chain-config.js';
-import { orphanedTransfers, readChainPosition, type ChainPosition } from './checkpoint.js';
+import { orphanedEvents, readChainPosition, type ChainPosition } from './checkpoint.js';
 import {
   chainStream,
   checkpointEventId,
+  nativeBalanceEventId,
   revertEventId,
   transferEventId,
   type KnownBlock,
+  type NativeBalanceData,
   type TransferData,
 } from './events.js';
 
@@ -87,6 +90,18 @@ const transferEvent = (chain: ChainConfig, t: ChainTransfer, correlationId: stri
   };
 };
 
+const nativeBalanceEvent = (
+  chain: ChainConfig,
+  data: NativeBalanceData,
+  correlationId: string,
+): NewEvent => ({
+  id: nativeBalanceEventId(data),
+  type: 'NativeBalanceChanged',
+  data: data as unknown as JsonObject,
+  // Not the chain metadata of a log: a balance is read at a block, not emitted by a transaction.
+  metadata: serviceMetadata(chain, correlationId),
+});
+
 const serviceMetadata = (chain: ChainConfig, correlationId: string) => ({
   actor: { kind: 'service' as const, id: 'harvester', auth: 'service' },
   correlationId,
@@ -144,6 +159,7 @@ export const startChainPipeline = (
     revision: undefined,
     tip: undefined,
     recent: [],
+    nativeBalances: {},
     halted: undefined,
   };
   let range = chain.initialRange;
@@ -229,19 +245,29 @@ export const startChainPipeline = (
         depth,
       );
     }
-    const orphaned = await orphanedTransfers(store, chain.id, ancestor[0]);
+    const orphaned = await orphanedEvents(store, chain.id, ancestor[0]);
     const correlationId = randomUUID();
     const recent = known.filter(([n]) => n <= ancestor[0]);
-    const events: NewEvent[] = orphaned.map((event) => ({
-      id: revertEventId(event.id),
-      type: 'TokenTransferReverted',
-      data: {
-        ...event.data,
-        revertedEventId: event.id,
-        ancestorBlock: ancestor[0],
-      } as unknown as JsonObject,
-      metadata: { ...serviceMetadata(chain, correlationId), causationId: event.id },
-    }));
+    // Newest first: each native balance goes back to the one recorded before it, so the last
+    // undone leaves the balance recorded at or below the ancestor.
+    const nativeBalances = { ...position.nativeBalances };
+    const events: NewEvent[] = orphaned.map((event) => {
+      if (event.type === 'NativeBalanceChanged') {
+        if (event.data.previous === null) delete nativeBalances[event.data.wallet];
+        else nativeBalances[event.data.wallet] = event.data.previous;
+      }
+      return {
+        id: revertEventId(event.id),
+        type: event.type === 'TokenTransferred' ? 'TokenTransferReverted' : 'NativeBalanceReverted',
+        data: {
+          ...event.data,
+          revertedEventId: event.id,
+          ancestorBlock: ancestor[0],
+        } as unknown as JsonObject,
+        metadata: { ...serviceMetadata(chain, correlationId), causationId: event.id },
+      };
+    });
+    const reverted = orphaned.filter((event) => event.type === 'TokenTransferred').length;
     events.push({
       id: checkpointEventId(
         chain.id,
@@ -259,16 +285,23 @@ export const startChainPipeline = (
         depth,
         orphanedFrom: ancestor[0] + 1,
         orphanedTo: tip.number,
-        reverted: orphaned.length,
+        reverted,
+        nativeBalances,
       },
       metadata: serviceMetadata(chain, correlationId),
     });
     const revision = await append(events);
     log.warn(
       { chain: chain.id, depth, ancestor: ancestor[0], reverted: orphaned.length },
-      'chain reorganized: orphaned transfers undone',
+      'chain reorganized: orphaned transfers and balances undone',
     );
-    position = { ...position, revision, tip: { number: ancestor[0], hash: ancestor[1] }, recent };
+    position = {
+      ...position,
+      revision,
+      tip: { number: ancestor[0], hash: ancestor[1] },
+      recent,
+      nativeBalances,
+    };
     persistedTip = ancestor[0];
   };
 
@@ -290,13 +323,15 @@ export const startChainPipeline = (
     const [before] = await adapter.headers([to]);
     if (!before) return 'idle';
     let found: ChainTransfer[];
+    let balances: NativeBalance[];
     try {
-      const read = await adapter.transfers(from, to);
+      const read = await adapter.readRange(from, to);
       // The node that gave the logs must hold the same `to` as the one asked before: one that
       // does not have it yet is behind (wait), one with another hash saw a fork (read again).
       if (!read.last) return 'idle';
       if (read.last.hash !== before.hash) return 'progress';
       found = read.transfers;
+      balances = read.nativeBalances;
     } catch (error) {
       if (!(error instanceof RangeTooLarge)) throw error;
       const span = to - from + 1;
@@ -343,8 +378,9 @@ export const startChainPipeline = (
       ...found.map((t): KnownBlock => [t.blockNumber, t.blockHash]),
       ...[...headers.values()].map((h): KnownBlock => [h.number, h.hash]),
     ];
+    const changed = balances.filter((b) => position.nativeBalances[b.wallet] !== b.balance);
     const quiet = Date.now() - lastAppendAt < chain.checkpointEveryMs;
-    if (found.length === 0 && quiet && persistedTip !== undefined) {
+    if (found.length === 0 && changed.length === 0 && quiet && persistedTip !== undefined) {
       position = {
         ...position,
         tip: { number: to, hash: last.hash },
@@ -352,20 +388,42 @@ export const startChainPipeline = (
       };
       progress(to >= head ? 'live' : 'backfill');
     } else {
-      for (const chunk of chunksOf(found, { number: to, hash: last.hash })) {
-        await appendChunk(from, chunk, known);
+      const chunks = chunksOf(found, { number: to, hash: last.hash });
+      for (const [i, chunk] of chunks.entries()) {
+        await appendChunk(from, chunk, known, i === chunks.length - 1 ? changed : []);
       }
     }
     range = Math.min(ceiling, Math.ceil(range * 1.25));
     return 'progress';
   };
 
-  /** Appends one chunk's transfers with the checkpoint of the last block it covers. */
-  const appendChunk = async (rangeStart: number, chunk: Chunk, known: readonly KnownBlock[]) => {
+  /**
+   * Appends one chunk's transfers, and the native balances read at its last block that changed,
+   * with the checkpoint of that block.
+   */
+  const appendChunk = async (
+    rangeStart: number,
+    chunk: Chunk,
+    known: readonly KnownBlock[],
+    changed: readonly NativeBalance[],
+  ) => {
     const fromBlock = persistedTip !== undefined ? persistedTip + 1 : rangeStart;
     const correlationId = randomUUID();
     const recent = windowed(known, chunk.end.number, chain.maxReorgDepth);
     const events = chunk.transfers.map((t) => transferEvent(chain, t, correlationId));
+    const nativeBalances = { ...position.nativeBalances };
+    for (const { wallet, balance } of changed) {
+      const data: NativeBalanceData = {
+        chain: chain.id,
+        wallet,
+        balance,
+        previous: position.nativeBalances[wallet] ?? null,
+        blockNumber: chunk.end.number,
+        blockHash: chunk.end.hash,
+      };
+      events.push(nativeBalanceEvent(chain, data, correlationId));
+      nativeBalances[wallet] = balance;
+    }
     events.push({
       id: checkpointEventId(
         chain.id,
@@ -382,11 +440,12 @@ export const startChainPipeline = (
         blockHash: chunk.end.hash,
         recent,
         transfers: chunk.transfers.length,
+        nativeBalances,
       },
       metadata: serviceMetadata(chain, correlationId),
     });
     const revision = await append(events);
-    position = { ...position, revision, tip: chunk.end, recent };
+    position = { ...position, revision, tip: chunk.end, recent, nativeBalances };
     persistedTip = chunk.end.number;
     transfers += chunk.transfers.length;
     progress(chunk.end.number >= head ? 'live' : 'backfill');

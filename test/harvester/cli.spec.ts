@@ -13,6 +13,7 @@ import {
   transferErc20,
   type Anvil,
 } from '../support/anvil.js';
+import { NATIVE_CONTRACT } from '../../src/harvester/events.js';
 import { startServer } from '../support/odyssey-process.js';
 
 const bin = fileURLToPath(new URL('../../bin/odyssey.js', import.meta.url));
@@ -23,14 +24,16 @@ describe('harvester: odyssey harvest and odyssey serve with chains configured', 
   let token: string;
   let dataDir: string;
   let chains: string;
+  let a: string;
+  let b: string;
 
   before(async () => {
     anvil = await startAnvil({ chainId: 42161 });
     token = await deployErc20(anvil);
-    const [, a, b] = anvil.accounts;
+    [, a, b] = anvil.accounts as [string, string, string];
     await sendAndMine(anvil, [
-      mintErc20(anvil, token, a!, 1000n),
-      transferErc20(a!, token, b!, 250n),
+      mintErc20(anvil, token, a, 1000n),
+      transferErc20(a, token, b, 250n),
     ]);
     dataDir = mkdtempSync(join(tmpdir(), 'odyssey-harvest-'));
     chains = JSON.stringify({
@@ -41,6 +44,7 @@ describe('harvester: odyssey harvest and odyssey serve with chains configured', 
           chainId: 42161,
           rpc: [anvil.url],
           contracts: [{ address: token, kind: 'erc20' }],
+          nativeBalances: { wallets: [a, b] },
           pollMs: 50,
         },
       ],
@@ -75,8 +79,7 @@ describe('harvester: odyssey harvest and odyssey serve with chains configured', 
   it('serves what was harvested, and keeps harvesting inside serve', async () => {
     const server = await startServer({ DATA_DIR: dataDir, CHAINS: chains });
     try {
-      const [, a, b] = anvil.accounts;
-      await sendAndMine(anvil, [transferErc20(b!, token, a!, 50n)]);
+      await sendAndMine(anvil, [transferErc20(b, token, a, 50n)]);
       const head = Number(await anvil.rpc<string>('eth_blockNumber'));
       const deadline = Date.now() + 20_000;
       let body: { items: Array<{ id: string; lastBlock: number; chainId: number }> };
@@ -89,11 +92,16 @@ describe('harvester: odyssey harvest and odyssey serve with chains configured', 
       const balances = (await (
         await fetch(`${server.url}/api/v1/wallets/${b}/balances`)
       ).json()) as {
-        items: Array<{ contract: string; balance: string }>;
+        items: Array<{ contract: string; kind: string; balance: string }>;
       };
+      // The chain's own coin is a balance of the zero address, of kind native.
+      const wei = BigInt(await anvil.rpc<string>('eth_getBalance', [b, 'latest'])).toString();
       assert.deepEqual(
-        balances.items.map((x) => [x.contract, x.balance]),
-        [[token, '200']],
+        balances.items.map((x) => [x.contract, x.kind, x.balance]),
+        [
+          [NATIVE_CONTRACT, 'native', wei],
+          [token, 'erc20', '200'],
+        ],
       );
     } finally {
       assert.equal(await server.stop(), 0);

@@ -200,6 +200,42 @@ describe('harvester: bad configuration names the chain', () => {
     );
   });
 
+  it('refuses a malformed native-balance wallet, and a chain that follows nothing', () => {
+    assert.throws(
+      () =>
+        parseChainRegistry({
+          chains: [
+            chain({
+              id: 'arbitrum',
+              nativeBalances: {
+                wallets: ['0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '0xnot-a-wallet'],
+              },
+            }),
+          ],
+        }),
+      (error: unknown) =>
+        error instanceof ChainConfigError &&
+        error.chain === 'arbitrum' &&
+        /^chain arbitrum: nativeBalances\.wallets\.1 is not a 0x address/.test(error.message),
+    );
+    assert.throws(
+      () => parseChainRegistry({ chains: [chain({ contracts: [] })] }),
+      /^ChainConfigError: chain mainnet: contracts must list contracts or nativeBalances\.wallets/,
+    );
+    const [walletsOnly] = parseChainRegistry({
+      chains: [
+        chain({
+          contracts: undefined,
+          nativeBalances: { wallets: ['0x70997970C51812dc3A010C7d01b50e0d17dc79C8'] },
+        }),
+      ],
+    });
+    assert.deepEqual(walletsOnly?.contracts, []);
+    assert.deepEqual(walletsOnly?.nativeBalances.wallets, [
+      '0x70997970c51812dc3a010c7d01b50e0d17dc79c8',
+    ]);
+  });
+
   it('refuses an unreachable RPC endpoint and one that serves another chain, naming the chain', async () => {
     const port = await freePort();
     await assert.rejects(
