@@ -31,10 +31,7 @@ describe('harvester: odyssey harvest and odyssey serve with chains configured', 
     anvil = await startAnvil({ chainId: 42161 });
     token = await deployErc20(anvil);
     [, a, b] = anvil.accounts as [string, string, string];
-    await sendAndMine(anvil, [
-      mintErc20(anvil, token, a, 1000n),
-      transferErc20(a, token, b, 250n),
-    ]);
+    await sendAndMine(anvil, [mintErc20(anvil, token, a, 1000n), transferErc20(a, token, b, 250n)]);
     dataDir = mkdtempSync(join(tmpdir(), 'odyssey-harvest-'));
     chains = JSON.stringify({
       chains: [
