@@ -82,6 +82,15 @@ export type ChainHalted = Event<
   { chain: string; reason: string; depth: number | null; atBlock: number }
 >;
 
+/**
+ * Someone looked at a halted chain and let it go on: the next pipeline re-syncs from the common
+ * ancestor with the chain as it is now, however deep that is (once: until its next checkpoint).
+ */
+export type ChainResumed = Event<
+  'ChainResumed',
+  { chain: string; atBlock: number; haltedReason: string; reason: string | null }
+>;
+
 export type ChainEvent =
   | TokenTransferred
   | TokenTransferReverted
@@ -89,7 +98,8 @@ export type ChainEvent =
   | NativeBalanceReverted
   | ChainBlocksIngested
   | ChainReorganized
-  | ChainHalted;
+  | ChainHalted
+  | ChainResumed;
 
 export const CHAIN_EVENT_TYPES = [
   'TokenTransferred',
@@ -99,6 +109,7 @@ export const CHAIN_EVENT_TYPES = [
   'ChainBlocksIngested',
   'ChainReorganized',
   'ChainHalted',
+  'ChainResumed',
 ] as const;
 
 export const chainStream = (chain: string) => `chain-${chain}`;
@@ -132,6 +143,9 @@ export const checkpointEventId = (
 /** The id of the world an Odyssey world NFT stands for. */
 export const worldIdForNft = (chain: string, contract: string, tokenId: string) =>
   uuidFromHash(`world-nft\u0000${chain}\u0000${contract}\u0000${tokenId}`);
+
+/** The parent hash of a genesis block: the checkpoint of a chain re-read from block 0. */
+export const ZERO_HASH = `0x${'0'.repeat(64)}`;
 
 export const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
 

@@ -10,7 +10,12 @@ import {
   type NativeBalance,
 } from './adapter.js';
 import type { ChainConfig } from './chain-config.js';
-import { orphanedEvents, readChainPosition, type ChainPosition } from './checkpoint.js';
+import {
+  orphanedEvents,
+  readChainPosition,
+  storedBlocks,
+  type ChainPosition,
+} from './checkpoint.js';
 import {
   chainStream,
   checkpointEventId,
@@ -20,6 +25,7 @@ import {
   type KnownBlock,
   type NativeBalanceData,
   type TransferData,
+  ZERO_HASH,
 } from './events.js';
 
 /**
@@ -161,6 +167,7 @@ export const startChainPipeline = (
     recent: [],
     nativeBalances: {},
     halted: undefined,
+    resumed: false,
   };
   let range = chain.initialRange;
   /** The widest range the node has said it accepts; ranges grow up to it. */
@@ -191,6 +198,8 @@ export const startChainPipeline = (
       expectedRevision: position.revision === undefined ? 'no_stream' : position.revision,
     });
     lastAppendAt = Date.now();
+    // A resume allows one re-sync however deep: anything appended after it ends that.
+    position = { ...position, resumed: false };
     return result.nextExpectedRevision;
   };
 
@@ -216,6 +225,34 @@ export const startChainPipeline = (
     progress('halted');
   };
 
+  /** Whether the chain still holds this block as stored; a block it lacks is not held. */
+  const held = async ([number, hash]: KnownBlock) =>
+    (await adapter.headers([number]))[0]?.hash === hash;
+
+  /**
+   * After a resume: the newest block of the whole stored history that the chain still holds.
+   * Holding one means holding every block below it, so a page whose oldest block is not held
+   * holds none, and within a page a binary search finds the newest held. When no stored block is
+   * held, the chain is re-read from its start block.
+   */
+  const deepAncestor = async (): Promise<KnownBlock> => {
+    for await (const blocks of storedBlocks(store, chain.id)) {
+      if (!(await held(blocks.at(-1)!))) continue;
+      let newest = blocks.length - 1;
+      let notHeld = -1;
+      while (newest - notHeld > 1) {
+        const middle = (newest + notHeld) >> 1;
+        if (await held(blocks[middle]!)) newest = middle;
+        else notHeld = middle;
+      }
+      return blocks[newest]!;
+    }
+    if (chain.startBlock === 0) return [-1, ZERO_HASH];
+    const [before] = await adapter.headers([chain.startBlock - 1]);
+    if (!before) throw new Error(`the node has no block ${chain.startBlock - 1} yet`);
+    return [before.number, before.hash];
+  };
+
   /** Walks back the stored hashes to the newest one the chain still has, and undoes the rest. */
   const reorganize = async () => {
     const tip = position.tip!;
@@ -231,6 +268,8 @@ export const startChainPipeline = (
         break;
       }
     }
+    const resumed = position.resumed;
+    if (!ancestor && resumed) ancestor = await deepAncestor();
     if (!ancestor) {
       return halt(
         `a reorg deeper than the limit of ${chain.maxReorgDepth} blocks: no stored block from ${known[0]?.[0] ?? tip.number} to ${tip.number} is still on the chain`,
@@ -239,7 +278,7 @@ export const startChainPipeline = (
     }
     const depth = tip.number - ancestor[0];
     if (depth === 0) return;
-    if (depth > chain.maxReorgDepth) {
+    if (depth > chain.maxReorgDepth && !resumed) {
       return halt(
         `a reorg of ${depth} blocks is deeper than the limit of ${chain.maxReorgDepth} blocks`,
         depth,
@@ -248,6 +287,7 @@ export const startChainPipeline = (
     const orphaned = await orphanedEvents(store, chain.id, ancestor[0]);
     const correlationId = randomUUID();
     const recent = known.filter(([n]) => n <= ancestor[0]);
+    if (recent.length === 0 && ancestor[0] >= 0) recent.push(ancestor);
     // Newest first: each native balance goes back to the one recorded before it, so the last
     // undone leaves the balance recorded at or below the ancestor.
     const nativeBalances = { ...position.nativeBalances };
@@ -292,8 +332,10 @@ export const startChainPipeline = (
     });
     const revision = await append(events);
     log.warn(
-      { chain: chain.id, depth, ancestor: ancestor[0], reverted: orphaned.length },
-      'chain reorganized: orphaned transfers and balances undone',
+      { chain: chain.id, depth, ancestor: ancestor[0], reverted: orphaned.length, resumed },
+      resumed
+        ? 'chain re-synced after a resume: orphaned transfers and balances undone'
+        : 'chain reorganized: orphaned transfers and balances undone',
     );
     position = {
       ...position,
@@ -308,7 +350,8 @@ export const startChainPipeline = (
   const step = async (): Promise<Step> => {
     head = await adapter.followedHead();
     const tip = position.tip;
-    if (tip) {
+    // Block -1: a chain re-read from genesis after a resume, whose parent hash is zero.
+    if (tip && tip.number >= 0) {
       const [now] = await adapter.headers([tip.number]);
       // A node that does not have our tip yet is behind (a lagging replica), not forked.
       if (!now) return 'idle';

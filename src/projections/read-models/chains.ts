@@ -157,6 +157,12 @@ const foldChains = (events: readonly RecordedEvent[]) => {
         if (event.type === 'ChainReorganized') row.reorgs++;
         break;
       }
+      case 'ChainResumed': {
+        const row = chainRow(event.data.chain, recorded);
+        row.status = 'following';
+        row.halted_reason = null;
+        break;
+      }
       case 'ChainHalted': {
         const row = chainRow(event.data.chain, recorded);
         row.status = 'halted';
@@ -222,6 +228,7 @@ export const chainsProjection: Projection = {
     'ChainBlocksIngested',
     'ChainReorganized',
     'ChainHalted',
+    'ChainResumed',
   ],
   apply: async (tx, events, t) => {
     const { balances, natives, nfts, wallets, contracts, chains } = foldChains(events);
