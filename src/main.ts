@@ -101,7 +101,7 @@ harvest
   .argument('<chain>', 'the id of a halted chain')
   .option('--reason <text>', 'why, recorded with the event')
   .description(
-    'let a chain halted by a deep reorg go on: the next harvest or serve re-syncs it from the common ancestor',
+    'let a chain halted by a deep reorg go on: its harvester re-syncs it from the common ancestor',
   )
   .action(async (chain: string, options: { reason?: string }) => {
     const config = loadConfig();
@@ -112,7 +112,7 @@ harvest
       log.info(resumed, 'chain resumed');
       process.stdout.write(
         `chain ${chain} resumed (halted at block ${resumed.atBlock}: ${resumed.haltedReason}); ` +
-          'the next odyssey harvest or serve re-syncs it from the common ancestor\n',
+          'a running odyssey harvest or serve re-syncs it from the common ancestor now, else the next one will\n',
       );
     } finally {
       await storage.close();

@@ -512,25 +512,37 @@ export const startChainPipeline = (
     persistedTip = position.tip?.number;
   };
 
+  /**
+   * A halted chain reads no blocks; it looks at its stream now and then for the `ChainResumed`
+   * of `odyssey harvest resume`, so a running server need not restart to follow it again.
+   */
+  const waitForResume = async (halted: NonNullable<ChainPosition['halted']>) => {
+    settleWaiters(new ChainHaltedError(chain.id, halted.reason));
+    wakeUp = new AbortController();
+    await sleep(Math.max(250, chain.pollMs), AbortSignal.any([stop.signal, wakeUp.signal]));
+    if (stop.signal.aborted) return;
+    await load();
+    if (!position.halted) log.warn({ chain: chain.id }, 'chain resumed: re-syncing it');
+  };
+
   const run = async () => {
     await load();
     if (position.halted) {
-      log.error({ ...position.halted }, 'chain is halted; not following it');
-      settleWaiters(new ChainHaltedError(chain.id, position.halted.reason));
+      log.error({ ...position.halted }, 'chain is halted; waiting for odyssey harvest resume');
       progress('halted');
-      return;
     }
     let failures = 0;
     while (!stop.signal.aborted) {
       try {
+        const halted = haltedBy();
+        if (halted) {
+          await waitForResume(halted);
+          continue;
+        }
         const result = await step();
         failures = 0;
         lastError = undefined;
-        const halted = haltedBy();
-        if (halted) {
-          settleWaiters(new ChainHaltedError(chain.id, halted.reason));
-          return;
-        }
+        if (haltedBy()) continue;
         if (result === 'idle') {
           idleSteps++;
           settleWaiters();
@@ -568,7 +580,7 @@ export const startChainPipeline = (
         idleWaiters.push({ after: idleSteps + 1, resolve, reject });
         wakeUp.abort();
       }),
-    /** Polls now instead of at the next interval. */
+    /** Polls now instead of at the next interval (a halted chain: looks for a resume now). */
     wake: () => wakeUp.abort(),
     status: () => ({
       chain: chain.id,

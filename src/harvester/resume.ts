@@ -5,8 +5,9 @@ import { chainStream, checkpointEventId, type ChainResumed } from './events.js';
 
 /**
  * Letting a halted chain go on, once an operator has looked at the reorg that stopped it. The
- * chain's next pipeline (in `odyssey harvest` or `serve`) finds the newest stored block the chain
- * still holds, however deep, undoes what was read above it and reads the chain as it is now.
+ * chain's pipeline (a running one finds the resume in its stream; else the next `odyssey harvest`
+ * or `serve`) finds the newest stored block the chain still holds, however deep, undoes what was
+ * read above it and reads the chain as it is now.
  */
 
 /** The chain has nothing stored: no pipeline ever ran for it here. */

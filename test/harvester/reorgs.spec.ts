@@ -268,7 +268,7 @@ describe('harvester: reorgs forced with anvil_reorg while it runs', function () 
     assert.deepEqual(await mismatches('ethereum'), []);
   });
 
-  it('re-reads a resumed chain from its start when no block it stored is on the chain any more', async () => {
+  it('re-reads a chain resumed while running from its start when no block it stored is on the chain any more', async () => {
     // A token nobody holds yet: the chain's one stored range has no transfer to remember a block by.
     const fresh = await deployErc20(anvil, 'NEW');
     await anvil.rpc('anvil_mine', ['0x10']);
@@ -283,7 +283,7 @@ describe('harvester: reorgs forced with anvil_reorg while it runs', function () 
         ],
         silent,
       );
-    let harvester = await follow();
+    const harvester = await follow();
     try {
       await harvester.pipeline('fresh').caughtUp();
       const holder = senders[0]!;
@@ -293,10 +293,14 @@ describe('harvester: reorgs forced with anvil_reorg while it runs', function () 
       ]);
       await mineAll(anvil);
       await assert.rejects(harvester.pipeline('fresh').caughtUp(), ChainHaltedError);
-      await harvester.stop();
+      // Resumed while it runs: the halted pipeline finds the resume in its stream.
       await resumeChain(store.store, 'fresh');
-      harvester = await follow();
-      await harvester.pipeline('fresh').caughtUp();
+      const pipeline = harvester.pipeline('fresh');
+      while (pipeline.status().halted) {
+        pipeline.wake();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await pipeline.caughtUp();
       await store.settled('fresh');
       const [onChain] = await balancesAtHead(anvil, [[fresh, holder]]);
       assert.equal(onChain, '777');
