@@ -67,11 +67,12 @@ export interface ChainAdapter {
   /** Headers by number, in the order asked; null where the node has no such block. */
   headers(numbers: readonly number[]): Promise<Array<BlockHeader | null>>;
   /**
-   * Transfers of the configured contracts in [from, to], in chain order, and the native balance
-   * of each configured wallet at `to`, with the header of `to`, all from the same node (the
-   * header is null when that node does not have it yet). May throw RangeTooLarge.
+   * Transfers of the configured contracts in [from, to], in chain order, and when `balances` is
+   * set the native balance of each configured wallet at `to`, with the header of `to`, all from
+   * the same node (the header is null when that node does not have it yet). May throw
+   * RangeTooLarge.
    */
-  readRange(from: number, to: number): Promise<RangeRead>;
+  readRange(from: number, to: number, balances: boolean): Promise<RangeRead>;
   close(): Promise<void>;
 }
 

@@ -45,8 +45,9 @@ export interface ChainConfig {
   checkpointEveryMs: number;
   contracts: ContractConfig[];
   /**
-   * Wallets whose balance of the chain's own coin (ETH) is read at the end of every range; a
-   * change is appended as an event. Lower-case 0x addresses; empty when none are configured.
+   * Wallets whose balance of the chain's own coin (ETH) is read at the end of every range that
+   * reaches the followed head; a change is appended as an event. Lower-case 0x addresses; empty
+   * when none are configured.
    */
   nativeBalances: { wallets: string[] };
 }
@@ -73,7 +74,7 @@ const Contract = z.strictObject({
 });
 
 const NativeBalances = z.strictObject({
-  wallets: z.array(Address).min(1).max(1000),
+  wallets: z.array(Address).min(1).max(100),
 });
 
 const Chain = z

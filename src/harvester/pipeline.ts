@@ -368,7 +368,9 @@ export const startChainPipeline = (
     let found: ChainTransfer[];
     let balances: NativeBalance[];
     try {
-      const read = await adapter.readRange(from, to);
+      // Balances only at the followed head: state of older blocks may be pruned (a full node
+      // keeps about 128 blocks of it), so a backfill must not depend on an archive node.
+      const read = await adapter.readRange(from, to, to === head);
       // The node that gave the logs must hold the same `to` as the one asked before: one that
       // does not have it yet is behind (wait), one with another hash saw a fork (read again).
       if (!read.last) return 'idle';

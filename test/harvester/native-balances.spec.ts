@@ -65,6 +65,9 @@ describe('harvester: native balances of configured wallets', function () {
       [
         chainConfig('ethereum', 1, [anvil.url], [], {
           pollMs: 20,
+          // A backfill of many ranges, of which only the last reaches the head.
+          initialRange: 8,
+          maxRange: 8,
           // Mixed case on purpose: addresses are compared lower-cased.
           nativeBalances: { wallets: wallets.map((w) => w.toUpperCase().replace(/^0X/, '0x')) },
         }),
@@ -82,6 +85,21 @@ describe('harvester: native balances of configured wallets', function () {
   it('records the balances: the read model equals eth_getBalance at head, also while following', async () => {
     await caughtUp();
     assert.deepEqual(await mismatches(), []);
+    // The backfill read balances at the head only: no archive node needed for older state.
+    const head = Number(await anvil.rpc<string>('eth_blockNumber'));
+    const recorded = (await store.store.readStream(chainStream('ethereum'))).filter(
+      (e) => e.type === 'NativeBalanceChanged',
+    );
+    assert.deepEqual(
+      recorded.map((e) => (e.data as { blockNumber: number }).blockNumber),
+      wallets.map(() => head),
+    );
+    assert.ok(
+      (await store.store.readStream(chainStream('ethereum'))).filter(
+        (e) => e.type === 'ChainBlocksIngested',
+      ).length > 3,
+      'the backfill took several ranges',
+    );
     for (let round = 0; round < 10; round++) {
       await sendAndMine(anvil, someSends(1 + Math.floor(random() * 3)));
       await caughtUp();

@@ -86,10 +86,10 @@ export const createEvmAdapter = (chain: ChainConfig, log: Logger): ChainAdapter 
           return b ? { number: Number(b.number), hash: b.hash, parentHash: b.parentHash } : null;
         }),
       ),
-    readRange: async (from, to) => {
+    readRange: async (from, to, withBalances) => {
       // One node answers all, so a replica behind `to` cannot pass off a short list of logs, and
       // the balances are those of the block whose hash the pipeline checks.
-      const wallets = chain.nativeBalances.wallets;
+      const wallets = withBalances ? chain.nativeBalances.wallets : [];
       // No contracts: an eth_getLogs without addresses would return every token's Transfers.
       const getLogs = addresses.length > 0;
       const answers = await rpc.sendTogether([
