@@ -3,7 +3,7 @@ import { Wallet } from 'ethers';
 import { ChainUnreachable } from '../../src/harvester/adapter.js';
 import { ChainConfigError, parseChainRegistry } from '../../src/harvester/chain-config.js';
 import { startHarvester } from '../../src/harvester/harvester.js';
-import { chainStream } from '../../src/harvester/events.js';
+import { chainStream, NATIVE_CONTRACT } from '../../src/harvester/events.js';
 import { TRANSFER_TOPIC } from '../../src/harvester/evm/evm-adapter.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import {
@@ -11,6 +11,7 @@ import {
   deployErc20,
   freePort,
   mintErc20,
+  nativeBalancesAtHead,
   sendAndMine,
   startAnvil,
   transferErc20,
@@ -70,6 +71,7 @@ describe('harvester: RPC faults', function () {
         chainConfig(id, 1, rpc, [{ address: token, kind: 'erc20' }], {
           requestTimeoutMs: 300,
           initialRange: 1000,
+          nativeBalances: { wallets: anvil.accounts.slice(1, 11) },
         }),
       ],
       silent,
@@ -105,6 +107,12 @@ describe('harvester: RPC faults', function () {
     assert.deepEqual(
       wallets.map((w) => projected.get(`${token}:${w}`) ?? '0'),
       onChain,
+    );
+    const natives = anvil.accounts.slice(1, 11);
+    assert.deepEqual(
+      natives.map((w) => projected.get(`${NATIVE_CONTRACT}:${w}`)),
+      await nativeBalancesAtHead(anvil, natives),
+      'native balances through the same faults',
     );
   };
 
