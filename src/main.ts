@@ -7,6 +7,7 @@ import { harvestProgressPrinter } from './cli/harvest-progress.js';
 import { ChainUnreachable } from './harvester/adapter.js';
 import { RelayUnavailable } from './gateway/posbus/nats-relay.js';
 import { checkChains, startHarvester } from './harvester/harvester.js';
+import { ChainNotHalted, ChainNotHarvested, resumeChain } from './harvester/resume.js';
 import { projectionsNamed, UnknownProjection } from './projections/catalog.js';
 import { rebuildProjections } from './projections/rebuild.js';
 import { projectionStatus } from './projections/status.js';
@@ -25,7 +26,11 @@ const fail = (error: unknown): never => {
     process.stderr.write(`odyssey: ${error.message}\n`);
     process.exit(EXIT.config);
   }
-  if (error instanceof UnknownProjection) {
+  if (
+    error instanceof UnknownProjection ||
+    error instanceof ChainNotHalted ||
+    error instanceof ChainNotHarvested
+  ) {
     process.stderr.write(`odyssey: ${error.message}\n`);
     process.exit(EXIT.usage);
   }
@@ -60,7 +65,7 @@ program
     process.once('SIGTERM', (signal) => void shutdown(signal));
   });
 
-program
+const harvest = program
   .command('harvest')
   .description(
     'follow the configured chains (HARVESTER_CONFIG or CHAINS) into the event store, without the HTTP server',
@@ -89,6 +94,29 @@ program
     } catch (error) {
       await storage.close();
       throw error;
+    }
+  });
+
+harvest
+  .command('resume')
+  .argument('<chain>', 'the id of a halted chain')
+  .option('--reason <text>', 'why, recorded with the event')
+  .description(
+    'let a chain halted by a deep reorg go on: its harvester re-syncs it from the common ancestor',
+  )
+  .action(async (chain: string, options: { reason?: string }) => {
+    const config = loadConfig();
+    const log = createLogger(config.logLevel);
+    const storage = await openStorage(config, log);
+    try {
+      const resumed = await resumeChain(storage.events, chain, options);
+      log.info(resumed, 'chain resumed');
+      process.stdout.write(
+        `chain ${chain} resumed (halted at block ${resumed.atBlock}: ${resumed.haltedReason}); ` +
+          'a running odyssey harvest or serve re-syncs it from the common ancestor now, else the next one will\n',
+      );
+    } finally {
+      await storage.close();
     }
   });
 

@@ -24,6 +24,18 @@ export interface ChainTransfer {
   logIndex: number;
 }
 
+/** A configured wallet's balance of the chain's own coin, in wei as a decimal string. */
+export interface NativeBalance {
+  wallet: string;
+  balance: string;
+}
+
+export interface RangeRead {
+  transfers: ChainTransfer[];
+  nativeBalances: NativeBalance[];
+  last: BlockHeader | null;
+}
+
 /** The node refused a range as too large; `suggested` is the span it said would work. */
 export class RangeTooLarge extends Error {
   constructor(
@@ -55,13 +67,12 @@ export interface ChainAdapter {
   /** Headers by number, in the order asked; null where the node has no such block. */
   headers(numbers: readonly number[]): Promise<Array<BlockHeader | null>>;
   /**
-   * Transfers of the configured contracts in [from, to], in chain order, with the header of
-   * `to` from the same node (null when that node does not have it yet). May throw RangeTooLarge.
+   * Transfers of the configured contracts in [from, to], in chain order, and when `balances` is
+   * set the native balance of each configured wallet at `to`, with the header of `to`, all from
+   * the same node (the header is null when that node does not have it yet). May throw
+   * RangeTooLarge.
    */
-  transfers(
-    from: number,
-    to: number,
-  ): Promise<{ transfers: ChainTransfer[]; last: BlockHeader | null }>;
+  readRange(from: number, to: number, balances: boolean): Promise<RangeRead>;
   close(): Promise<void>;
 }
 

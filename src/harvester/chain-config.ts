@@ -44,6 +44,12 @@ export interface ChainConfig {
    */
   checkpointEveryMs: number;
   contracts: ContractConfig[];
+  /**
+   * Wallets whose balance of the chain's own coin (ETH) is read at the end of every range that
+   * reaches the followed head; a change is appended as an event. Lower-case 0x addresses; empty
+   * when none are configured.
+   */
+  nativeBalances: { wallets: string[] };
 }
 
 export class ChainConfigError extends Error {
@@ -59,36 +65,50 @@ export class ChainConfigError extends Error {
 /** Reorg depths the anchors use by chain id (Ponder's finality table); 64 elsewhere. */
 const defaultReorgDepth = (chainId: number) => ({ 1: 65, 137: 200, 42161: 240 })[chainId] ?? 64;
 
+const Address = z.string().refine(isAddress, { message: 'is not a 0x address' });
+
 const Contract = z.strictObject({
-  address: z.string().refine(isAddress, { message: 'is not a 0x address' }),
+  address: Address,
   kind: z.enum(CONTRACT_KINDS),
   name: z.string().min(1).max(64).optional(),
 });
 
-const Chain = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, {
-    message: 'must be a lower-case slug of up to 32 letters, digits and dashes',
-  }),
-  kind: z.enum(CHAIN_KINDS),
-  chainId: z.number().int().positive(),
-  rpc: z
-    .array(
-      z.string().refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), {
-        message: 'must be an http(s) URL',
-      }),
-    )
-    .min(1),
-  follow: z.enum(['latest', 'finalized']).optional(),
-  confirmations: z.number().int().min(0).max(10_000).optional(),
-  maxReorgDepth: z.number().int().min(1).max(100_000).optional(),
-  startBlock: z.number().int().min(0).optional(),
-  pollMs: z.number().int().min(10).max(600_000).optional(),
-  initialRange: z.number().int().min(1).max(1_000_000).optional(),
-  maxRange: z.number().int().min(1).max(1_000_000).optional(),
-  requestTimeoutMs: z.number().int().min(100).max(600_000).optional(),
-  checkpointEveryMs: z.number().int().min(0).max(3_600_000).optional(),
-  contracts: z.array(Contract).min(1),
+const NativeBalances = z.strictObject({
+  wallets: z.array(Address).min(1).max(100),
 });
+
+const Chain = z
+  .strictObject({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, {
+      message: 'must be a lower-case slug of up to 32 letters, digits and dashes',
+    }),
+    kind: z.enum(CHAIN_KINDS),
+    chainId: z.number().int().positive(),
+    rpc: z
+      .array(
+        z.string().refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), {
+          message: 'must be an http(s) URL',
+        }),
+      )
+      .min(1),
+    follow: z.enum(['latest', 'finalized']).optional(),
+    confirmations: z.number().int().min(0).max(10_000).optional(),
+    maxReorgDepth: z.number().int().min(1).max(100_000).optional(),
+    startBlock: z.number().int().min(0).optional(),
+    pollMs: z.number().int().min(10).max(600_000).optional(),
+    initialRange: z.number().int().min(1).max(1_000_000).optional(),
+    maxRange: z.number().int().min(1).max(1_000_000).optional(),
+    requestTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+    checkpointEveryMs: z.number().int().min(0).max(3_600_000).optional(),
+    contracts: z.array(Contract).optional(),
+    nativeBalances: NativeBalances.optional(),
+  })
+  .refine((c) => (c.contracts?.length ?? 0) > 0 || c.nativeBalances !== undefined, {
+    message: 'must list contracts or nativeBalances.wallets to follow',
+    path: ['contracts'],
+  });
+
+const lowerCase = (address: string) => getAddress(address).toLowerCase();
 
 const Registry = z.strictObject({ chains: z.array(z.unknown()) });
 
@@ -117,11 +137,12 @@ const parseChain = (raw: unknown, index: number): ChainConfig => {
     maxRange: c.maxRange ?? 100_000,
     requestTimeoutMs: c.requestTimeoutMs ?? 10_000,
     checkpointEveryMs: c.checkpointEveryMs ?? 10_000,
-    contracts: c.contracts.map((contract) => ({
-      address: getAddress(contract.address).toLowerCase(),
+    contracts: (c.contracts ?? []).map((contract) => ({
+      address: lowerCase(contract.address),
       kind: contract.kind,
       name: contract.name ?? contract.kind,
     })),
+    nativeBalances: { wallets: [...new Set((c.nativeBalances?.wallets ?? []).map(lowerCase))] },
   };
 };
 

@@ -5,6 +5,8 @@ import {
   type ChainHalted,
   type ChainReorganized,
   type KnownBlock,
+  type NativeBalanceChanged,
+  type NativeBalanceReverted,
   type TokenTransferred,
   type TokenTransferReverted,
 } from './events.js';
@@ -17,7 +19,14 @@ export interface ChainPosition {
   tip: { number: number; hash: string } | undefined;
   /** Hashes of the blocks a reorg may still replace, oldest first. */
   recent: KnownBlock[];
+  /** The last native balance recorded per configured wallet. */
+  nativeBalances: Record<string, string>;
   halted: ChainHalted['data'] | undefined;
+  /**
+   * Resumed by an operator after a halt, and no checkpoint since: the next reorg may go as deep
+   * as it must (past `maxReorgDepth`, past the stored hashes of `recent`).
+   */
+  resumed: boolean;
 }
 
 const isCheckpoint = (
@@ -26,40 +35,72 @@ const isCheckpoint = (
   data: (ChainBlocksIngested | ChainReorganized)['data'];
 } => event.type === 'ChainBlocksIngested' || event.type === 'ChainReorganized';
 
-/** Every append ends with its checkpoint, and a halt follows one: the last two events suffice. */
+const PAGE = 1000;
+
+/**
+ * Every append ends with its checkpoint, and a halt or a resume follows one: the last checkpoint
+ * and whatever came after it.
+ */
 export const readChainPosition = async (
   store: EventStore,
   chain: string,
 ): Promise<ChainPosition> => {
-  const last = await store.readStream(chainStream(chain), { direction: 'backwards', limit: 2 });
-  if (last.length === 0)
-    return { revision: undefined, tip: undefined, recent: [], halted: undefined };
-  const checkpoint = last.find(isCheckpoint);
-  const halted =
-    last[0]!.type === 'ChainHalted' ? (last[0]!.data as ChainHalted['data']) : undefined;
+  const stream = chainStream(chain);
+  let last: RecordedEvent | undefined;
+  let checkpoint: ReturnType<typeof checkpointIn>;
+  let fromRevision: number | undefined;
+  for (;;) {
+    const page = await store.readStream(stream, {
+      direction: 'backwards',
+      limit: 10,
+      ...(fromRevision !== undefined ? { fromRevision } : {}),
+    });
+    last ??= page[0];
+    checkpoint = checkpointIn(page);
+    const oldest = page.at(-1);
+    if (checkpoint || page.length < 10 || !oldest || oldest.revision === 0) break;
+    fromRevision = oldest.revision - 1;
+  }
+  if (!last) {
+    return {
+      revision: undefined,
+      tip: undefined,
+      recent: [],
+      nativeBalances: {},
+      halted: undefined,
+      resumed: false,
+    };
+  }
   return {
-    revision: last[0]!.revision,
+    revision: last.revision,
     tip: checkpoint && { number: checkpoint.data.blockNumber, hash: checkpoint.data.blockHash },
     recent: checkpoint?.data.recent ?? [],
-    halted,
+    nativeBalances: checkpoint?.data.nativeBalances ?? {},
+    halted: last.type === 'ChainHalted' ? (last.data as ChainHalted['data']) : undefined,
+    resumed: last.type === 'ChainResumed',
   };
 };
 
-const PAGE = 1000;
+const checkpointIn = (page: readonly RecordedEvent[]) => page.find(isCheckpoint);
+
+export type OrphanedEvent =
+  | (RecordedEvent<'TokenTransferred'> & { data: TokenTransferred['data'] })
+  | (RecordedEvent<'NativeBalanceChanged'> & { data: NativeBalanceChanged['data'] });
 
 /**
- * The transfers stored for blocks above `ancestor` and not already undone, newest first (the
- * order to undo them in). Reads the stream backwards and stops at the first checkpoint at or
- * below the ancestor: everything before it is at or below the ancestor, or was undone by then.
+ * The transfers and native balances stored for blocks above `ancestor` and not already undone,
+ * newest first (the order to undo them in). Reads the stream backwards and stops at the first
+ * checkpoint at or below the ancestor: everything before it is at or below the ancestor, or was
+ * undone by then.
  */
-export const orphanedTransfers = async (
+export const orphanedEvents = async (
   store: EventStore,
   chain: string,
   ancestor: number,
-): Promise<Array<RecordedEvent & { data: TokenTransferred['data'] }>> => {
+): Promise<OrphanedEvent[]> => {
   const stream = chainStream(chain);
   const undone = new Set<string>();
-  const orphaned: Array<RecordedEvent & { data: TokenTransferred['data'] }> = [];
+  const orphaned: OrphanedEvent[] = [];
   let fromRevision: number | undefined;
   for (;;) {
     const page = await store.readStream(stream, {
@@ -69,11 +110,14 @@ export const orphanedTransfers = async (
     });
     for (const event of page) {
       if (isCheckpoint(event) && event.data.blockNumber <= ancestor) return orphaned;
-      if (event.type === 'TokenTransferReverted') {
-        undone.add((event.data as TokenTransferReverted['data']).revertedEventId);
-      } else if (event.type === 'TokenTransferred') {
-        const data = event.data as TokenTransferred['data'];
-        if (data.blockNumber > ancestor && !undone.has(event.id)) orphaned.push({ ...event, data });
+      if (event.type === 'TokenTransferReverted' || event.type === 'NativeBalanceReverted') {
+        const data = event.data as (TokenTransferReverted | NativeBalanceReverted)['data'];
+        undone.add(data.revertedEventId);
+      } else if (event.type === 'TokenTransferred' || event.type === 'NativeBalanceChanged') {
+        const data = event.data as (TokenTransferred | NativeBalanceChanged)['data'];
+        if (data.blockNumber > ancestor && !undone.has(event.id)) {
+          orphaned.push({ ...event, data } as OrphanedEvent);
+        }
       }
     }
     const oldest = page.at(-1);
@@ -81,3 +125,46 @@ export const orphanedTransfers = async (
     fromRevision = oldest.revision - 1;
   }
 };
+
+/**
+ * The blocks the stream says the stored chain holds, newest first, a page of the stream at a
+ * time: each checkpoint's block and recent hashes, each transfer's and balance's block. A block
+ * above the ancestor of a later reorg was orphaned by it and is left out; of the hashes stored
+ * for one block, the newest holds.
+ */
+export async function* storedBlocks(
+  store: EventStore,
+  chain: string,
+): AsyncGenerator<KnownBlock[]> {
+  const stream = chainStream(chain);
+  const seen = new Set<number>();
+  let floor = Number.POSITIVE_INFINITY;
+  let fromRevision: number | undefined;
+  for (;;) {
+    const page = await store.readStream(stream, {
+      direction: 'backwards',
+      limit: PAGE,
+      ...(fromRevision !== undefined ? { fromRevision } : {}),
+    });
+    const found: KnownBlock[] = [];
+    const keep = (n: number, hash: string) => {
+      if (n > floor || n < 0 || seen.has(n)) return;
+      seen.add(n);
+      found.push([n, hash]);
+    };
+    for (const event of page) {
+      if (isCheckpoint(event)) {
+        keep(event.data.blockNumber, event.data.blockHash);
+        for (const [n, hash] of event.data.recent) keep(n, hash);
+        if (event.type === 'ChainReorganized') floor = Math.min(floor, event.data.blockNumber);
+      } else if (event.type === 'TokenTransferred' || event.type === 'NativeBalanceChanged') {
+        const data = event.data as (TokenTransferred | NativeBalanceChanged)['data'];
+        keep(data.blockNumber, data.blockHash);
+      }
+    }
+    if (found.length > 0) yield found.sort((a, b) => b[0] - a[0]);
+    const oldest = page.at(-1);
+    if (page.length < PAGE || !oldest || oldest.revision === 0) return;
+    fromRevision = oldest.revision - 1;
+  }
+}

@@ -31,6 +31,23 @@ export interface CheckpointData {
   blockHash: string;
   /** Hashes of recent blocks (within the reorg depth), newest last: where to look for a fork. */
   recent: KnownBlock[];
+  /**
+   * The last native balance recorded for each configured wallet (decimal strings), so that a
+   * restart knows what a change is; absent in checkpoints written before native balances.
+   */
+  nativeBalances?: Record<string, string>;
+}
+
+/** A wallet's balance of the chain's own coin, read at the end of a range. */
+export interface NativeBalanceData {
+  chain: string;
+  wallet: string;
+  /** In wei, as a decimal string. */
+  balance: string;
+  /** The balance recorded before this one; null for the wallet's first. */
+  previous: string | null;
+  blockNumber: number;
+  blockHash: string;
 }
 
 export type TokenTransferred = Event<'TokenTransferred', TransferData>;
@@ -42,6 +59,13 @@ export type TokenTransferReverted = Event<
     /** The common ancestor the chain went back to: balances are right as of that block. */
     ancestorBlock: number;
   }
+>;
+/** A configured wallet's native balance differs from the one last recorded. */
+export type NativeBalanceChanged = Event<'NativeBalanceChanged', NativeBalanceData>;
+/** A native balance read in an orphaned block, undone: the balance goes back to `previous`. */
+export type NativeBalanceReverted = Event<
+  'NativeBalanceReverted',
+  NativeBalanceData & { revertedEventId: string; ancestorBlock: number }
 >;
 export type ChainBlocksIngested = Event<
   'ChainBlocksIngested',
@@ -58,15 +82,34 @@ export type ChainHalted = Event<
   { chain: string; reason: string; depth: number | null; atBlock: number }
 >;
 
+/**
+ * Someone looked at a halted chain and let it go on: the next pipeline re-syncs from the common
+ * ancestor with the chain as it is now, however deep that is (once: until its next checkpoint).
+ */
+export type ChainResumed = Event<
+  'ChainResumed',
+  { chain: string; atBlock: number; haltedReason: string; reason: string | null }
+>;
+
 export type ChainEvent =
-  TokenTransferred | TokenTransferReverted | ChainBlocksIngested | ChainReorganized | ChainHalted;
+  | TokenTransferred
+  | TokenTransferReverted
+  | NativeBalanceChanged
+  | NativeBalanceReverted
+  | ChainBlocksIngested
+  | ChainReorganized
+  | ChainHalted
+  | ChainResumed;
 
 export const CHAIN_EVENT_TYPES = [
   'TokenTransferred',
   'TokenTransferReverted',
+  'NativeBalanceChanged',
+  'NativeBalanceReverted',
   'ChainBlocksIngested',
   'ChainReorganized',
   'ChainHalted',
+  'ChainResumed',
 ] as const;
 
 export const chainStream = (chain: string) => `chain-${chain}`;
@@ -82,6 +125,11 @@ export const transferEventId = (
 ) =>
   uuidFromHash(`transfer\u0000${t.chain}\u0000${t.blockHash}\u0000${t.txHash}\u0000${t.logIndex}`);
 
+/** One reading per wallet and block: reading the same block again cannot record it twice. */
+export const nativeBalanceEventId = (
+  b: Pick<NativeBalanceData, 'chain' | 'blockHash' | 'wallet'>,
+) => uuidFromHash(`native\u0000${b.chain}\u0000${b.blockHash}\u0000${b.wallet}`);
+
 export const revertEventId = (transferId: string) => uuidFromHash(`revert\u0000${transferId}`);
 
 export const checkpointEventId = (
@@ -96,4 +144,13 @@ export const checkpointEventId = (
 export const worldIdForNft = (chain: string, contract: string, tokenId: string) =>
   uuidFromHash(`world-nft\u0000${chain}\u0000${contract}\u0000${tokenId}`);
 
+/** The parent hash of a genesis block: the checkpoint of a chain re-read from block 0. */
+export const ZERO_HASH = `0x${'0'.repeat(64)}`;
+
 export const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
+
+/**
+ * The contract under which a chain's own coin (ETH) appears among a wallet's balances: the zero
+ * address, with the kind `native`, so that every balance keeps the shape of a token's.
+ */
+export const NATIVE_CONTRACT = ZERO_ADDRESS;

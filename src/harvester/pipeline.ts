@@ -7,16 +7,25 @@ import {
   type BlockHeader,
   type ChainAdapter,
   type ChainTransfer,
+  type NativeBalance,
 } from './adapter.js';
 import type { ChainConfig } from './chain-config.js';
-import { orphanedTransfers, readChainPosition, type ChainPosition } from './checkpoint.js';
+import {
+  orphanedEvents,
+  readChainPosition,
+  storedBlocks,
+  type ChainPosition,
+} from './checkpoint.js';
 import {
   chainStream,
   checkpointEventId,
+  nativeBalanceEventId,
   revertEventId,
   transferEventId,
   type KnownBlock,
+  type NativeBalanceData,
   type TransferData,
+  ZERO_HASH,
 } from './events.js';
 
 /**
@@ -87,6 +96,18 @@ const transferEvent = (chain: ChainConfig, t: ChainTransfer, correlationId: stri
   };
 };
 
+const nativeBalanceEvent = (
+  chain: ChainConfig,
+  data: NativeBalanceData,
+  correlationId: string,
+): NewEvent => ({
+  id: nativeBalanceEventId(data),
+  type: 'NativeBalanceChanged',
+  data: data as unknown as JsonObject,
+  // Not the chain metadata of a log: a balance is read at a block, not emitted by a transaction.
+  metadata: serviceMetadata(chain, correlationId),
+});
+
 const serviceMetadata = (chain: ChainConfig, correlationId: string) => ({
   actor: { kind: 'service' as const, id: 'harvester', auth: 'service' },
   correlationId,
@@ -144,7 +165,9 @@ export const startChainPipeline = (
     revision: undefined,
     tip: undefined,
     recent: [],
+    nativeBalances: {},
     halted: undefined,
+    resumed: false,
   };
   let range = chain.initialRange;
   /** The widest range the node has said it accepts; ranges grow up to it. */
@@ -175,6 +198,8 @@ export const startChainPipeline = (
       expectedRevision: position.revision === undefined ? 'no_stream' : position.revision,
     });
     lastAppendAt = Date.now();
+    // A resume allows one re-sync however deep: anything appended after it ends that.
+    position = { ...position, resumed: false };
     return result.nextExpectedRevision;
   };
 
@@ -200,6 +225,34 @@ export const startChainPipeline = (
     progress('halted');
   };
 
+  /** Whether the chain still holds this block as stored; a block it lacks is not held. */
+  const held = async ([number, hash]: KnownBlock) =>
+    (await adapter.headers([number]))[0]?.hash === hash;
+
+  /**
+   * After a resume: the newest block of the whole stored history that the chain still holds.
+   * Holding one means holding every block below it, so a page whose oldest block is not held
+   * holds none, and within a page a binary search finds the newest held. When no stored block is
+   * held, the chain is re-read from its start block.
+   */
+  const deepAncestor = async (): Promise<KnownBlock> => {
+    for await (const blocks of storedBlocks(store, chain.id)) {
+      if (!(await held(blocks.at(-1)!))) continue;
+      let newest = blocks.length - 1;
+      let notHeld = -1;
+      while (newest - notHeld > 1) {
+        const middle = (newest + notHeld) >> 1;
+        if (await held(blocks[middle]!)) newest = middle;
+        else notHeld = middle;
+      }
+      return blocks[newest]!;
+    }
+    if (chain.startBlock === 0) return [-1, ZERO_HASH];
+    const [before] = await adapter.headers([chain.startBlock - 1]);
+    if (!before) throw new Error(`the node has no block ${chain.startBlock - 1} yet`);
+    return [before.number, before.hash];
+  };
+
   /** Walks back the stored hashes to the newest one the chain still has, and undoes the rest. */
   const reorganize = async () => {
     const tip = position.tip!;
@@ -215,6 +268,8 @@ export const startChainPipeline = (
         break;
       }
     }
+    const resumed = position.resumed;
+    if (!ancestor && resumed) ancestor = await deepAncestor();
     if (!ancestor) {
       return halt(
         `a reorg deeper than the limit of ${chain.maxReorgDepth} blocks: no stored block from ${known[0]?.[0] ?? tip.number} to ${tip.number} is still on the chain`,
@@ -223,25 +278,36 @@ export const startChainPipeline = (
     }
     const depth = tip.number - ancestor[0];
     if (depth === 0) return;
-    if (depth > chain.maxReorgDepth) {
+    if (depth > chain.maxReorgDepth && !resumed) {
       return halt(
         `a reorg of ${depth} blocks is deeper than the limit of ${chain.maxReorgDepth} blocks`,
         depth,
       );
     }
-    const orphaned = await orphanedTransfers(store, chain.id, ancestor[0]);
+    const orphaned = await orphanedEvents(store, chain.id, ancestor[0]);
     const correlationId = randomUUID();
     const recent = known.filter(([n]) => n <= ancestor[0]);
-    const events: NewEvent[] = orphaned.map((event) => ({
-      id: revertEventId(event.id),
-      type: 'TokenTransferReverted',
-      data: {
-        ...event.data,
-        revertedEventId: event.id,
-        ancestorBlock: ancestor[0],
-      } as unknown as JsonObject,
-      metadata: { ...serviceMetadata(chain, correlationId), causationId: event.id },
-    }));
+    if (recent.length === 0 && ancestor[0] >= 0) recent.push(ancestor);
+    // Newest first: each native balance goes back to the one recorded before it, so the last
+    // undone leaves the balance recorded at or below the ancestor.
+    const nativeBalances = { ...position.nativeBalances };
+    const events: NewEvent[] = orphaned.map((event) => {
+      if (event.type === 'NativeBalanceChanged') {
+        if (event.data.previous === null) delete nativeBalances[event.data.wallet];
+        else nativeBalances[event.data.wallet] = event.data.previous;
+      }
+      return {
+        id: revertEventId(event.id),
+        type: event.type === 'TokenTransferred' ? 'TokenTransferReverted' : 'NativeBalanceReverted',
+        data: {
+          ...event.data,
+          revertedEventId: event.id,
+          ancestorBlock: ancestor[0],
+        } as unknown as JsonObject,
+        metadata: { ...serviceMetadata(chain, correlationId), causationId: event.id },
+      };
+    });
+    const reverted = orphaned.filter((event) => event.type === 'TokenTransferred').length;
     events.push({
       id: checkpointEventId(
         chain.id,
@@ -259,23 +325,33 @@ export const startChainPipeline = (
         depth,
         orphanedFrom: ancestor[0] + 1,
         orphanedTo: tip.number,
-        reverted: orphaned.length,
+        reverted,
+        nativeBalances,
       },
       metadata: serviceMetadata(chain, correlationId),
     });
     const revision = await append(events);
     log.warn(
-      { chain: chain.id, depth, ancestor: ancestor[0], reverted: orphaned.length },
-      'chain reorganized: orphaned transfers undone',
+      { chain: chain.id, depth, ancestor: ancestor[0], reverted: orphaned.length, resumed },
+      resumed
+        ? 'chain re-synced after a resume: orphaned transfers and balances undone'
+        : 'chain reorganized: orphaned transfers and balances undone',
     );
-    position = { ...position, revision, tip: { number: ancestor[0], hash: ancestor[1] }, recent };
+    position = {
+      ...position,
+      revision,
+      tip: { number: ancestor[0], hash: ancestor[1] },
+      recent,
+      nativeBalances,
+    };
     persistedTip = ancestor[0];
   };
 
   const step = async (): Promise<Step> => {
     head = await adapter.followedHead();
     const tip = position.tip;
-    if (tip) {
+    // Block -1: a chain re-read from genesis after a resume, whose parent hash is zero.
+    if (tip && tip.number >= 0) {
       const [now] = await adapter.headers([tip.number]);
       // A node that does not have our tip yet is behind (a lagging replica), not forked.
       if (!now) return 'idle';
@@ -290,13 +366,17 @@ export const startChainPipeline = (
     const [before] = await adapter.headers([to]);
     if (!before) return 'idle';
     let found: ChainTransfer[];
+    let balances: NativeBalance[];
     try {
-      const read = await adapter.transfers(from, to);
+      // Balances only at the followed head: state of older blocks may be pruned (a full node
+      // keeps about 128 blocks of it), so a backfill must not depend on an archive node.
+      const read = await adapter.readRange(from, to, to === head);
       // The node that gave the logs must hold the same `to` as the one asked before: one that
       // does not have it yet is behind (wait), one with another hash saw a fork (read again).
       if (!read.last) return 'idle';
       if (read.last.hash !== before.hash) return 'progress';
       found = read.transfers;
+      balances = read.nativeBalances;
     } catch (error) {
       if (!(error instanceof RangeTooLarge)) throw error;
       const span = to - from + 1;
@@ -343,8 +423,9 @@ export const startChainPipeline = (
       ...found.map((t): KnownBlock => [t.blockNumber, t.blockHash]),
       ...[...headers.values()].map((h): KnownBlock => [h.number, h.hash]),
     ];
+    const changed = balances.filter((b) => position.nativeBalances[b.wallet] !== b.balance);
     const quiet = Date.now() - lastAppendAt < chain.checkpointEveryMs;
-    if (found.length === 0 && quiet && persistedTip !== undefined) {
+    if (found.length === 0 && changed.length === 0 && quiet && persistedTip !== undefined) {
       position = {
         ...position,
         tip: { number: to, hash: last.hash },
@@ -352,20 +433,42 @@ export const startChainPipeline = (
       };
       progress(to >= head ? 'live' : 'backfill');
     } else {
-      for (const chunk of chunksOf(found, { number: to, hash: last.hash })) {
-        await appendChunk(from, chunk, known);
+      const chunks = chunksOf(found, { number: to, hash: last.hash });
+      for (const [i, chunk] of chunks.entries()) {
+        await appendChunk(from, chunk, known, i === chunks.length - 1 ? changed : []);
       }
     }
     range = Math.min(ceiling, Math.ceil(range * 1.25));
     return 'progress';
   };
 
-  /** Appends one chunk's transfers with the checkpoint of the last block it covers. */
-  const appendChunk = async (rangeStart: number, chunk: Chunk, known: readonly KnownBlock[]) => {
+  /**
+   * Appends one chunk's transfers, and the native balances read at its last block that changed,
+   * with the checkpoint of that block.
+   */
+  const appendChunk = async (
+    rangeStart: number,
+    chunk: Chunk,
+    known: readonly KnownBlock[],
+    changed: readonly NativeBalance[],
+  ) => {
     const fromBlock = persistedTip !== undefined ? persistedTip + 1 : rangeStart;
     const correlationId = randomUUID();
     const recent = windowed(known, chunk.end.number, chain.maxReorgDepth);
     const events = chunk.transfers.map((t) => transferEvent(chain, t, correlationId));
+    const nativeBalances = { ...position.nativeBalances };
+    for (const { wallet, balance } of changed) {
+      const data: NativeBalanceData = {
+        chain: chain.id,
+        wallet,
+        balance,
+        previous: position.nativeBalances[wallet] ?? null,
+        blockNumber: chunk.end.number,
+        blockHash: chunk.end.hash,
+      };
+      events.push(nativeBalanceEvent(chain, data, correlationId));
+      nativeBalances[wallet] = balance;
+    }
     events.push({
       id: checkpointEventId(
         chain.id,
@@ -382,11 +485,12 @@ export const startChainPipeline = (
         blockHash: chunk.end.hash,
         recent,
         transfers: chunk.transfers.length,
+        nativeBalances,
       },
       metadata: serviceMetadata(chain, correlationId),
     });
     const revision = await append(events);
-    position = { ...position, revision, tip: chunk.end, recent };
+    position = { ...position, revision, tip: chunk.end, recent, nativeBalances };
     persistedTip = chunk.end.number;
     transfers += chunk.transfers.length;
     progress(chunk.end.number >= head ? 'live' : 'backfill');
@@ -410,25 +514,37 @@ export const startChainPipeline = (
     persistedTip = position.tip?.number;
   };
 
+  /**
+   * A halted chain reads no blocks; it looks at its stream now and then for the `ChainResumed`
+   * of `odyssey harvest resume`, so a running server need not restart to follow it again.
+   */
+  const waitForResume = async (halted: NonNullable<ChainPosition['halted']>) => {
+    settleWaiters(new ChainHaltedError(chain.id, halted.reason));
+    wakeUp = new AbortController();
+    await sleep(Math.max(250, chain.pollMs), AbortSignal.any([stop.signal, wakeUp.signal]));
+    if (stop.signal.aborted) return;
+    await load();
+    if (!position.halted) log.warn({ chain: chain.id }, 'chain resumed: re-syncing it');
+  };
+
   const run = async () => {
     await load();
     if (position.halted) {
-      log.error({ ...position.halted }, 'chain is halted; not following it');
-      settleWaiters(new ChainHaltedError(chain.id, position.halted.reason));
+      log.error({ ...position.halted }, 'chain is halted; waiting for odyssey harvest resume');
       progress('halted');
-      return;
     }
     let failures = 0;
     while (!stop.signal.aborted) {
       try {
+        const halted = haltedBy();
+        if (halted) {
+          await waitForResume(halted);
+          continue;
+        }
         const result = await step();
         failures = 0;
         lastError = undefined;
-        const halted = haltedBy();
-        if (halted) {
-          settleWaiters(new ChainHaltedError(chain.id, halted.reason));
-          return;
-        }
+        if (haltedBy()) continue;
         if (result === 'idle') {
           idleSteps++;
           settleWaiters();
@@ -466,7 +582,7 @@ export const startChainPipeline = (
         idleWaiters.push({ after: idleSteps + 1, resolve, reject });
         wakeUp.abort();
       }),
-    /** Polls now instead of at the next interval. */
+    /** Polls now instead of at the next interval (a halted chain: looks for a resume now). */
     wake: () => wakeUp.abort(),
     status: () => ({
       chain: chain.id,

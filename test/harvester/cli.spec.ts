@@ -6,14 +6,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  balancesAtHead,
   deployErc20,
+  mineAll,
   mintErc20,
   sendAndMine,
   startAnvil,
   transferErc20,
   type Anvil,
 } from '../support/anvil.js';
-import { startServer } from '../support/odyssey-process.js';
+import { NATIVE_CONTRACT } from '../../src/harvester/events.js';
+import { runOdyssey, startServer } from '../support/odyssey-process.js';
 
 const bin = fileURLToPath(new URL('../../bin/odyssey.js', import.meta.url));
 
@@ -23,15 +26,14 @@ describe('harvester: odyssey harvest and odyssey serve with chains configured', 
   let token: string;
   let dataDir: string;
   let chains: string;
+  let a: string;
+  let b: string;
 
   before(async () => {
     anvil = await startAnvil({ chainId: 42161 });
     token = await deployErc20(anvil);
-    const [, a, b] = anvil.accounts;
-    await sendAndMine(anvil, [
-      mintErc20(anvil, token, a!, 1000n),
-      transferErc20(a!, token, b!, 250n),
-    ]);
+    [, a, b] = anvil.accounts as [string, string, string];
+    await sendAndMine(anvil, [mintErc20(anvil, token, a, 1000n), transferErc20(a, token, b, 250n)]);
     dataDir = mkdtempSync(join(tmpdir(), 'odyssey-harvest-'));
     chains = JSON.stringify({
       chains: [
@@ -41,6 +43,7 @@ describe('harvester: odyssey harvest and odyssey serve with chains configured', 
           chainId: 42161,
           rpc: [anvil.url],
           contracts: [{ address: token, kind: 'erc20' }],
+          nativeBalances: { wallets: [a, b] },
           pollMs: 50,
         },
       ],
@@ -52,20 +55,29 @@ describe('harvester: odyssey harvest and odyssey serve with chains configured', 
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('harvests alone, showing progress, and stops cleanly on SIGTERM', async () => {
+  /** Runs `odyssey harvest` until its progress on stderr matches `until`. */
+  const harvestUntil = async (env: Record<string, string>, until: () => RegExp) => {
     const child = spawn(process.execPath, [bin, 'harvest'], {
-      env: { ...process.env, DATA_DIR: dataDir, CHAINS: chains, LOG_LEVEL: 'warn' },
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const head = Number(await anvil.rpc<string>('eth_blockNumber'));
     const deadline = Date.now() + 30_000;
-    while (!new RegExp(`arbitrum +live .*block ${head}/${head}`).test(stderr)) {
+    while (!until().test(stderr)) {
       assert.ok(child.exitCode === null, `odyssey harvest exited: ${stderr}`);
-      assert.ok(Date.now() < deadline, `no progress line reached the head: ${stderr}`);
+      assert.ok(Date.now() < deadline, `no progress line matched ${until()}: ${stderr}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    return { child, stderr };
+  };
+
+  it('harvests alone, showing progress, and stops cleanly on SIGTERM', async () => {
+    const head = Number(await anvil.rpc<string>('eth_blockNumber'));
+    const { child, stderr } = await harvestUntil(
+      { DATA_DIR: dataDir, CHAINS: chains },
+      () => new RegExp(`arbitrum +live .*block ${head}/${head}`),
+    );
     assert.match(stderr, /arbitrum +live +\[#+\] 100% +block \d+\/\d+ +2 transfers/);
     child.kill('SIGTERM');
     const [code] = (await once(child, 'exit')) as [number | null];
@@ -75,8 +87,7 @@ describe('harvester: odyssey harvest and odyssey serve with chains configured', 
   it('serves what was harvested, and keeps harvesting inside serve', async () => {
     const server = await startServer({ DATA_DIR: dataDir, CHAINS: chains });
     try {
-      const [, a, b] = anvil.accounts;
-      await sendAndMine(anvil, [transferErc20(b!, token, a!, 50n)]);
+      await sendAndMine(anvil, [transferErc20(b, token, a, 50n)]);
       const head = Number(await anvil.rpc<string>('eth_blockNumber'));
       const deadline = Date.now() + 20_000;
       let body: { items: Array<{ id: string; lastBlock: number; chainId: number }> };
@@ -89,11 +100,86 @@ describe('harvester: odyssey harvest and odyssey serve with chains configured', 
       const balances = (await (
         await fetch(`${server.url}/api/v1/wallets/${b}/balances`)
       ).json()) as {
-        items: Array<{ contract: string; balance: string }>;
+        items: Array<{ contract: string; kind: string; balance: string }>;
       };
+      // The chain's own coin is a balance of the zero address, of kind native.
+      const wei = BigInt(await anvil.rpc<string>('eth_getBalance', [b, 'latest'])).toString();
       assert.deepEqual(
-        balances.items.map((x) => [x.contract, x.balance]),
-        [[token, '200']],
+        balances.items.map((x) => [x.contract, x.kind, x.balance]),
+        [
+          [NATIVE_CONTRACT, 'native', wei],
+          [token, 'erc20', '200'],
+        ],
+      );
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+  });
+
+  it('resumes a chain halted by a reorg deeper than its limit: odyssey harvest resume, then serve re-syncs it', async () => {
+    const shallow = JSON.stringify({
+      chains: [
+        {
+          ...(JSON.parse(chains) as { chains: Array<Record<string, unknown>> }).chains[0],
+          id: 'shallow',
+          maxReorgDepth: 2,
+        },
+      ],
+    });
+    const env = { DATA_DIR: dataDir, CHAINS: shallow };
+    const following = await runOdyssey(['harvest', 'resume', 'arbitrum'], env);
+    assert.equal(following.code, 2, following.stderr);
+    assert.match(following.stderr, /^odyssey: chain arbitrum is not halted/);
+    await anvil.rpc('anvil_mine', ['0xa']);
+    const head = Number(await anvil.rpc<string>('eth_blockNumber'));
+    const harvesting = await harvestUntil(
+      env,
+      () => new RegExp(`shallow +live .*block ${head}/${head}`),
+    );
+    await anvil.rpc('anvil_reorg', [
+      5,
+      [[{ ...transferErc20(b, token, a, 7n), gas: '0x40000' }, 2]],
+    ]);
+    await mineAll(anvil);
+    let halted = '';
+    harvesting.child.stderr.on('data', (chunk: Buffer) => (halted += chunk.toString()));
+    const deadline = Date.now() + 20_000;
+    while (!/shallow +halted/.test(halted)) {
+      assert.ok(Date.now() < deadline, `the chain did not halt: ${halted}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    harvesting.child.kill('SIGTERM');
+    assert.deepEqual(await once(harvesting.child, 'exit'), [0, null]);
+    const resumed = await runOdyssey(
+      ['harvest', 'resume', 'shallow', '--reason', 'the fork is real'],
+      { ...env, LOG_LEVEL: 'silent' },
+    );
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, /^chain shallow resumed \(halted at block \d+: a reorg deeper/);
+    const server = await startServer(env);
+    try {
+      const now = Number(await anvil.rpc<string>('eth_blockNumber'));
+      type Chains = { items: Array<{ id: string; lastBlock: number; status: string }> };
+      let chain: Chains['items'][number] | undefined;
+      const synced = Date.now() + 20_000;
+      do {
+        assert.ok(Date.now() < synced, 'the resumed chain did not reach the head');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const body = (await (await fetch(`${server.url}/api/v1/chains`)).json()) as Chains;
+        chain = body.items.find((c) => c.id === 'shallow');
+      } while (chain?.lastBlock !== now);
+      assert.equal(chain.status, 'following');
+      const [tokens] = await balancesAtHead(anvil, [[token, b]]);
+      const wei = BigInt(await anvil.rpc<string>('eth_getBalance', [b, 'latest'])).toString();
+      const balances = (await (
+        await fetch(`${server.url}/api/v1/wallets/${b}/balances`)
+      ).json()) as { items: Array<{ chain: string; contract: string; balance: string }> };
+      assert.deepEqual(
+        balances.items.filter((x) => x.chain === 'shallow').map((x) => [x.contract, x.balance]),
+        [
+          [NATIVE_CONTRACT, wei],
+          [token, tokens],
+        ],
       );
     } finally {
       assert.equal(await server.stop(), 0);

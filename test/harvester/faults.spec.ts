@@ -3,7 +3,7 @@ import { Wallet } from 'ethers';
 import { ChainUnreachable } from '../../src/harvester/adapter.js';
 import { ChainConfigError, parseChainRegistry } from '../../src/harvester/chain-config.js';
 import { startHarvester } from '../../src/harvester/harvester.js';
-import { chainStream } from '../../src/harvester/events.js';
+import { chainStream, NATIVE_CONTRACT } from '../../src/harvester/events.js';
 import { TRANSFER_TOPIC } from '../../src/harvester/evm/evm-adapter.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import {
@@ -11,6 +11,7 @@ import {
   deployErc20,
   freePort,
   mintErc20,
+  nativeBalancesAtHead,
   sendAndMine,
   startAnvil,
   transferErc20,
@@ -70,6 +71,7 @@ describe('harvester: RPC faults', function () {
         chainConfig(id, 1, rpc, [{ address: token, kind: 'erc20' }], {
           requestTimeoutMs: 300,
           initialRange: 1000,
+          nativeBalances: { wallets: anvil.accounts.slice(1, 11) },
         }),
       ],
       silent,
@@ -105,6 +107,12 @@ describe('harvester: RPC faults', function () {
     assert.deepEqual(
       wallets.map((w) => projected.get(`${token}:${w}`) ?? '0'),
       onChain,
+    );
+    const natives = anvil.accounts.slice(1, 11);
+    assert.deepEqual(
+      natives.map((w) => projected.get(`${NATIVE_CONTRACT}:${w}`)),
+      await nativeBalancesAtHead(anvil, natives),
+      'native balances through the same faults',
     );
   };
 
@@ -198,6 +206,42 @@ describe('harvester: bad configuration names the chain', () => {
         }),
       /chain mainnet: contracts\.0\.kind/,
     );
+  });
+
+  it('refuses a malformed native-balance wallet, and a chain that follows nothing', () => {
+    assert.throws(
+      () =>
+        parseChainRegistry({
+          chains: [
+            chain({
+              id: 'arbitrum',
+              nativeBalances: {
+                wallets: ['0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '0xnot-a-wallet'],
+              },
+            }),
+          ],
+        }),
+      (error: unknown) =>
+        error instanceof ChainConfigError &&
+        error.chain === 'arbitrum' &&
+        /^chain arbitrum: nativeBalances\.wallets\.1 is not a 0x address/.test(error.message),
+    );
+    assert.throws(
+      () => parseChainRegistry({ chains: [chain({ contracts: [] })] }),
+      /^ChainConfigError: chain mainnet: contracts must list contracts or nativeBalances\.wallets/,
+    );
+    const [walletsOnly] = parseChainRegistry({
+      chains: [
+        chain({
+          contracts: undefined,
+          nativeBalances: { wallets: ['0x70997970C51812dc3A010C7d01b50e0d17dc79C8'] },
+        }),
+      ],
+    });
+    assert.deepEqual(walletsOnly?.contracts, []);
+    assert.deepEqual(walletsOnly?.nativeBalances.wallets, [
+      '0x70997970c51812dc3a010c7d01b50e0d17dc79c8',
+    ]);
   });
 
   it('refuses an unreachable RPC endpoint and one that serves another chain, naming the chain', async () => {

@@ -4,11 +4,13 @@ import { Wallet } from 'ethers';
 import { startHarvester, type Harvester } from '../../src/harvester/harvester.js';
 import { chainStream } from '../../src/harvester/events.js';
 import { ChainHaltedError } from '../../src/harvester/pipeline.js';
+import { ChainNotHalted, ChainNotHarvested, resumeChain } from '../../src/harvester/resume.js';
 import { chainsProjection } from '../../src/projections/read-models/chains.js';
 import { rebuildProjections } from '../../src/projections/rebuild.js';
 import {
   balancesAtHead,
   deployErc20,
+  mineAll,
   deployErc721,
   mintErc20,
   mintErc721,
@@ -211,5 +213,106 @@ describe('harvester: reorgs forced with anvil_reorg while it runs', function () 
     // The chain with the deeper limit followed the same fork.
     await caughtUp();
     assert.deepEqual(await mismatches('ethereum'), []);
+  });
+
+  const statusOf = async (chain: string) => {
+    await store.settled(chain);
+    const [row] = await store.sql.query<{ status: string; halted_reason: string | null }>(
+      `SELECT status, halted_reason FROM ${store.table('rm_blockchains')} WHERE chain = $1`,
+      [chain],
+    );
+    return row;
+  };
+
+  it('resumes a halted chain once told to: re-synced from the common ancestor, deeper than the limit', async () => {
+    const limited = () =>
+      startHarvester(store.store, [config('resumable', { maxReorgDepth: 8 })], silent);
+    let resumable = await limited();
+    try {
+      await resumable.pipeline('resumable').caughtUp();
+      // Blocks read one at a time: stored hashes reach below the window a reorg may replace.
+      for (let block = 0; block < 16; block++) {
+        await sendAndMine(anvil, await someTransfers(2));
+        await resumable.pipeline('resumable').caughtUp();
+      }
+      const forkedAt = Number(await anvil.rpc<string>('eth_blockNumber')) - 14;
+      await reorg(14);
+      await sendAndMine(anvil, await someTransfers(2));
+      await assert.rejects(resumable.pipeline('resumable').caughtUp(), ChainHaltedError);
+      await resumable.stop();
+      assert.equal((await statusOf('resumable'))?.status, 'halted');
+      const resumed = await resumeChain(store.store, 'resumable', { reason: 'checked the fork' });
+      assert.match(resumed.haltedReason, /limit of 8 blocks/);
+      assert.deepEqual(await statusOf('resumable'), { status: 'following', halted_reason: null });
+      await assert.rejects(resumeChain(store.store, 'resumable'), ChainNotHalted);
+      await assert.rejects(resumeChain(store.store, 'never-harvested'), ChainNotHarvested);
+      resumable = await limited();
+      await resumable.pipeline('resumable').caughtUp();
+      await store.settled('resumable');
+      assert.deepEqual(await mismatches('resumable'), []);
+      const events = await store.store.readStream(chainStream('resumable'));
+      const resync = events.slice(events.findIndex((e) => e.type === 'ChainResumed'));
+      const reorganized = resync.find((e) => e.type === 'ChainReorganized')?.data as
+        { blockNumber: number; depth: number; reverted: number } | undefined;
+      assert.equal(reorganized?.blockNumber, forkedAt, 'back to the newest block still held');
+      assert.ok(reorganized.depth > 8, 'the re-sync went deeper than the limit');
+      assert.ok(reorganized.reverted > 0, 'the orphaned transfers were undone');
+      // Once: the next reorg deeper than the limit halts the chain again.
+      await reorg(12);
+      await sendAndMine(anvil, await someTransfers(1));
+      await assert.rejects(resumable.pipeline('resumable').caughtUp(), ChainHaltedError);
+    } finally {
+      await resumable.stop();
+    }
+    await caughtUp();
+    assert.deepEqual(await mismatches('ethereum'), []);
+  });
+
+  it('re-reads a chain resumed while running from its start when no block it stored is on the chain any more', async () => {
+    // A token nobody holds yet: the chain's one stored range has no transfer to remember a block by.
+    const fresh = await deployErc20(anvil, 'NEW');
+    await anvil.rpc('anvil_mine', ['0x10']);
+    const follow = () =>
+      startHarvester(
+        store.store,
+        [
+          chainConfig('fresh', 1, [anvil.url], [{ address: fresh, kind: 'erc20' }], {
+            pollMs: 20,
+            maxReorgDepth: 4,
+          }),
+        ],
+        silent,
+      );
+    const harvester = await follow();
+    try {
+      await harvester.pipeline('fresh').caughtUp();
+      const holder = senders[0]!;
+      await anvil.rpc('anvil_reorg', [
+        10,
+        [[{ ...mintErc20(anvil, fresh, holder, 777n), gas: '0x40000' }, 3]],
+      ]);
+      await mineAll(anvil);
+      await assert.rejects(harvester.pipeline('fresh').caughtUp(), ChainHaltedError);
+      // Resumed while it runs: the halted pipeline finds the resume in its stream.
+      await resumeChain(store.store, 'fresh');
+      const pipeline = harvester.pipeline('fresh');
+      while (pipeline.status().halted) {
+        pipeline.wake();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await pipeline.caughtUp();
+      await store.settled('fresh');
+      const [onChain] = await balancesAtHead(anvil, [[fresh, holder]]);
+      assert.equal(onChain, '777');
+      assert.equal((await store.balances('fresh')).get(`${fresh}:${holder}`), '777');
+      const head = Number(await anvil.rpc<string>('eth_blockNumber'));
+      assert.equal(harvester.pipeline('fresh').status().tip?.number, head);
+      const reorganized = (await store.store.readStream(chainStream('fresh'))).find(
+        (e) => e.type === 'ChainReorganized',
+      );
+      assert.equal((reorganized?.data as { blockNumber: number }).blockNumber, -1);
+    } finally {
+      await harvester.stop();
+    }
   });
 });

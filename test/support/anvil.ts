@@ -152,6 +152,8 @@ export interface Tx {
   from: string;
   to: string;
   data: string;
+  /** Wei sent along, as a 0x quantity. */
+  value?: string;
 }
 
 /**
@@ -218,3 +220,17 @@ export const ownersAtHead = async (anvil: Anvil, nft: string, tokenIds: readonly
   );
   return results.map((r) => `0x${r.slice(26)}`.toLowerCase());
 };
+
+/** A plain ETH transfer. */
+export const sendEth = (from: string, to: string, wei: bigint): Tx => ({
+  from,
+  to,
+  data: '0x',
+  value: hex(wei),
+});
+
+/** eth_getBalance for each wallet at head, as decimal strings. */
+export const nativeBalancesAtHead = async (anvil: Anvil, wallets: readonly string[]) =>
+  (await anvil.batch<string>(wallets.map((w) => ['eth_getBalance', [w, 'latest']]))).map((r) =>
+    BigInt(r).toString(),
+  );

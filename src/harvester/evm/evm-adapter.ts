@@ -52,6 +52,8 @@ export const decodeTransfer = (
   };
 };
 
+type RpcCall = readonly [string, unknown[]];
+
 const hex = (n: number) => `0x${n.toString(16)}`;
 
 export const createEvmAdapter = (chain: ChainConfig, log: Logger): ChainAdapter => {
@@ -84,22 +86,34 @@ export const createEvmAdapter = (chain: ChainConfig, log: Logger): ChainAdapter 
           return b ? { number: Number(b.number), hash: b.hash, parentHash: b.parentHash } : null;
         }),
       ),
-    transfers: async (from, to) => {
-      // One node answers both, so a replica behind `to` cannot pass off a short list of logs.
-      const [logs, last] = (await rpc.sendTogether([
-        [
-          'eth_getLogs',
-          [
-            {
-              fromBlock: hex(from),
-              toBlock: hex(to),
-              address: addresses,
-              topics: [TRANSFER_TOPIC],
-            },
-          ],
-        ],
+    readRange: async (from, to, withBalances) => {
+      // One node answers all, so a replica behind `to` cannot pass off a short list of logs, and
+      // the balances are those of the block whose hash the pipeline checks.
+      const wallets = withBalances ? chain.nativeBalances.wallets : [];
+      // No contracts: an eth_getLogs without addresses would return every token's Transfers.
+      const getLogs = addresses.length > 0;
+      const answers = await rpc.sendTogether([
+        ...(getLogs
+          ? [
+              [
+                'eth_getLogs',
+                [
+                  {
+                    fromBlock: hex(from),
+                    toBlock: hex(to),
+                    address: addresses,
+                    topics: [TRANSFER_TOPIC],
+                  },
+                ],
+              ] as RpcCall,
+            ]
+          : []),
         ['eth_getBlockByNumber', [hex(to), false]],
-      ])) as [RpcLog[], RpcBlock | null];
+        ...wallets.map((wallet) => ['eth_getBalance', [wallet, hex(to)]] as RpcCall),
+      ]);
+      const logs = (getLogs ? answers.shift() : []) as RpcLog[];
+      const last = answers.shift() as RpcBlock | null;
+      const balances = answers as string[];
       const transfers: ChainTransfer[] = [];
       for (const entry of logs) {
         if (entry.removed) continue;
@@ -109,6 +123,10 @@ export const createEvmAdapter = (chain: ChainConfig, log: Logger): ChainAdapter 
       transfers.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex);
       return {
         transfers,
+        nativeBalances: wallets.map((wallet, i) => ({
+          wallet,
+          balance: BigInt(balances[i]!).toString(),
+        })),
         last: last && { number: Number(last.number), hash: last.hash, parentHash: last.parentHash },
       };
     },

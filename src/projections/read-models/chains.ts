@@ -1,5 +1,5 @@
 import type { ChainEvent, TransferData } from '../../harvester/events.js';
-import { ZERO_ADDRESS } from '../../harvester/events.js';
+import { NATIVE_CONTRACT, ZERO_ADDRESS } from '../../harvester/events.js';
 import { toDomainEvent } from '../../storage/event-store/to-domain-event.js';
 import type { RecordedEvent } from '../../storage/event-store/port.js';
 import { pipeline, type Projection } from '../projection.js';
@@ -9,6 +9,8 @@ import { pipeline, type Projection } from '../projection.js';
  * last processed block), `wallet` and `contract` (seen on a chain), `balance` (per wallet,
  * contract and chain) and NFT ownership. A batch is folded in memory into balance deltas and last
  * owners, then written set-based; a reverted transfer is the same delta with the sign flipped.
+ * Native balances (the chain's own coin, read rather than summed) are balances of the contract
+ * NATIVE_CONTRACT, of kind `native`; a reverted one goes back to the balance recorded before it.
  */
 
 interface BalanceDelta {
@@ -18,6 +20,15 @@ interface BalanceDelta {
   delta: bigint;
   /** Block of the last change, in log order (not the highest: a revert goes back). */
   last_block: number | null;
+}
+
+/** A native balance is recorded whole (it is read, not summed): the last one wins. */
+interface NativeBalance {
+  chain: string;
+  wallet: string;
+  /** Null: the balance recorded first was undone, and nothing is known any more. */
+  balance: string | null;
+  last_block: number;
 }
 
 interface NftOwner {
@@ -42,6 +53,7 @@ interface ChainRow {
 
 const foldChains = (events: readonly RecordedEvent[]) => {
   const balances = new Map<string, BalanceDelta>();
+  const natives = new Map<string, NativeBalance>();
   const nfts = new Map<string, NftOwner>();
   const wallets = new Map<string, { chain: string; address: string }>();
   const contracts = new Map<string, { chain: string; address: string; kind: string }>();
@@ -116,6 +128,25 @@ const foldChains = (events: readonly RecordedEvent[]) => {
         move(event.data, -1n, event.data.ancestorBlock);
         chainRow(event.data.chain, recorded).transfers--;
         break;
+      case 'NativeBalanceChanged':
+      case 'NativeBalanceReverted': {
+        const { chain, wallet } = event.data;
+        const reverted = event.type === 'NativeBalanceReverted';
+        natives.set(`${chain}\u0000${wallet}`, {
+          chain,
+          wallet,
+          balance: reverted ? event.data.previous : event.data.balance,
+          last_block: reverted ? event.data.ancestorBlock : event.data.blockNumber,
+        });
+        wallets.set(`${chain}\u0000${wallet}`, { chain, address: wallet });
+        contracts.set(`${chain}\u0000${NATIVE_CONTRACT}`, {
+          chain,
+          address: NATIVE_CONTRACT,
+          kind: 'native',
+        });
+        chainRow(chain, recorded);
+        break;
+      }
       case 'ChainBlocksIngested':
       case 'ChainReorganized': {
         const row = chainRow(event.data.chain, recorded);
@@ -126,6 +157,12 @@ const foldChains = (events: readonly RecordedEvent[]) => {
         if (event.type === 'ChainReorganized') row.reorgs++;
         break;
       }
+      case 'ChainResumed': {
+        const row = chainRow(event.data.chain, recorded);
+        row.status = 'following';
+        row.halted_reason = null;
+        break;
+      }
       case 'ChainHalted': {
         const row = chainRow(event.data.chain, recorded);
         row.status = 'halted';
@@ -134,7 +171,7 @@ const foldChains = (events: readonly RecordedEvent[]) => {
       }
     }
   }
-  return { balances, nfts, wallets, contracts, chains };
+  return { balances, natives, nfts, wallets, contracts, chains };
 };
 
 export const chainsProjection: Projection = {
@@ -186,12 +223,15 @@ export const chainsProjection: Projection = {
   eventTypes: [
     'TokenTransferred',
     'TokenTransferReverted',
+    'NativeBalanceChanged',
+    'NativeBalanceReverted',
     'ChainBlocksIngested',
     'ChainReorganized',
     'ChainHalted',
+    'ChainResumed',
   ],
   apply: async (tx, events, t) => {
-    const { balances, nfts, wallets, contracts, chains } = foldChains(events);
+    const { balances, natives, nfts, wallets, contracts, chains } = foldChains(events);
     const sql = pipeline(tx);
     const json = (value: unknown) => JSON.stringify(value);
     if (chains.size > 0) {
@@ -244,6 +284,28 @@ export const chainsProjection: Projection = {
            last_block = excluded.last_block`,
         [json(rows)],
       );
+    }
+    if (natives.size > 0) {
+      const all = [...natives.values()];
+      const known = all.filter((n) => n.balance !== null);
+      const unknown = all.filter((n) => n.balance === null);
+      if (unknown.length > 0) {
+        sql.query(
+          `DELETE FROM ${t('rm_balances')} b USING jsonb_to_recordset($1::text::jsonb) AS r(chain text, wallet text)
+            WHERE b.chain = r.chain AND b.contract = $2 AND b.wallet = r.wallet`,
+          [json(unknown), NATIVE_CONTRACT],
+        );
+      }
+      if (known.length > 0) {
+        sql.query(
+          `INSERT INTO ${t('rm_balances')} (chain, contract, wallet, balance, last_block)
+           SELECT chain, $2::text, wallet, balance::numeric, last_block
+             FROM jsonb_to_recordset($1::text::jsonb) AS r(chain text, wallet text, balance text, last_block bigint)
+           ON CONFLICT (chain, contract, wallet) DO UPDATE SET
+             balance = excluded.balance, last_block = excluded.last_block`,
+          [json(known), NATIVE_CONTRACT],
+        );
+      }
     }
     if (nfts.size > 0) {
       const all = [...nfts.values()];

@@ -25,9 +25,15 @@ const Chain = z
 const Balance = z
   .object({
     chain: z.string(),
-    contract: z.string(),
-    kind: z.string().meta({ description: 'erc20, erc721 or world-nft' }),
-    balance: z.string().meta({ description: 'In the token’s smallest unit, as a decimal string' }),
+    contract: z.string().meta({
+      description: 'The token contract; the zero address for the chain’s own coin (kind native)',
+    }),
+    kind: z.string().meta({
+      description: 'erc20, erc721, world-nft, or native (the chain’s own coin, such as ETH)',
+    }),
+    balance: z
+      .string()
+      .meta({ description: 'In the token’s smallest unit (wei for native), as a decimal string' }),
     lastBlock: z.number().int().nullable().meta({ description: 'Block of the last change' }),
     chainBlock: z
       .number()
