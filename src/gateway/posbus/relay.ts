@@ -29,6 +29,15 @@ export interface RelayListener {
   gone(gateway: string): void;
 }
 
+/** Who holds an object lock: the user, through one session on one gateway. */
+export interface LockHolder {
+  userId: string;
+  sessionId: string;
+}
+
+/** A refused claim names the user holding the lock, when it could be read. */
+export type LockClaim = { granted: true } | { granted: false; holder?: string };
+
 export interface GatewayRelay {
   /** Whether other gateways may exist: when false, nothing is published. */
   readonly scaledOut: boolean;
@@ -37,13 +46,18 @@ export interface GatewayRelay {
   publishTransforms(worldId: string, records: Uint8Array): void;
   publishPresence(worldId: string, change: RelayPresence): void;
   publishSignal(worldId: string, frame: Uint8Array): void;
-  /** True when `userId` now holds the object's lock across all gateways (or held it already). */
-  claimLock(worldId: string, objectId: string, userId: string): Promise<boolean>;
-  releaseLock(worldId: string, objectId: string, userId: string): Promise<void>;
-  /** A user signed in here: any older connection of theirs on another gateway is replaced. */
-  announceSignIn(userId: string, resumeWorldId: string | undefined): void;
+  /** Granted when this session now holds the object's lock across all gateways (or did). */
+  claimLock(worldId: string, objectId: string, holder: LockHolder): Promise<LockClaim>;
+  /** Resolves once the lock is free for others to claim (or was not this session's). */
+  releaseLock(worldId: string, objectId: string, holder: LockHolder): Promise<void>;
+  /** Called when a lock held here lapsed and another gateway took it. */
+  onLockLost(listener: (worldId: string, objectId: string) => void): void;
+  /** A user signed in here at `at`: an older connection of theirs on another gateway goes. */
+  announceSignIn(userId: string, resumeWorldId: string | undefined, at: number): void;
   /** Called when a user signs in on another gateway. */
-  onSignInElsewhere(listener: (userId: string, resumeWorldId: string | undefined) => void): void;
+  onSignInElsewhere(
+    listener: (userId: string, resumeWorldId: string | undefined, at: number) => void,
+  ): void;
   close(): Promise<void>;
 }
 
@@ -55,8 +69,9 @@ export const singleGateway: GatewayRelay = {
   publishTransforms: () => {},
   publishPresence: () => {},
   publishSignal: () => {},
-  claimLock: () => Promise.resolve(true),
+  claimLock: () => Promise.resolve({ granted: true }),
   releaseLock: () => Promise.resolve(),
+  onLockLost: () => {},
   announceSignIn: () => {},
   onSignInElsewhere: () => {},
   close: () => Promise.resolve(),

@@ -86,6 +86,8 @@ interface Session extends Avatar {
   id: string;
   socket: WebSocket;
   auth?: string;
+  /** When it signed in (ms since 1970): of two connections of one user, the later stays. */
+  signedInAt?: number;
   world?: WorldPresence;
   needsKeyframe: boolean;
   /** The grid cell the client stood in at the last tick. */
@@ -111,6 +113,15 @@ interface WorldPresence {
   /** The world's users on other gateways, by gateway. */
   remote: Map<string, RemoteGateway>;
 }
+
+const sameTransform = (a: AvatarTransform | undefined, b: AvatarTransform) =>
+  a !== undefined &&
+  a.position.x === b.position.x &&
+  a.position.y === b.position.y &&
+  a.position.z === b.position.z &&
+  a.rotation.x === b.rotation.x &&
+  a.rotation.y === b.rotation.y &&
+  a.rotation.z === b.rotation.z;
 
 interface RemoteGateway {
   heardAt: number;
@@ -297,6 +308,29 @@ export const startPosBus = (
       );
   };
 
+  /**
+   * A roster lists every lock its gateway's users hold: what it lists is held, and a lock of
+   * theirs it leaves out is free (its unlock signal may have been lost).
+   */
+  const reconcileLocks = (
+    world: WorldPresence,
+    remote: RemoteGateway,
+    listed: NonNullable<RelayPresence['locks']>,
+  ) => {
+    const theirUsers = new Set([...remote.avatars.values()].map((a) => a.userId));
+    const stillHeld = new Set(listed.map((l) => l.objectId));
+    for (const [objectId, holder] of world.locks)
+      if (theirUsers.has(holder) && !stillHeld.has(objectId)) {
+        world.locks.delete(objectId);
+        broadcastLock(world, objectId, null);
+      }
+    for (const { objectId, holder } of listed)
+      if (world.locks.get(objectId) !== holder) {
+        world.locks.set(objectId, holder);
+        broadcastLock(world, objectId, holder);
+      }
+  };
+
   const hearPresence = (world: WorldPresence, gateway: string, change: RelayPresence) => {
     const remote = world.remote.get(gateway) ?? { heardAt: 0, avatars: new Map() };
     world.remote.set(gateway, remote);
@@ -319,11 +353,7 @@ export const startPosBus = (
       remote.avatars.delete(theirs);
       left.push(avatar.index);
     }
-    for (const { objectId, holder } of change.locks ?? [])
-      if (!world.locks.has(objectId)) {
-        world.locks.set(objectId, holder);
-        broadcastLock(world, objectId, holder);
-      }
+    if (change.roster) reconcileLocks(world, remote, change.locks ?? []);
     if (joined.length || left.length) broadcastPresence(world, { joined, left });
     if (change.hello) {
       // A gateway new to the world has seen nobody move yet: it gets where everyone stands.
@@ -339,7 +369,7 @@ export const startPosBus = (
       remote.heardAt = Date.now();
       for (const [theirs, transform] of decodeTransformRecords(records, 0)) {
         const avatar = remote.avatars.get(theirs);
-        if (!avatar) continue;
+        if (!avatar || sameTransform(avatar.transform, transform)) continue;
         avatar.transform = transform;
         avatar.moved = true;
       }
@@ -376,12 +406,16 @@ export const startPosBus = (
     relay.unfollow(world.id);
   };
 
-  const releaseLock = (world: WorldPresence, objectId: string, userId: string) => {
+  const holderOf = (session: Session) => ({ userId: session.userId!, sessionId: session.id });
+
+  /** Free for others once the shared claim is gone; only then is it announced as free. */
+  const releaseLock = async (world: WorldPresence, objectId: string, session: Session) => {
+    await relay
+      .releaseLock(world.id, objectId, holderOf(session))
+      .catch((error: unknown) => log.warn({ err: error, objectId }, 'lock not released'));
+    if (world.locks.get(objectId) !== session.userId) return;
     world.locks.delete(objectId);
     relay.publishSignal(world.id, broadcastLock(world, objectId, null));
-    return relay
-      .releaseLock(world.id, objectId, userId)
-      .catch((error: unknown) => log.warn({ err: error, objectId }, 'lock not released'));
   };
 
   const leaveWorld = async (session: Session, persist: boolean) => {
@@ -390,8 +424,8 @@ export const startPosBus = (
     session.stopListening?.();
     session.world = undefined;
     world.sessions.delete(session);
-    for (const [objectId, holder] of world.locks)
-      if (holder === session.userId) void releaseLock(world, objectId, holder);
+    const held = [...world.locks].filter(([, holder]) => holder === session.userId);
+    await Promise.all(held.map(([objectId]) => releaseLock(world, objectId, session)));
     broadcastPresence(world, { joined: [], left: [session.index] });
     relay.publishPresence(world.id, { joined: [], left: [session.index] });
     if (world.sessions.size === 0) closeWorld(world);
@@ -539,13 +573,23 @@ export const startPosBus = (
     previous.replaced = true;
     previous.socket.close(CloseCode.replaced, 'signed in elsewhere');
   };
-  relay.onSignInElsewhere((userId, resumeWorldId) => {
+  relay.onSignInElsewhere((userId, resumeWorldId, at) => {
     const previous = byUser.get(userId);
-    if (!previous) return;
+    // Two sign-ins crossing each other: the later one stays, on whichever gateway it is.
+    if (!previous || previous.signedInAt! > at) return;
     byUser.delete(userId);
     replace(previous, resumeWorldId).catch((error: unknown) =>
       log.warn({ err: error, userId }, 'replaced connection not closed cleanly'),
     );
+  });
+
+  relay.onLockLost((worldId, objectId) => {
+    const world = worlds.get(worldId);
+    const holder = world?.locks.get(objectId);
+    const local = world && [...world.sessions].some((s) => s.userId === holder);
+    if (!world || !local) return;
+    world.locks.delete(objectId);
+    broadcastLock(world, objectId, null);
   });
 
   const takeTransform = (session: Session, frame: Uint8Array) => {
@@ -578,7 +622,8 @@ export const startPosBus = (
       const previous = byUser.get(caller.userId);
       byUser.set(caller.userId, session);
       const resumeWorldId = hello.resume ? String(hello.resume.worldId) : undefined;
-      relay.announceSignIn(caller.userId, resumeWorldId);
+      session.signedInAt = Date.now();
+      relay.announceSignIn(caller.userId, resumeWorldId, session.signedInAt);
       if (previous) await replace(previous, resumeWorldId);
       send(
         session,
@@ -626,12 +671,19 @@ export const startPosBus = (
             return sendError(session, 'object_locked', 'someone else holds this object');
           if (!(await mayUserEdit(store, world.id, session.userId, objectId)))
             return sendError(session, 'not_allowed', 'you may not edit this object');
-          if (!(await relay.claimLock(world.id, objectId, session.userId)))
+          const claim = await relay.claimLock(world.id, objectId, holderOf(session));
+          if (!claim.granted) {
+            // Held through another gateway: this one learns by whom, and so does the client.
+            if (claim.holder && world.locks.get(objectId) !== claim.holder) {
+              world.locks.set(objectId, claim.holder);
+              broadcastLock(world, objectId, claim.holder);
+            }
             return sendError(session, 'object_locked', 'someone else holds this object');
+          }
           // Checked again: another lock or a leave may have happened while permissions loaded.
           const now = world.locks.get(objectId);
           if (session.world !== world || (now && now !== session.userId)) {
-            if (!now) await relay.releaseLock(world.id, objectId, session.userId);
+            await relay.releaseLock(world.id, objectId, holderOf(session));
             return sendError(session, 'object_locked', 'someone else holds this object');
           }
           world.locks.set(objectId, session.userId);
@@ -640,7 +692,7 @@ export const startPosBus = (
         }
         if (holder !== session.userId)
           return sendError(session, 'not_holding', 'you do not hold this object');
-        await releaseLock(world, objectId, session.userId);
+        await releaseLock(world, objectId, session);
         return;
       }
       case ClientOp.objectTransform: {
@@ -864,6 +916,8 @@ export const startPosBus = (
     const silentSince = Date.now() - GATEWAY_SILENT_MS;
     for (const world of worlds.values()) {
       relay.publishPresence(world.id, rosterOf(world));
+      // Where everyone stands, too: avatars re-added from a roster have no transform yet.
+      publishTransforms(world, [...world.sessions]);
       for (const [gateway, remote] of world.remote)
         if (remote.heardAt < silentSince) dropGateway(world, gateway);
     }
