@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { prepareBinaryFrame, sendPrepared } from '../../src/gateway/posbus/prepared-frame.js';
+import { prepareBinaryFrame, writePrepared } from '../../src/gateway/posbus/prepared-frame.js';
 
-describe('Prepared position frames', () => {
+describe('Prepared broadcast frames', () => {
   it('reach a standard WebSocket client whole and in order, at every header length', async () => {
     const server = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
     await once(server, 'listening');
@@ -15,7 +15,7 @@ describe('Prepared position frames', () => {
       payloads.forEach((payload, i) => {
         // Interleaved with ordinary sends: the order must hold across both.
         if (i % 2) socket.send(payload);
-        else sendPrepared(socket, prepareBinaryFrame(payload), payload);
+        else writePrepared(socket, prepareBinaryFrame(payload), payload);
       });
     });
     const { port } = server.address() as AddressInfo;

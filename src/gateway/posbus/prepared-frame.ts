@@ -3,9 +3,9 @@ import type { WebSocket } from 'ws';
 
 /**
  * A binary WebSocket frame, header and payload in one buffer, made once and written as is to
- * every recipient of a position frame. Sent through `ws`, each recipient would cost a header of
- * its own, a cork and a two-buffer writev; with thousands of recipients per tick that is most
- * of the gateway's own (non-kernel) work.
+ * every recipient of a broadcast (positions, events, presence). Sent through `ws`, each
+ * recipient would cost a header of its own, a cork and a two-buffer writev; with thousands of
+ * recipients per tick that is most of the gateway's own (non-kernel) work.
  */
 export const prepareBinaryFrame = (payload: Uint8Array): Buffer => {
   const length = payload.byteLength;
@@ -35,7 +35,7 @@ interface WsInternals {
  * with nothing queued (always so without compression or Blob payloads, as here), so frames stay
  * in order; otherwise, or with a `ws` whose internals differ, through `ws` as usual.
  */
-export const sendPrepared = (socket: WebSocket, frame: Buffer, payload: Uint8Array) => {
+export const writePrepared = (socket: WebSocket, frame: Buffer, payload: Uint8Array) => {
   const { _socket: raw, _sender: sender } = socket as unknown as WsInternals;
   if (raw && sender?._state === 0 && sender._queue?.length === 0) raw.write(frame);
   else socket.send(payload);

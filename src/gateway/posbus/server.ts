@@ -25,7 +25,7 @@ import {
   type Hello,
 } from './protocol.js';
 import { cellOf, neighbourhood, type CellKey } from './interest.js';
-import { prepareBinaryFrame, sendPrepared } from './prepared-frame.js';
+import { prepareBinaryFrame, writePrepared } from './prepared-frame.js';
 import { readWorldSnapshot } from './snapshot.js';
 import {
   singleGateway,
@@ -133,11 +133,15 @@ interface RemoteGateway {
 const ROSTER_EVERY_MS = 5_000;
 const GATEWAY_SILENT_MS = 3 * ROSTER_EVERY_MS;
 
-/** A transforms frame, and the same as a whole WebSocket frame ready for the wire. */
-interface PositionFrame {
+/** A message, and the same as a whole WebSocket frame ready for the wire. */
+interface PreparedFrame {
   payload: Uint8Array;
   wire: Buffer;
 }
+const prepared = (payload: Uint8Array): PreparedFrame => ({
+  payload,
+  wire: prepareBinaryFrame(payload),
+});
 
 interface Counters {
   messagesIn: number;
@@ -228,10 +232,10 @@ export const startPosBus = (
   const send = (session: Session, frame: Uint8Array) => {
     if (admit(session, frame.byteLength)) session.socket.send(frame);
   };
-  /** A position frame: the same prepared bytes for every recipient. */
-  const sendPositions = (session: Session, frame: PositionFrame) => {
+  /** A frame for many recipients: the same prepared bytes for each. */
+  const sendPrepared = (session: Session, frame: PreparedFrame) => {
     if (admit(session, frame.payload.byteLength))
-      sendPrepared(session.socket, frame.wire, frame.payload);
+      writePrepared(session.socket, frame.wire, frame.payload);
   };
   const sendError = (session: Session, code: string, message: string) =>
     send(session, encode(ServerOp.error, { code, message }));
@@ -244,15 +248,22 @@ export const startPosBus = (
     at: new Date().toISOString(),
   });
 
+  /**
+   * Every client in a world gets the same event (the hub hands each listener the same object):
+   * it is encoded and framed once, not once per recipient.
+   */
+  const eventFrames = new WeakMap<DurableEvent, PreparedFrame>();
   const deliver = (session: Session, event: DurableEvent) => {
     if (!isAfter(event.position as Position, session.lastSent as Position)) return;
     session.lastSent = event.position;
-    send(session, encode(ServerOp.event, event));
+    let frame = eventFrames.get(event);
+    if (!frame) eventFrames.set(event, (frame = prepared(encode(ServerOp.event, event))));
+    sendPrepared(session, frame);
   };
 
   const broadcastPresence = (world: WorldPresence, body: unknown) => {
-    const frame = encode(ServerOp.presence, body);
-    for (const other of world.sessions) send(other, frame);
+    const frame = prepared(encode(ServerOp.presence, body));
+    for (const other of world.sessions) sendPrepared(other, frame);
   };
 
   const broadcastLock = (world: WorldPresence, objectId: string, holder: string | null) => {
@@ -818,13 +829,13 @@ export const startPosBus = (
     socket.on('error', (error) => log.debug({ err: error }, 'PosBus socket error'));
   });
 
-  const transformsFrame = (records: Array<[number, AvatarTransform]>): PositionFrame => {
+  const transformsFrame = (records: Array<[number, AvatarTransform]>): PreparedFrame => {
     const payload = encodeTransformRecords(TRANSFORMS_HEADER_BYTES, records);
     payload[0] = ServerOp.transforms;
     const view = new DataView(payload.buffer);
     view.setUint32(1, tick, true);
     view.setFloat64(5, tickStartedAt, true);
-    return { payload, wire: prepareBinaryFrame(payload) };
+    return prepared(payload);
   };
 
   /**
@@ -859,8 +870,8 @@ export const startPosBus = (
         return seen;
       };
       // One frame per home cell, shared by everyone standing in it: encoded once, the same bytes.
-      const deltas = new Map<CellKey, PositionFrame | null>();
-      const keyframes = new Map<CellKey, PositionFrame>();
+      const deltas = new Map<CellKey, PreparedFrame | null>();
+      const keyframes = new Map<CellKey, PreparedFrame>();
       const deltaFor = (home: CellKey) => {
         if (!deltas.has(home)) {
           const moved = visibleFrom(home).filter((s) => s.moved);
@@ -891,7 +902,7 @@ export const startPosBus = (
           continue;
         }
         const frame = recipient.needsKeyframe ? keyframeFor(home) : deltaFor(home);
-        if (frame) sendPositions(recipient, frame);
+        if (frame) sendPrepared(recipient, frame);
         recipient.needsKeyframe = false;
       }
       if (relay.scaledOut)
