@@ -31,11 +31,12 @@ const metrics: Metric[] = [
   { name: 'transforms received per user per second', unit: '/s' },
   { name: 'position frames skipped', unit: 'frames' },
   { name: 'server tick time p99 (all frames written)', unit: 'ms' },
+  { name: 'clients closed by the server (kicks)', unit: 'clients' },
 ];
 
 interface ServerMetrics {
   process: { cpuMicros: number; rssBytes: number };
-  posbus: { skippedFrames: number; tickMsP99?: number };
+  posbus: { skippedFrames: number; tickMsP99?: number; kicks?: number };
 }
 interface WorkerReport {
   kind: string;
@@ -125,6 +126,7 @@ const loadAndMeasure = async (
   put(metrics[5]!, records / USERS / wall);
   put(metrics[6]!, after.posbus.skippedFrames);
   if (after.posbus.tickMsP99 !== undefined) put(metrics[7]!, after.posbus.tickMsP99);
+  if (after.posbus.kicks !== undefined) put(metrics[8]!, after.posbus.kicks);
 };
 
 /** The Socket.IO baseline gateway in its own process; resolves with its URL. */
