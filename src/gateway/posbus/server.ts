@@ -261,16 +261,16 @@ export const startPosBus = (
     sendPrepared(session, frame);
   };
 
-  const broadcastPresence = (world: WorldPresence, body: unknown) => {
-    const frame = prepared(encode(ServerOp.presence, body));
-    for (const other of world.sessions) sendPrepared(other, frame);
+  /** One message to everyone in the world (but `except`), framed once; returns its payload. */
+  const broadcast = (world: WorldPresence, payload: Uint8Array, except?: Session) => {
+    const frame = prepared(payload);
+    for (const other of world.sessions) if (other !== except) sendPrepared(other, frame);
+    return payload;
   };
-
-  const broadcastLock = (world: WorldPresence, objectId: string, holder: string | null) => {
-    const frame = encode(ServerOp.lock, { objectId, holder });
-    for (const other of world.sessions) send(other, frame);
-    return frame;
-  };
+  const broadcastPresence = (world: WorldPresence, body: unknown) =>
+    broadcast(world, encode(ServerOp.presence, body));
+  const broadcastLock = (world: WorldPresence, objectId: string, holder: string | null) =>
+    broadcast(world, encode(ServerOp.lock, { objectId, holder }));
 
   const remoteAvatars = (world: WorldPresence) =>
     [...world.remote.values()].flatMap((gateway) => [...gateway.avatars.values()]);
@@ -392,7 +392,7 @@ export const startPosBus = (
         if (holder) world.locks.set(objectId, holder);
         else world.locks.delete(objectId);
       }
-      for (const session of world.sessions) send(session, frame);
+      broadcast(world, frame);
     },
     gone: (gateway) => dropGateway(world, gateway),
   });
@@ -718,8 +718,11 @@ export const startPosBus = (
           );
         if (!world || world.locks.get(objectId) !== session.userId)
           return sendError(session, 'not_holding', 'lock the object before moving it');
-        const live = encode(ServerOp.objectTransform, { objectId, transform, by: session.userId });
-        for (const other of world.sessions) if (other !== session) send(other, live);
+        const live = broadcast(
+          world,
+          encode(ServerOp.objectTransform, { objectId, transform, by: session.userId }),
+          session,
+        );
         relay.publishSignal(world.id, live);
         // The log keeps the drag's end, and during a long drag one move per interval, so a
         // gateway that dies mid-drag loses at most that much; the moves in between are ephemeral.
