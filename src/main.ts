@@ -6,7 +6,7 @@ import { progressPrinter } from './cli/progress.js';
 import { harvestProgressPrinter } from './cli/harvest-progress.js';
 import { ChainUnreachable } from './harvester/adapter.js';
 import { RelayUnavailable } from './gateway/posbus/nats-relay.js';
-import { checkChains, startHarvester } from './harvester/harvester.js';
+import { startHarvester } from './harvester/harvester.js';
 import { ChainNotHalted, ChainNotHarvested, resumeChain } from './harvester/resume.js';
 import { projectionsNamed, UnknownProjection } from './projections/catalog.js';
 import { rebuildProjections } from './projections/rebuild.js';
@@ -76,7 +76,6 @@ const harvest = program
       throw new ConfigError('HARVESTER_CONFIG', 'names no chains: set it (a JSON file) or CHAINS');
     }
     const log = createLogger(config.logLevel);
-    await checkChains(config.chains, log);
     const storage = await openStorage(config, log);
     try {
       const harvester = await startHarvester(storage.events, config.chains, log, {

@@ -1,24 +1,15 @@
-import { createHash } from 'node:crypto';
 import type { Event } from '../domain/decider.js';
-import type { ContractKind } from './chain-config.js';
+import { uuidOfText } from '../storage/command-handler.js';
+import type { ChainTransfer } from './adapter.js';
 
 /**
  * Events of a chain's stream (`chain-<id>`). Every append ends with the checkpoint it reaches, so
  * the store never holds transfers without the block they were read up to, nor the reverse.
  */
 
-export interface TransferData {
+/** A transfer as the chain's stream records it: as read, and which chain it was read from. */
+export interface TransferData extends ChainTransfer {
   chain: string;
-  contract: string;
-  contractKind: ContractKind;
-  from: string;
-  to: string;
-  amount: string;
-  tokenId: string | null;
-  blockNumber: number;
-  blockHash: string;
-  txHash: string;
-  logIndex: number;
 }
 
 /** A block the chain holds: kept for the blocks a reorg may still replace. */
@@ -114,23 +105,17 @@ export const CHAIN_EVENT_TYPES = [
 
 export const chainStream = (chain: string) => `chain-${chain}`;
 
-const uuidFromHash = (text: string) => {
-  const hex = createHash('sha256').update(text).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-};
-
 /** The same log always gets the same id: ingesting it twice cannot count it twice. */
 export const transferEventId = (
   t: Pick<TransferData, 'chain' | 'blockHash' | 'txHash' | 'logIndex'>,
-) =>
-  uuidFromHash(`transfer\u0000${t.chain}\u0000${t.blockHash}\u0000${t.txHash}\u0000${t.logIndex}`);
+) => uuidOfText(`transfer\u0000${t.chain}\u0000${t.blockHash}\u0000${t.txHash}\u0000${t.logIndex}`);
 
 /** One reading per wallet and block: reading the same block again cannot record it twice. */
 export const nativeBalanceEventId = (
   b: Pick<NativeBalanceData, 'chain' | 'blockHash' | 'wallet'>,
-) => uuidFromHash(`native\u0000${b.chain}\u0000${b.blockHash}\u0000${b.wallet}`);
+) => uuidOfText(`native\u0000${b.chain}\u0000${b.blockHash}\u0000${b.wallet}`);
 
-export const revertEventId = (transferId: string) => uuidFromHash(`revert\u0000${transferId}`);
+export const revertEventId = (transferId: string) => uuidOfText(`revert\u0000${transferId}`);
 
 export const checkpointEventId = (
   chain: string,
@@ -138,11 +123,11 @@ export const checkpointEventId = (
   blockNumber: number,
   blockHash: string,
   salt = '',
-) => uuidFromHash(`${type}\u0000${chain}\u0000${blockNumber}\u0000${blockHash}\u0000${salt}`);
+) => uuidOfText(`${type}\u0000${chain}\u0000${blockNumber}\u0000${blockHash}\u0000${salt}`);
 
 /** The id of the world an Odyssey world NFT stands for. */
 export const worldIdForNft = (chain: string, contract: string, tokenId: string) =>
-  uuidFromHash(`world-nft\u0000${chain}\u0000${contract}\u0000${tokenId}`);
+  uuidOfText(`world-nft\u0000${chain}\u0000${contract}\u0000${tokenId}`);
 
 /** The parent hash of a genesis block: the checkpoint of a chain re-read from block 0. */
 export const ZERO_HASH = `0x${'0'.repeat(64)}`;

@@ -23,16 +23,6 @@ export interface Harvester {
   stop(): Promise<void>;
 }
 
-/** Whether every chain's endpoints answer for it: a start-up check before storage is opened. */
-export const checkChains = async (chains: readonly ChainConfig[], log: Logger) => {
-  const adapters = chains.map((chain) => ADAPTERS[chain.kind](chain, log));
-  try {
-    await Promise.all(adapters.map((adapter) => adapter.connect()));
-  } finally {
-    await Promise.all(adapters.map((adapter) => adapter.close()));
-  }
-};
-
 /**
  * Connects to every configured chain (refusing to start, with the chain named, when one cannot be
  * reached or serves another chain id) and starts one independent pipeline per chain.

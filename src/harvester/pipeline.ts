@@ -169,7 +169,7 @@ export const startChainPipeline = (
     halted: undefined,
     resumed: false,
   };
-  let range = chain.initialRange;
+  let range = Math.min(chain.initialRange, chain.maxRange);
   /** The widest range the node has said it accepts; ranges grow up to it. */
   let ceiling = chain.maxRange;
   let head = -1;

@@ -134,14 +134,16 @@ const oneAtATime = <T>(store: EventStore, stream: string, work: () => Promise<T>
   return run;
 };
 
-/** The same command always gets the same event ids, so a write that is retried is not doubled. */
-export const eventIdFor = (commandId: string, stream: string, index: number) => {
-  const hex = createHash('sha256')
-    .update(`${commandId}\u0000${stream}\u0000${index}`)
-    .digest('hex');
+/** A UUID that is a function of `text`: the same text, the same id. */
+export const uuidOfText = (text: string) => {
+  const hex = createHash('sha256').update(text).digest('hex');
   // Shaped as a UUID (version 8: custom) so every store accepts it.
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 };
+
+/** The same command always gets the same event ids, so a write that is retried is not doubled. */
+export const eventIdFor = (commandId: string, stream: string, index: number) =>
+  uuidOfText(`${commandId}\u0000${stream}\u0000${index}`);
 
 export const metadataFor = (envelope: CommandEnvelope): NewEventMetadata => ({
   actor:

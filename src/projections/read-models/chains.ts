@@ -1,5 +1,5 @@
 import type { ChainEvent, TransferData } from '../../harvester/events.js';
-import { NATIVE_CONTRACT, ZERO_ADDRESS } from '../../harvester/events.js';
+import { CHAIN_EVENT_TYPES, NATIVE_CONTRACT, ZERO_ADDRESS } from '../../harvester/events.js';
 import { toDomainEvent } from '../../storage/event-store/to-domain-event.js';
 import type { RecordedEvent } from '../../storage/event-store/port.js';
 import { pipeline, type Projection } from '../projection.js';
@@ -220,16 +220,7 @@ export const chainsProjection: Projection = {
       PRIMARY KEY (chain, contract, token_id)
     );
     CREATE INDEX ON ${t('rm_nfts')} (owner);`,
-  eventTypes: [
-    'TokenTransferred',
-    'TokenTransferReverted',
-    'NativeBalanceChanged',
-    'NativeBalanceReverted',
-    'ChainBlocksIngested',
-    'ChainReorganized',
-    'ChainHalted',
-    'ChainResumed',
-  ],
+  eventTypes: CHAIN_EVENT_TYPES,
   apply: async (tx, events, t) => {
     const { balances, natives, nfts, wallets, contracts, chains } = foldChains(events);
     const sql = pipeline(tx);
