@@ -56,15 +56,22 @@ const rawUpload = (url: string, token: string, headers: Record<string, string | 
       ...headers,
     },
   });
-  const answer = new Promise<{ status: number; body: any }>((resolve, reject) => {
-    request.on('response', (response: IncomingMessage) => {
-      buffer(response).then(
-        (bytes) => resolve({ status: response.statusCode!, body: JSON.parse(bytes.toString()) }),
-        reject,
-      );
-    });
-    request.on('error', reject);
-  });
+  const answer = new Promise<{ status: number; body: any; headers: IncomingMessage['headers'] }>(
+    (resolve, reject) => {
+      request.on('response', (response: IncomingMessage) => {
+        buffer(response).then(
+          (bytes) =>
+            resolve({
+              status: response.statusCode!,
+              body: JSON.parse(bytes.toString()),
+              headers: response.headers,
+            }),
+          reject,
+        );
+      });
+      request.on('error', reject);
+    },
+  );
   answer.catch(() => undefined);
   return { request, answer };
 };
@@ -401,6 +408,15 @@ describe('assets over REST', function () {
       );
     });
 
+    it('closes the connection of an upload refused before its body is read, instead of reading it', async () => {
+      const refused = rawUpload(server.url, 'not-a-token', { 'content-length': 200 * MiB });
+      await write(refused.request, Buffer.concat([partHead('big.mp4'), mp4Header()]));
+      const answer = await refused.answer;
+      refused.request.destroy();
+      assert.equal(answer.status, 401);
+      assert.equal(answer.headers.connection, 'close');
+    });
+
     it('leaves no partial blob and no staged file behind an upload broken off mid-way', async () => {
       const before = new Set(await storedIds());
       const staged = () => readdir(server.storage.blobs.stagingDir);
@@ -508,6 +524,25 @@ describe('assets over REST', function () {
       );
       assert.ok(images.body.items.every((i: any) => i.kind === 'image'));
       assert.ok(images.body.items.some((i: any) => i.assetId === preview.body.id));
+    });
+
+    it('keeps file names as sent (UTF-8), and a long one shortened without breaking a character', async () => {
+      const long = `${'a'.repeat(127)}😀${'b'.repeat(200)}.glb`;
+      for (const [filename, name] of [
+        ['Café Chair.glb', 'Café Chair'],
+        [long, 'a'.repeat(127)],
+      ] as const) {
+        const model = await upload(alice, glb(`${filename}-model`), filename);
+        assert.equal(model.status, 201, JSON.stringify(model.body));
+        const entry = await api.request(
+          'GET',
+          `/api/v1/library/${model.body.id}?after=${model.body.position}`,
+          { token: alice },
+        );
+        assert.equal(entry.status, 200, JSON.stringify(entry.body));
+        assert.equal(entry.body.name, name);
+        assert.ok(filename.startsWith(entry.body.originalName), entry.body.originalName);
+      }
     });
 
     it('pages through the library with a cursor', async () => {

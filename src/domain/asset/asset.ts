@@ -2,6 +2,7 @@ import { Map as ImmutableMap } from 'immutable';
 import type { Command, Decider, Event } from '../decider.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
 import { TEXTURE_WIDTHS, type AssetKind } from './asset-types.js';
+import { clip } from '../text.js';
 
 /**
  * An asset's stream, named by its content id: who uploaded it (each uploader keeps an entry in
@@ -129,7 +130,7 @@ const assertName = (name: string) => {
 export const libraryNameOf = (originalName: string) => {
   const base = originalName.split(/[\\/]/).at(-1) ?? '';
   const stem = base.includes('.') ? base.slice(0, base.lastIndexOf('.')) : base;
-  const name = (stem.trim() || base.trim()).slice(0, MAX_NAME);
+  const name = clip(stem.trim() || base.trim(), MAX_NAME);
   return name || 'Untitled';
 };
 
@@ -167,7 +168,7 @@ const decideUpload = ({ data, actor }: RecordUpload, asset: Asset): AssetEvent[]
         kind: data.kind,
         contentType: data.contentType,
         size: data.size,
-        originalName: data.originalName.slice(0, MAX_ORIGINAL_NAME),
+        originalName: clip(data.originalName, MAX_ORIGINAL_NAME),
       },
     },
   ];

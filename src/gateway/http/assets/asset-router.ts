@@ -133,14 +133,8 @@ export const assetRouter = ({ store, blobs, limits, middleware }: AssetRouterPar
     signedIn,
     middleware.limiters.write,
     handler(async (request, response) => {
-      try {
-        const { status, body } = await acceptUpload(request);
-        response.status(status).location(body.url).json(body);
-      } catch (error) {
-        // The rest of a refused body is not read: the connection cannot carry another request.
-        if (!request.complete) response.set('Connection', 'close');
-        throw error;
-      }
+      const { status, body } = await acceptUpload(request);
+      response.status(status).location(body.url).json(body);
     }),
   );
 
@@ -186,6 +180,13 @@ export const assetRouter = ({ store, blobs, limits, middleware }: AssetRouterPar
       });
     }),
   );
+
+  // Whatever refused an upload (sign-in, rate limit, the upload itself), the rest of its body is
+  // not read: the connection closes rather than swallow hundreds of megabytes first.
+  router.use((error: unknown, request: Request, response: Response, next: NextFunction) => {
+    if (!request.complete) response.set('Connection', 'close');
+    next(error);
+  });
 
   return router;
 };

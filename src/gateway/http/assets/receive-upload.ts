@@ -50,6 +50,8 @@ const openParser = (request: Request): Busboy => {
     return busboy({
       headers: request.headers,
       limits: { files: 1, fields: 0, headerPairs: 20 },
+      // File names as browsers send them (RFC 7578): UTF-8, not busboy's default Latin-1.
+      defParamCharset: 'utf8',
       // Larger pieces than the 16 KiB default: fewer hops per MiB, still little memory.
       highWaterMark: 256 * 1024,
       fileHwm: 256 * 1024,
@@ -63,9 +65,9 @@ const openParser = (request: Request): Busboy => {
   }
 };
 
-// Printable text only: the name is shown to people and kept in the event log.
-const cleanName = (name: string | undefined) =>
-  (name ?? '').replace(/[\p{Cc}\p{Cs}]/gu, '').slice(0, 255);
+// Printable text only: the name is shown to people and kept in the event log (which also
+// shortens it, in the domain).
+const cleanName = (name: string | undefined) => (name ?? '').replace(/[\p{Cc}\p{Cs}]/gu, '');
 
 /**
  * Reads a multipart form holding one part named `file` and stages that file (see `ingest`).
