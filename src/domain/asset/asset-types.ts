@@ -2,8 +2,8 @@
  * What may be uploaded: each content type (as sniffed from the bytes, never as the client says)
  * belongs to one kind, and each kind has its own size limit.
  */
-export type AssetKind = 'image' | 'model' | 'audio' | 'video';
-export const ASSET_KINDS: readonly AssetKind[] = ['image', 'model', 'audio', 'video'];
+export const ASSET_KINDS = ['image', 'model', 'audio', 'video'] as const;
+export type AssetKind = (typeof ASSET_KINDS)[number];
 
 export const ASSET_TYPES: Readonly<Record<string, AssetKind>> = {
   'image/png': 'image',

@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import {
   GetObjectCommand,
@@ -77,19 +75,22 @@ export const openS3BlobStore = async (options: S3BlobStoreOptions): Promise<Blob
     }
   };
 
+  /** Stores `body` under `id` unless it is there already: same id, same bytes. */
+  const putOnce = async (
+    id: string,
+    body: () => Promise<{ Body: Readable | Uint8Array; ContentLength: number }>,
+  ): Promise<PutOutcome> => {
+    if (await statBlob(id)) return 'existed';
+    await client.send(new PutObjectCommand({ Bucket, Key: keyOf(id), ...(await body()) }));
+    return 'stored';
+  };
+
   const putFile = async (id: string, path: string): Promise<PutOutcome> => {
     try {
-      if (await statBlob(id)) return 'existed';
-      const { size } = await stat(path);
-      await client.send(
-        new PutObjectCommand({
-          Bucket,
-          Key: keyOf(id),
-          Body: createReadStream(path),
-          ContentLength: size,
-        }),
-      );
-      return 'stored';
+      return await putOnce(id, async () => ({
+        Body: createReadStream(path),
+        ContentLength: (await stat(path)).size,
+      }));
     } finally {
       await rm(path, { force: true });
     }
@@ -99,11 +100,10 @@ export const openS3BlobStore = async (options: S3BlobStoreOptions): Promise<Blob
     kind: 's3',
     stagingDir: options.stagingDir,
     putFile,
+    // Bytes already in memory (textures) go straight up, not through a staging file.
     putBytes: async (id, bytes) => {
       assertBlobId(id);
-      const staged = join(options.stagingDir, `${randomUUID()}.part`);
-      await writeFile(staged, bytes);
-      return putFile(id, staged);
+      return putOnce(id, () => Promise.resolve({ Body: bytes, ContentLength: bytes.byteLength }));
     },
     stat: statBlob,
     read: async (id, range) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ASSET_KINDS } from '../../../domain/asset/asset-types.js';
 import { isContentId } from '../../../domain/asset/content-id.js';
 
 /** Schemas shared by several routes; each named one becomes a component of the OpenAPI document. */
@@ -79,7 +80,7 @@ export const AssetId = z
     example: 'bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq',
   });
 
-export const AssetKind = z.enum(['image', 'model', 'audio', 'video']).meta({ id: 'AssetKind' });
+export const AssetKind = z.enum(ASSET_KINDS).meta({ id: 'AssetKind' });
 
 /** A PATCH body: any of these fields, and at least one of them. */
 export const patchOf = <Shape extends z.ZodRawShape>(shape: Shape) =>
