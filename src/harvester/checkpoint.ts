@@ -29,6 +29,16 @@ export interface ChainPosition {
   resumed: boolean;
 }
 
+/** Where a chain whose stream holds nothing yet stands. */
+export const nothingStored = (): ChainPosition => ({
+  revision: undefined,
+  tip: undefined,
+  recent: [],
+  nativeBalances: {},
+  halted: undefined,
+  resumed: false,
+});
+
 const isCheckpoint = (
   event: RecordedEvent,
 ): event is RecordedEvent<'ChainBlocksIngested' | 'ChainReorganized'> & {
@@ -61,16 +71,7 @@ export const readChainPosition = async (
     if (checkpoint || page.length < 10 || !oldest || oldest.revision === 0) break;
     fromRevision = oldest.revision - 1;
   }
-  if (!last) {
-    return {
-      revision: undefined,
-      tip: undefined,
-      recent: [],
-      nativeBalances: {},
-      halted: undefined,
-      resumed: false,
-    };
-  }
+  if (!last) return nothingStored();
   return {
     revision: last.revision,
     tip: checkpoint && { number: checkpoint.data.blockNumber, hash: checkpoint.data.blockHash },

@@ -15,6 +15,7 @@ import {
   readChainPosition,
   storedBlocks,
   type ChainPosition,
+  nothingStored,
 } from './checkpoint.js';
 import {
   chainStream,
@@ -161,14 +162,7 @@ export const startChainPipeline = (
 ) => {
   const stream = chainStream(chain.id);
   const stop = new AbortController();
-  let position: ChainPosition = {
-    revision: undefined,
-    tip: undefined,
-    recent: [],
-    nativeBalances: {},
-    halted: undefined,
-    resumed: false,
-  };
+  let position: ChainPosition = nothingStored();
   let range = Math.min(chain.initialRange, chain.maxRange);
   /** The widest range the node has said it accepts; ranges grow up to it. */
   let ceiling = chain.maxRange;

@@ -34,18 +34,17 @@ export type AssetDetailsChanged = Event<
     visibility?: Visibility;
   }
 >;
-export type AssetTextureMade = Event<
-  'AssetTextureMade',
-  {
-    assetId: string;
-    width: number;
-    height: number;
-    /** Content id of the scaled image, itself a blob. */
-    textureId: string;
-    contentType: string;
-    size: number;
-  }
->;
+/** A scaled version of an image asset. */
+interface TextureData {
+  assetId: string;
+  width: number;
+  height: number;
+  /** Content id of the scaled image, itself a blob. */
+  textureId: string;
+  contentType: string;
+  size: number;
+}
+export type AssetTextureMade = Event<'AssetTextureMade', TextureData>;
 
 export type AssetEvent = AssetUploaded | AssetDetailsChanged | AssetTextureMade;
 
@@ -68,17 +67,7 @@ export type ChangeAssetDetails = Command<
     visibility?: Visibility;
   }
 >;
-export type RecordTexture = Command<
-  'RecordTexture',
-  {
-    assetId: string;
-    width: number;
-    height: number;
-    textureId: string;
-    contentType: string;
-    size: number;
-  }
->;
+export type RecordTexture = Command<'RecordTexture', TextureData>;
 
 export type AssetCommand = RecordUpload | ChangeAssetDetails | RecordTexture;
 

@@ -90,12 +90,14 @@ const parse = (where: 'body' | 'query' | 'path', schema: Schema | undefined, val
   return result.data;
 };
 
-export const mountRoute = (router: Router, definition: Route, middleware: RouteMiddleware) => {
-  const attachCaller: RequestHandler = (request, _response, next) => {
+/** Puts the signed-in caller on the request; with `required`, no caller is a 401. */
+export const attachCaller =
+  (middleware: RouteMiddleware, required: boolean): RequestHandler =>
+  (request, _response, next) => {
     middleware
       .authenticate(request)
       .then((caller) => {
-        if (definition.auth === 'user' && !caller) {
+        if (required && !caller) {
           throw new ApiError(
             401,
             'unauthenticated',
@@ -107,6 +109,8 @@ export const mountRoute = (router: Router, definition: Route, middleware: RouteM
       })
       .catch(next);
   };
+
+export const mountRoute = (router: Router, definition: Route, middleware: RouteMiddleware) => {
   const limits = (definition.limits ?? []).map((limit) => middleware.limiters[limit]);
   const handle = (request: Request, response: Response, next: NextFunction) => {
     Promise.resolve()
@@ -132,7 +136,12 @@ export const mountRoute = (router: Router, definition: Route, middleware: RouteM
       })
       .catch(next);
   };
-  router[definition.method](definition.path, attachCaller, ...limits, handle);
+  router[definition.method](
+    definition.path,
+    attachCaller(middleware, definition.auth === 'user'),
+    ...limits,
+    handle,
+  );
 };
 
 const ERROR_STATUSES: Record<number, string> = {

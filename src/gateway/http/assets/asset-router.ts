@@ -20,7 +20,7 @@ import { handleAssetCommand, loadAsset } from '../../../storage/commands/asset-c
 import type { EventStore } from '../../../storage/event-store/port.js';
 import { envelopeFor } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
-import type { RouteMiddleware } from '../api/route.js';
+import { attachCaller, type RouteMiddleware } from '../api/route.js';
 import type { UploadedAsset } from './openapi.js';
 import { receiveUpload } from './receive-upload.js';
 import { sendBlob } from './send-blob.js';
@@ -73,21 +73,7 @@ export const assetRouter = ({ store, blobs, limits, middleware }: AssetRouterPar
   // The form's own bytes (boundaries, part headers) on top of the largest file.
   const formOverhead = 64 * 1024;
 
-  const signedIn: RequestHandler = (request, _response, next) => {
-    middleware
-      .authenticate(request)
-      .then((caller) => {
-        if (!caller)
-          throw new ApiError(
-            401,
-            'unauthenticated',
-            'sign in and send the token as a Bearer token',
-          );
-        request.caller = caller;
-        next();
-      })
-      .catch(next);
-  };
+  const signedIn = attachCaller(middleware, true);
 
   /** Stages the file, takes it into the blob store and records the upload: 201 when new. */
   const acceptUpload = async (request: Request) => {
