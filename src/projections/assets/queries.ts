@@ -18,9 +18,9 @@ export const listLibrary = (
   t: TableNames,
   query: {
     viewerId: string;
-    ownerId?: string;
-    kind?: AssetKind;
-    after?: LibraryCursor;
+    ownerId?: string | undefined;
+    kind?: AssetKind | undefined;
+    after?: LibraryCursor | undefined;
     limit: number;
   },
 ): Promise<Array<LibraryEntryRow & { cursor_at: string }>> =>

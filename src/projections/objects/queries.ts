@@ -11,7 +11,12 @@ import type { AttributeRow, ObjectRow } from './rows.js';
 export const listObjects = (
   db: SqlQueryable,
   t: TableNames,
-  query: { worldId: string; parentId?: string; afterId?: string; limit: number },
+  query: {
+    worldId: string;
+    parentId?: string | undefined;
+    afterId?: string | undefined;
+    limit: number;
+  },
 ): Promise<ObjectRow[]> =>
   db.query<ObjectRow>(
     `SELECT * FROM ${t('rm_objects')}

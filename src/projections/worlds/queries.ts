@@ -15,7 +15,12 @@ export type WorldsCursor = readonly [createdAt: string, worldId: string];
 export const listWorlds = (
   db: SqlQueryable,
   t: TableNames,
-  query: { search?: string; ownerId?: string; after?: WorldsCursor; limit: number },
+  query: {
+    search?: string | undefined;
+    ownerId?: string | undefined;
+    after?: WorldsCursor | undefined;
+    limit: number;
+  },
 ): Promise<Array<WorldRow & { cursor_at: string }>> =>
   db.query<WorldRow & { cursor_at: string }>(
     `SELECT *, created_at::text AS cursor_at FROM ${t('rm_worlds')}
