@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { findLibraryEntry, listLibrary } from '../../../../projections/assets/queries.js';
-import type { LibraryEntryRow } from '../../../../projections/assets/rows.js';
 import { handleAssetCommand } from '../../../../storage/commands/asset-commands.js';
 import { assetUrl } from '../../assets/asset-router.js';
 import { envelopeFor, type ApiContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { decodeCursor, pageOf } from '../cursor.js';
+import { findLibraryEntry, listLibrary } from '../../../../projections/assets/queries.js';
+import type { LibraryEntryRow } from '../../../../projections/assets/rows.js';
 import { route, type Route } from '../route.js';
 import {
   AfterQuery,

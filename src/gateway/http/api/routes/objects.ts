@@ -9,8 +9,6 @@ import {
   type ObjectCommand,
 } from '../../../../domain/object/object.js';
 import { OBJECT_TYPE_NAMES } from '../../../../domain/world/object-types.js';
-import { attributesOf, findObject, listObjects } from '../../../../projections/objects/queries.js';
-import type { ObjectRow } from '../../../../projections/objects/rows.js';
 import { worldDecider, worldStream } from '../../../../domain/world/world.js';
 import {
   handleCommand,
@@ -22,6 +20,8 @@ import { handleWorldCommand, mayUserEdit } from '../../../../storage/commands/wo
 import { ApiError } from '../errors.js';
 import { envelopeFor, newIdFor, type ApiContext } from '../context.js';
 import { decodeCursor, pageOf } from '../cursor.js';
+import { attributesOf, findObject, listObjects } from '../../../../projections/objects/queries.js';
+import type { ObjectRow } from '../../../../projections/objects/rows.js';
 import { route, type Caller, type Route } from '../route.js';
 import {
   AfterQuery,

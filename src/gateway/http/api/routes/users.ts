@@ -5,9 +5,9 @@ import {
   detachWallet,
 } from '../../../../storage/commands/account-commands.js';
 import { handleUserCommand } from '../../../../storage/commands/user-commands.js';
+import { normaliseWallet } from '../../../auth/wallet-signatures.js';
 import { findUser, walletsOf } from '../../../../projections/users/queries.js';
 import type { UserRow } from '../../../../projections/users/rows.js';
-import { normaliseWallet } from '../../../auth/wallet-signatures.js';
 import { ApiError } from '../errors.js';
 import { envelopeFor, type ApiContext } from '../context.js';
 import { route, type Route } from '../route.js';

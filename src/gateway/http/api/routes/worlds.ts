@@ -6,14 +6,14 @@ import {
   worldStream,
   type WorldCommand,
 } from '../../../../domain/world/world.js';
-import { findWorld, listWorlds, worldAdmins } from '../../../../projections/worlds/queries.js';
-import type { WorldRow } from '../../../../projections/worlds/rows.js';
 import { handleCommand, type CommandEnvelope } from '../../../../storage/command-handler.js';
 import { requireUsable } from '../../../../storage/commands/asset-commands.js';
 import { handleWorldCommand } from '../../../../storage/commands/world-commands.js';
 import { ApiError } from '../errors.js';
 import { envelopeFor, newIdFor, type ApiContext } from '../context.js';
 import { decodeCursor, pageOf } from '../cursor.js';
+import { findWorld, listWorlds, worldAdmins } from '../../../../projections/worlds/queries.js';
+import type { WorldRow } from '../../../../projections/worlds/rows.js';
 import { route, type Route } from '../route.js';
 import { AfterQuery, AssetId, page, PageQuery, patchOf, Uuid, Vec3, Written } from '../schemas.js';
 
