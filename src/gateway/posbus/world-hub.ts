@@ -84,7 +84,10 @@ export const startWorldHub = async (
             }
           }
           seen = batch.position;
-          while (buffer.length > bufferSize) bufferFrom = buffer.shift()!.position as Position;
+          while (buffer.length > bufferSize) {
+            const dropped = buffer.shift();
+            if (dropped) bufferFrom = dropped.position as Position;
+          }
           backoff = 250;
         }
       } catch (error) {
@@ -112,6 +115,7 @@ export const startWorldHub = async (
         if (worldOf(recorded) === worldId && isLive(recorded)) events.push(toWire(recorded));
       }
       if (page.length < 1000) return events;
+      // `!`: a full page is not empty.
       from = page.at(-1)!.position;
     }
   };
