@@ -22,7 +22,12 @@ const signInWithEthereum = async (api: Client, wallet = EthersWallet.createRando
   assert.equal(challenge.status, 200, JSON.stringify(challenge.body));
   const signature = await wallet.signMessage(challenge.body.challenge);
   const signedIn = await api.request('POST', '/api/v1/auth/token', {
-    body: { wallet: wallet.address, network: 'ethereum', signature, challenge: challenge.body.challenge },
+    body: {
+      wallet: wallet.address,
+      network: 'ethereum',
+      signature,
+      challenge: challenge.body.challenge,
+    },
   });
   assert.equal(signedIn.status, 200, JSON.stringify(signedIn.body));
   return {

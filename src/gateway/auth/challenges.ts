@@ -84,10 +84,7 @@ export const createChallenges = (
   const issuedHere = (wallet: Wallet, m: SignInMessage) => {
     if (!NONCE.test(m.nonce)) return false;
     const random = m.nonce.slice(0, RANDOM_HEX);
-    return timingSafeEqual(
-      Buffer.from(m.nonce.slice(RANDOM_HEX), 'hex'),
-      tagOf(wallet, random, m),
-    );
+    return timingSafeEqual(Buffer.from(m.nonce.slice(RANDOM_HEX), 'hex'), tagOf(wallet, random, m));
   };
 
   return {

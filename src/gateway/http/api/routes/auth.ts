@@ -43,11 +43,15 @@ export const SignedChallenge = z
     wallet: z.string().min(1).max(128),
     network: Network.default('ethereum'),
     signature: z.string().min(1).max(1024),
-    challenge: z.string().min(1).max(2048).meta({
-      description:
-        'The challenge text exactly as it was signed (the server keeps no copy: it checks the ' +
-        "text's nonce, site and expiry, and that it was not used before)",
-    }),
+    challenge: z
+      .string()
+      .min(1)
+      .max(2048)
+      .meta({
+        description:
+          'The challenge text exactly as it was signed (the server keeps no copy: it checks the ' +
+          "text's nonce, site and expiry, and that it was not used before)",
+      }),
   })
   .meta({
     description:
