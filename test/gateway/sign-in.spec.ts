@@ -90,6 +90,11 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
       polkadotSigner(keyring.addFromUri(`//Sr${randomUUID()}`, {}, 'sr25519')),
       polkadotSigner(keyring.addFromUri(`//Ed${randomUUID()}`, {}, 'ed25519')),
     ];
+    /** Another wallet of the same network. */
+    const stranger = (signer: Signer): Signer =>
+      signer.network === 'ethereum'
+        ? ethereumSigner()
+        : polkadotSigner(keyring.addFromUri(`//Stranger${randomUUID()}`, {}, 'sr25519'));
     const label = (signer: Signer, index: number) =>
       `${signer.network} ${index === 2 ? 'ed25519' : index === 1 ? 'sr25519' : 'secp256k1'}`;
 
@@ -123,7 +128,7 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
       assert.match(message.nonce, /^[0-9a-f]{64}$/);
       assert.equal(message.expirationTime, expiresAt);
       assert.equal(
-        Date.parse(expiresAt) - Date.parse(message.issuedAt!),
+        Date.parse(expiresAt) - Date.parse(message.issuedAt ?? ''),
         server.config.auth.challengeTtlSeconds * 1000,
       );
     });
@@ -139,8 +144,8 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
         'Version: 1',
         'Chain ID: polkadot:91b171bb158e2d3848fa23a9f1c25182',
       ]);
-      assert.match(lines[8]!, /^Nonce: [0-9a-f]{64}$/);
-      assert.match(lines[9]!, /^Issued At: \d{4}-\d\d-\d\dT/);
+      assert.match(lines[8] ?? '', /^Nonce: [0-9a-f]{64}$/);
+      assert.match(lines[9] ?? '', /^Issued At: \d{4}-\d\d-\d\dT/);
       assert.equal(lines[10], `Expiration Time: ${expiresAt}`);
     });
 
@@ -148,12 +153,14 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
       for (const [index, signer] of signers().entries()) {
         const mine = await ask(signer);
         // Anyone may ask for challenges for any address; more than were ever tried before.
-        const theirs = await Promise.all(Array.from({ length: 25 }, () => ask(signer)));
+        const [lastOfTheirs] = (
+          await Promise.all(Array.from({ length: 25 }, () => ask(signer)))
+        ).reverse();
         const reply = await redeem(signer, mine.challenge);
         assert.equal(reply.status, 200, `${label(signer, index)}: ${JSON.stringify(reply.body)}`);
         // A challenge asked for after the flood works as well, and so does one of the flood's.
         assert.equal((await redeem(signer, (await ask(signer)).challenge)).status, 200);
-        assert.equal((await redeem(signer, theirs[24]!.challenge)).status, 200);
+        assert.equal((await redeem(signer, lastOfTheirs?.challenge ?? '')).status, 200);
       }
     });
 
@@ -168,7 +175,7 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
           `${label(signer, index)}: ${JSON.stringify(replies.map((r) => r.body))}`,
         );
         expectError(
-          replies.find((r) => r.status === 401)!,
+          replies.find((r) => r.status === 401) ?? { status: 200, body: {} },
           401,
           'challenge_used',
         );
@@ -179,7 +186,7 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
     it('keeps a challenge usable after a wrong signature: only a sign-in uses it up', async () => {
       for (const [index, signer] of signers().entries()) {
         const { challenge } = await ask(signer);
-        const impostor = signer.network === 'ethereum' ? ethereumSigner() : signers()[index]!;
+        const impostor = stranger(signer);
         expectError(
           await redeem(signer, challenge, await impostor.sign(challenge)),
           401,
@@ -190,13 +197,13 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
     });
 
     it('refuses a message for another site or chain, as a phishing site would relay it', async () => {
-      for (const [index, signer] of signers().entries()) {
+      for (const signer of signers()) {
         const { challenge } = await ask(signer);
         const header = `phish.example wants you to sign in with your ${
           signer.network === 'ethereum' ? 'Ethereum' : 'Polkadot'
         } account:`;
         for (const relayed of [
-          withLine(challenge, challenge.split('\n')[0]!, header),
+          withLine(challenge, challenge.slice(0, challenge.indexOf(' ')), header),
           withLine(challenge, 'URI: ', 'URI: https://phish.example'),
           withLine(
             challenge,
@@ -235,7 +242,7 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
       for (const [index, signer] of signers().entries()) {
         const { challenge, expiresAt } = await ask(signer);
         const later = new Date(Date.parse(expiresAt) + 3600_000).toISOString();
-        const nonce = /^Nonce: (\w+)$/m.exec(challenge)![1]!;
+        const nonce = /^Nonce: (\w+)$/m.exec(challenge)?.[1] ?? '';
         for (const tampered of [
           withLine(challenge, 'Expiration Time: ', `Expiration Time: ${later}`),
           withLine(
@@ -270,7 +277,7 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
 
     it("refuses another wallet's challenge, text that is no sign-in message, and a missing one", async () => {
       for (const signer of signers()) {
-        const { challenge } = await ask(signers()[signer.network === 'ethereum' ? 0 : 1]!);
+        const { challenge } = await ask(stranger(signer));
         expectError(await redeem(signer, challenge), 401, 'challenge_wallet_mismatch');
         expectError(await redeem(signer, 'Let me in'), 400, 'malformed_challenge');
       }
