@@ -81,6 +81,7 @@ const signIn = async (url: string) => {
       body: JSON.stringify({
         wallet: wallet.address,
         signature: await wallet.signMessage(asked.challenge),
+        challenge: asked.challenge,
       }),
     })
   ).json()) as { token: string };

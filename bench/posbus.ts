@@ -162,6 +162,7 @@ export const posbusBench = async () => {
         body: JSON.stringify({
           wallet: wallet.address,
           signature: await wallet.signMessage(String(challenge)),
+          challenge: String(challenge),
         }),
       }),
     );

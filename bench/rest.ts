@@ -33,6 +33,7 @@ const seed = async (url: string) => {
       body: JSON.stringify({
         wallet: wallet.address,
         signature: await wallet.signMessage(String(challenge)),
+        challenge: String(challenge),
       }),
     }),
   );

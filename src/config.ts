@@ -18,6 +18,10 @@ export interface Config {
     jwtSecret: string | undefined;
     tokenTtlSeconds: number;
     challengeTtlSeconds: number;
+    /** The site users sign in on; its host is the domain in sign-in messages, which wallets check. */
+    signInUri: string;
+    /** The EIP-155 chain id in Ethereum sign-in messages. */
+    signInChainId: number;
     guestInactiveSeconds: number;
   };
   posbus: {
@@ -108,6 +112,8 @@ const Environment = z.object({
   JWT_SECRET: optional(z.string().min(32, { message: 'must have at least 32 characters' })),
   TOKEN_TTL_SECONDS: optional(wholeNumber(60, 31_536_000)),
   CHALLENGE_TTL_SECONDS: optional(wholeNumber(10, 3600)),
+  SIGN_IN_URI: optional(urlWithScheme(['http', 'https'])),
+  SIGN_IN_CHAIN_ID: optional(wholeNumber(1, 2 ** 53 - 1)),
   GUEST_INACTIVE_SECONDS: optional(wholeNumber(60, 31_536_000)),
   CORS_ORIGINS: optional(z.string().min(1)),
   REQUEST_BODY_LIMIT_BYTES: optional(wholeNumber(1024, 16_777_216)),
@@ -187,6 +193,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
       jwtSecret: e.JWT_SECRET,
       tokenTtlSeconds: e.TOKEN_TTL_SECONDS ?? 7 * 24 * 3600,
       challengeTtlSeconds: e.CHALLENGE_TTL_SECONDS ?? 300,
+      signInUri: e.SIGN_IN_URI ?? `http://localhost:${e.PORT ?? 4000}`,
+      signInChainId: e.SIGN_IN_CHAIN_ID ?? 1,
       guestInactiveSeconds: e.GUEST_INACTIVE_SECONDS ?? 3600,
     },
     posbus: {

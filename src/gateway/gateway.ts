@@ -7,9 +7,10 @@ import { superviseProjection } from '../projections/supervisor.js';
 import { liveTables } from '../projections/table-names.js';
 import type { Storage } from '../storage/open-storage.js';
 import { assertSchemaName } from '../storage/sql/sql-client.js';
+import { openUsedNonces } from '../storage/sql/used-nonces.js';
 import { openActivity } from './auth/activity.js';
 import { createAuthenticator } from './auth/authenticate.js';
-import { openChallengeStore } from './auth/challenges.js';
+import { createChallenges } from './auth/challenges.js';
 import { startGuestSweeper } from './auth/guest-sweeper.js';
 import { createTokenService, loadTokenSecret } from './auth/tokens.js';
 import { API_PREFIX, apiRouter, apiRoutes, openApiDocument } from './http/api/api.js';
@@ -68,13 +69,13 @@ export const createGateway = async (
       : PROJECTIONS.map((projection) =>
           superviseProjection(storage.events, storage.sql, projection, log, { schema }),
         );
-  const tokens = createTokenService(
-    loadTokenSecret(config.auth.jwtSecret, config.dataDir),
-    config.auth.tokenTtlSeconds,
-  );
-  const challenges = await openChallengeStore(storage.sql, {
-    schema,
+  const secret = loadTokenSecret(config.auth.jwtSecret, config.dataDir);
+  const tokens = createTokenService(secret, config.auth.tokenTtlSeconds);
+  const challenges = createChallenges(await openUsedNonces(storage.sql, schema), {
+    secret,
     ttlSeconds: config.auth.challengeTtlSeconds,
+    signInUri: config.auth.signInUri,
+    ethereumChainId: config.auth.signInChainId,
   });
   const activity = await openActivity(storage.sql, log, schema);
   const context: ApiContext = {

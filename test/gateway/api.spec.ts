@@ -22,7 +22,12 @@ const signInWithEthereum = async (api: Client, wallet = EthersWallet.createRando
   assert.equal(challenge.status, 200, JSON.stringify(challenge.body));
   const signature = await wallet.signMessage(challenge.body.challenge);
   const signedIn = await api.request('POST', '/api/v1/auth/token', {
-    body: { wallet: wallet.address, network: 'ethereum', signature },
+    body: {
+      wallet: wallet.address,
+      network: 'ethereum',
+      signature,
+      challenge: challenge.body.challenge,
+    },
   });
   assert.equal(signedIn.status, 200, JSON.stringify(signedIn.body));
   return {
@@ -118,6 +123,7 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
           body: {
             wallet: lower.address.toLowerCase(),
             signature: await lower.signMessage(challenge.body.challenge),
+            challenge: challenge.body.challenge,
           },
         });
         assert.equal(again.status, 200);
@@ -163,12 +169,16 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
 
         const forAlice = await ask(alice.address);
         expectError(
-          await token({ wallet: alice.address, signature: await mallory.signMessage(forAlice) }),
+          await token({
+            wallet: alice.address,
+            signature: await mallory.signMessage(forAlice),
+            challenge: forAlice,
+          }),
           401,
           'invalid_signature',
         );
         expectError(
-          await token({ wallet: alice.address, signature: '0x1234' }),
+          await token({ wallet: alice.address, signature: '0x1234', challenge: forAlice }),
           401,
           'invalid_signature',
         );
@@ -176,6 +186,7 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
         const good = await token({
           wallet: alice.address,
           signature: await alice.signMessage(forAlice),
+          challenge: forAlice,
         });
         assert.equal(good.status, 200);
         expectError(
@@ -202,15 +213,23 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
         const expiring = await ask(alice.address);
         await new Promise((resolve) => setTimeout(resolve, 2_100));
         expectError(
-          await token({ wallet: alice.address, signature: await alice.signMessage(expiring) }),
+          await token({
+            wallet: alice.address,
+            signature: await alice.signMessage(expiring),
+            challenge: expiring,
+          }),
           401,
           'challenge_expired',
         );
 
         expectError(
-          await token({ wallet: EthersWallet.createRandom().address, signature: '0x00' }),
-          401,
-          'challenge_unknown',
+          await token({
+            wallet: EthersWallet.createRandom().address,
+            signature: '0x00',
+            challenge: 'Let me in',
+          }),
+          400,
+          'malformed_challenge',
         );
         expectError(
           await api.request('GET', '/api/v1/auth/challenge?wallet=0x1234'),
@@ -248,7 +267,12 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
             // The same key under the Kusama prefix is the same wallet.
             const address = wrap ? pair.address : encodeAddress(pair.publicKey, 2);
             const reply = await api.request('POST', '/api/v1/auth/token', {
-              body: { wallet: address, network: 'polkadot', signature },
+              body: {
+                wallet: address,
+                network: 'polkadot',
+                signature,
+                challenge: challenge.body.challenge,
+              },
             });
             assert.equal(reply.status, 200, `${type}: ${JSON.stringify(reply.body)}`);
             ids.push(reply.body.user.id);
@@ -268,6 +292,7 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
                 wallet: pair.address,
                 network: 'polkadot',
                 signature: u8aToHex(other.sign(new TextEncoder().encode(challenge.body.challenge))),
+                challenge: challenge.body.challenge,
               },
             }),
             401,
@@ -293,6 +318,7 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
             body: {
               wallet: wallet.address,
               signature: await wallet.signMessage(challenge.body.challenge),
+              challenge: challenge.body.challenge,
             },
           });
         };
@@ -341,6 +367,7 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
             body: {
               wallet: wallet.address,
               signature: await wallet.signMessage(challenge.body.challenge),
+              challenge: challenge.body.challenge,
             },
           }),
           422,
@@ -360,6 +387,7 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
           body: {
             wallet: wallet.address,
             signature: await wallet.signMessage(mine.body.challenge),
+            challenge: mine.body.challenge,
           },
         });
         assert.equal(reply.status, 200, JSON.stringify(reply.body));

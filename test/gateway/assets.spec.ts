@@ -710,6 +710,7 @@ describe('assets over REST with the S3 blob store (s3rver)', function () {
         body: {
           wallet: wallet.address,
           signature: await wallet.signMessage(challenge.body.challenge),
+          challenge: challenge.body.challenge,
         },
       })
     ).body.token as string;

@@ -10,7 +10,10 @@ export interface EthereumSigner {
   signMessage(message: string): Promise<string>;
 }
 
-/** Signs in through the API as a user would: a challenge, signed by the wallet, for a token. */
+/**
+ * Signs in through the API as a user would: a challenge (an EIP-4361 message), signed by the
+ * wallet and sent back with its signature, for a token.
+ */
 export const signInWithWallet = async (
   api: Api,
   wallet: EthereumSigner = Wallet.createRandom(),
@@ -21,6 +24,7 @@ export const signInWithWallet = async (
       wallet: wallet.address,
       network: 'ethereum',
       signature: await wallet.signMessage(challenge.body.challenge),
+      challenge: challenge.body.challenge,
     },
   });
   assert.equal(signedIn.status, 200, JSON.stringify(signedIn.body));

@@ -1,146 +1,158 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { getAddress } from 'ethers';
 import type { Wallet } from '../../domain/user/user.js';
-import { migrate, type Migration } from '../../storage/sql/migrate.js';
-import { quoteIdent, type SqlClient } from '../../storage/sql/sql-client.js';
+import type { UsedNonces } from '../../storage/sql/used-nonces.js';
 import { ApiError } from '../http/api/errors.js';
+import {
+  POLKADOT_CHAIN_ID,
+  readSignInMessage,
+  writeSignInMessage,
+  type SignInMessage,
+} from './sign-in-messages.js';
+import { normaliseWallet, signatureMatches } from './wallet-signatures.js';
 
 /**
- * Sign-in challenges: single-use, short-lived, kept in the SQL database so that any replica can
- * check a challenge another one issued. Used ones are kept a while, to say "already used"
- * rather than "unknown".
+ * Sign-in challenges, stateless until used: the message's nonce carries a server-made HMAC over
+ * the wallet, the times and the site, so a challenge is checked without having been stored, and
+ * asking for any number of them for someone's address changes nothing for its owner. A nonce is
+ * recorded only when a signature over its message signs in, so that message signs in once.
  */
 
-const migrations: readonly Migration[] = [
-  {
-    id: 1,
-    name: 'sign-in challenges',
-    sql: (s) => `
-      CREATE TABLE ${s}.auth_challenges (
-        id text PRIMARY KEY,
-        network text NOT NULL,
-        address text NOT NULL,
-        message text NOT NULL,
-        expires_at timestamptz NOT NULL,
-        used_at timestamptz
-      );
-      CREATE INDEX ON ${s}.auth_challenges (network, address, expires_at DESC);`,
-  },
-];
-
 export interface Challenge {
-  id: string;
   message: string;
   expiresAt: string;
 }
 
 export interface ChallengeStore {
-  issue(wallet: Wallet): Promise<Challenge>;
+  /** A message for the wallet to sign; `spelled` is its address as the wallet shows it. */
+  issue(wallet: Wallet, spelled: string): Challenge;
   /**
-   * The challenges a signature may be over: the one named, or else the wallet's outstanding
-   * ones (anyone may ask for challenges for any address, so the latest need not be the one the
-   * wallet signed). Refused when there is none: unknown, for another wallet, expired or used.
+   * Checks that `message` is a challenge this server issued to the wallet for this site, not
+   * expired nor used, and that `signature` is the wallet's over it; then uses it up.
    */
-  candidates(wallet: Wallet, message?: string): Promise<Challenge[]>;
-  /** Marks it used; only one of two concurrent sign-ins with the same challenge gets through. */
-  consume(challenge: Challenge): Promise<void>;
+  redeem(wallet: Wallet, message: string, signature: string): Promise<void>;
 }
 
-interface ChallengeRow {
-  id: string;
-  network: string;
-  address: string;
-  message: string;
-  expires_at: Date;
-  used_at: Date | null;
-  expired: boolean;
+export interface ChallengeOptions {
+  /** The server's secret; the nonces' key is derived from it, so any replica can check them. */
+  secret: Uint8Array;
+  ttlSeconds: number;
+  /** Where users sign in (the web app's URI); its host is the domain wallets check. */
+  signInUri: string;
+  /** EIP-155 chain id written in Ethereum messages. */
+  ethereumChainId: number;
+  now?: () => Date;
 }
 
-const NONCE = /^Nonce: ([0-9a-f-]{36})$/m;
-/** Checking a signature costs well under a millisecond; a flood of requests costs the flooder. */
-const OUTSTANDING_TRIED = 20;
+const refused = (code: string, message: string) => new ApiError(401, code, message);
 
-const messageFor = (wallet: Wallet, id: string, expiresAt: Date) =>
-  [
-    `Sign in to Odyssey with ${wallet.network} wallet ${wallet.address}.`,
-    '',
-    'Signing is free: it sends no transaction.',
-    '',
-    `Nonce: ${id}`,
-    `Expires: ${expiresAt.toISOString()}`,
-  ].join('\n');
+/** 16 random bytes, then 16 bytes of HMAC: 64 hex digits, as EIP-4361 nonces are alphanumeric. */
+const RANDOM_HEX = 32;
+const NONCE = /^[0-9a-f]{64}$/;
 
-export const openChallengeStore = async (
-  sql: SqlClient,
-  options: { schema?: string; ttlSeconds: number },
-): Promise<ChallengeStore> => {
-  const schema = options.schema ?? 'public';
-  await migrate(sql, schema, 'auth', migrations);
-  const table = `${quoteIdent(schema)}.auth_challenges`;
-  const columns = `id, network, address, message, expires_at, used_at, expires_at <= now() AS expired`;
+export const createChallenges = (
+  usedNonces: UsedNonces,
+  options: ChallengeOptions,
+): ChallengeStore => {
+  const now = options.now ?? (() => new Date());
+  const key = createHmac('sha256', options.secret).update('odyssey sign-in nonce').digest();
+  const site = {
+    domain: new URL(options.signInUri).host,
+    uri: options.signInUri,
+  };
+  const chainIdOf = (wallet: Wallet) =>
+    wallet.network === 'ethereum' ? String(options.ethereumChainId) : POLKADOT_CHAIN_ID;
 
-  const check = (row: ChallengeRow | undefined, wallet: Wallet): Challenge => {
-    if (!row) throw new ApiError(401, 'challenge_unknown', 'ask for a challenge first and sign it');
-    if (row.network !== wallet.network || row.address !== wallet.address) {
-      throw new ApiError(
-        401,
-        'challenge_wallet_mismatch',
-        'this challenge was issued to another wallet',
-      );
-    }
-    if (row.used_at)
-      throw new ApiError(401, 'challenge_used', 'this challenge has been used; ask for a new one');
-    if (row.expired)
-      throw new ApiError(401, 'challenge_expired', 'this challenge has expired; ask for a new one');
-    return { id: row.id, message: row.message, expiresAt: row.expires_at.toISOString() };
+  const tagOf = (wallet: Wallet, random: string, m: SignInMessage) =>
+    createHmac('sha256', key)
+      .update(
+        JSON.stringify([
+          wallet.network,
+          wallet.address,
+          random,
+          m.issuedAt,
+          m.expirationTime,
+          m.domain,
+          m.uri,
+          m.chainId,
+        ]),
+      )
+      .digest()
+      .subarray(0, 16);
+
+  /** Whether the nonce is one this server made for this wallet, times and site. */
+  const issuedHere = (wallet: Wallet, m: SignInMessage) => {
+    if (!NONCE.test(m.nonce)) return false;
+    const random = m.nonce.slice(0, RANDOM_HEX);
+    return timingSafeEqual(Buffer.from(m.nonce.slice(RANDOM_HEX), 'hex'), tagOf(wallet, random, m));
   };
 
   return {
-    issue: async (wallet) => {
-      const id = randomUUID();
-      const [row] = await sql.query<{ expires_at: Date }>(
-        `SELECT now() + make_interval(secs => $1) AS expires_at`,
-        [options.ttlSeconds],
-      );
-      const expiresAt = row!.expires_at;
-      const message = messageFor(wallet, id, expiresAt);
-      await sql.query(
-        `INSERT INTO ${table} (id, network, address, message, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-        [id, wallet.network, wallet.address, message, expiresAt],
-      );
-      // Old challenges go as new ones come; an hour past expiry nobody asks about them.
-      await sql.query(`DELETE FROM ${table} WHERE expires_at < now() - interval '1 hour'`);
-      return { id, message, expiresAt: expiresAt.toISOString() };
+    issue: (wallet, spelled) => {
+      const issuedAt = now();
+      const expiresAt = new Date(issuedAt.getTime() + options.ttlSeconds * 1000);
+      const random = randomBytes(RANDOM_HEX / 2).toString('hex');
+      const fields: SignInMessage = {
+        network: wallet.network,
+        // EIP-4361 wants the EIP-55 checksummed address.
+        address: wallet.network === 'ethereum' ? getAddress(wallet.address) : spelled,
+        ...site,
+        chainId: chainIdOf(wallet),
+        nonce: '',
+        issuedAt: issuedAt.toISOString(),
+        expirationTime: expiresAt.toISOString(),
+      };
+      const nonce = random + tagOf(wallet, random, fields).toString('hex');
+      return {
+        message: writeSignInMessage({ ...fields, nonce }),
+        expiresAt: fields.expirationTime,
+      };
     },
-    candidates: async (wallet, message) => {
-      if (message !== undefined) {
-        const id = NONCE.exec(message)?.[1] ?? '';
-        const rows = await sql.query<ChallengeRow>(
-          `SELECT ${columns} FROM ${table} WHERE id = $1 AND message = $2`,
-          [id, message],
-        );
-        return [check(rows[0], wallet)];
-      }
-      const rows = await sql.query<ChallengeRow>(
-        `SELECT ${columns} FROM ${table} WHERE network = $1 AND address = $2
-          ORDER BY expires_at DESC LIMIT $3`,
-        [wallet.network, wallet.address, OUTSTANDING_TRIED],
-      );
-      const outstanding = rows.filter((row) => !row.used_at && !row.expired);
-      if (outstanding.length === 0) return [check(rows[0], wallet)];
-      return outstanding.map((row) => check(row, wallet));
-    },
-    consume: async (challenge) => {
-      const used = await sql.query(
-        `UPDATE ${table} SET used_at = now() WHERE id = $1 AND used_at IS NULL AND expires_at > now()
-         RETURNING id`,
-        [challenge.id],
-      );
-      if (used.length === 0)
+
+    redeem: async (wallet, message, signature) => {
+      const fields = readSignInMessage(wallet.network, message);
+      if (!fields)
         throw new ApiError(
-          401,
-          'challenge_used',
-          'this challenge has been used; ask for a new one',
+          400,
+          'malformed_challenge',
+          `that is not a ${wallet.network} sign-in message: send the challenge text as it was signed`,
         );
+      if (!sameWallet(wallet, fields.address))
+        throw refused('challenge_wallet_mismatch', 'this challenge was issued to another wallet');
+      if (
+        fields.domain !== site.domain ||
+        fields.uri !== site.uri ||
+        fields.chainId !== chainIdOf(wallet)
+      )
+        throw refused(
+          'challenge_domain_mismatch',
+          `this message is for signing in elsewhere, not on ${site.domain}`,
+        );
+      if (writeSignInMessage(fields) !== message || !issuedHere(wallet, fields))
+        throw refused(
+          'challenge_unknown',
+          'this server did not issue this challenge, or it was changed; ask for a challenge and sign it as it is',
+        );
+      const at = now();
+      const expiresAt = new Date(fields.expirationTime);
+      if (at >= expiresAt)
+        throw refused('challenge_expired', 'this challenge has expired; ask for a new one');
+      if (!(await signatureMatches(message, signature, wallet, at)))
+        throw refused(
+          'invalid_signature',
+          'the signature does not match this wallet and challenge',
+        );
+      if (!(await usedNonces.markUsed(fields.nonce, expiresAt)))
+        throw refused('challenge_used', 'this challenge has been used; ask for a new one');
     },
   };
+};
+
+const sameWallet = (wallet: Wallet, address: string) => {
+  try {
+    const named = normaliseWallet(wallet.network, address);
+    return named.address === wallet.address;
+  } catch {
+    return false;
+  }
 };

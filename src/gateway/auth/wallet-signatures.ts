@@ -1,4 +1,5 @@
-import { getAddress, verifyMessage } from 'ethers';
+import { getAddress, Signature } from 'ethers';
+import { SiweMessage } from 'siwe';
 import { u8aWrapBytes } from '@polkadot/util';
 import {
   cryptoWaitReady,
@@ -34,10 +35,16 @@ export const normaliseWallet = (network: Network, address: string): Wallet => {
   }
 };
 
-const ethereumSigned = (message: string, signature: string, wallet: Wallet) => {
+const ethereumSigned = async (message: string, signature: string, wallet: Wallet, now: Date) => {
   try {
-    // EIP-191 personal_sign: what MetaMask and ethers' signMessage produce.
-    return verifyMessage(message, signature).toLowerCase() === wallet.address;
+    // siwe logs a signature it cannot read before refusing it; such a one is refused here first.
+    Signature.from(signature);
+    // EIP-191 personal_sign over the EIP-4361 text: what MetaMask and ethers' signMessage produce.
+    const verified = await new SiweMessage(message).verify(
+      { signature, time: now.toISOString() },
+      { suppressExceptions: true },
+    );
+    return verified.success && verified.data.address.toLowerCase() === wallet.address;
   } catch {
     return false;
   }
@@ -59,15 +66,13 @@ const polkadotSigned = async (message: string, signature: string, wallet: Wallet
   return verifies(u8aWrapBytes(bytes)) || verifies(bytes);
 };
 
-/** Whether `signature` is the wallet's over `message`. */
+/** Whether `signature` is the wallet's over the sign-in `message`, checked at `now`. */
 export const signatureMatches = async (
   message: string,
   signature: string,
   wallet: Wallet,
+  now: Date,
 ): Promise<boolean> =>
   wallet.network === 'ethereum'
-    ? ethereumSigned(message, signature, wallet)
+    ? ethereumSigned(message, signature, wallet, now)
     : polkadotSigned(message, signature, wallet);
-
-export const invalidSignature = () =>
-  new ApiError(401, 'invalid_signature', 'the signature does not match this wallet and challenge');

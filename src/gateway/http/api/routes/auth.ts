@@ -1,11 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { registerGuest, signInWithWallet } from '../../../../storage/commands/account-commands.js';
-import {
-  invalidSignature,
-  normaliseWallet,
-  signatureMatches,
-} from '../../../auth/wallet-signatures.js';
+import { normaliseWallet } from '../../../auth/wallet-signatures.js';
 import type { ApiContext } from '../context.js';
 import { envelopeFor, newIdFor } from '../context.js';
 import { route, type Route } from '../route.js';
@@ -42,16 +38,28 @@ const Token = z.object({
 });
 
 /** A signed challenge, as `POST /auth/token` and `POST /users/me/wallets` take it. */
-export const SignedChallenge = z.strictObject({
-  wallet: z.string().min(1).max(128),
-  network: Network.default('ethereum'),
-  signature: z.string().min(1).max(1024),
-  challenge: z
-    .string()
-    .max(1024)
-    .optional()
-    .meta({ description: 'The challenge text that was signed; the latest one when absent' }),
-});
+export const SignedChallenge = z
+  .strictObject({
+    wallet: z.string().min(1).max(128),
+    network: Network.default('ethereum'),
+    signature: z.string().min(1).max(1024),
+    challenge: z
+      .string()
+      .min(1)
+      .max(2048)
+      .meta({
+        description:
+          'The challenge text exactly as it was signed (the server keeps no copy: it checks the ' +
+          "text's nonce, site and expiry, and that it was not used before)",
+      }),
+  })
+  .meta({
+    description:
+      'Refused with 400 `malformed_challenge` (not a sign-in message), or 401 ' +
+      '`invalid_signature`, `challenge_wallet_mismatch` (issued to another wallet), ' +
+      '`challenge_domain_mismatch` (for another site or chain), `challenge_unknown` (not ' +
+      'issued here, or changed), `challenge_expired` or `challenge_used`.',
+  });
 
 /** Checks the signature over a challenge issued to the wallet, and uses the challenge up. */
 export const proveWallet = async (
@@ -59,13 +67,8 @@ export const proveWallet = async (
   signed: z.output<typeof SignedChallenge>,
 ) => {
   const wallet = normaliseWallet(signed.network, signed.wallet);
-  for (const challenge of await context.challenges.candidates(wallet, signed.challenge)) {
-    if (await signatureMatches(challenge.message, signed.signature, wallet)) {
-      await context.challenges.consume(challenge);
-      return wallet;
-    }
-  }
-  throw invalidSignature();
+  await context.challenges.redeem(wallet, signed.challenge, signed.signature);
+  return wallet;
 };
 
 const visitorName = () => `Visitor_${randomInt(0, 10_000_000).toString().padStart(7, '0')}`;
@@ -100,7 +103,7 @@ export const authRoutes = (context: ApiContext): Route[] => [
     method: 'get',
     path: '/auth/challenge',
     operationId: 'getChallenge',
-    summary: 'A single-use text for the wallet to sign; it expires',
+    summary: 'A single-use sign-in message for the wallet to sign; it expires',
     tags: ['auth'],
     auth: 'none',
     limits: ['signIn'],
@@ -110,13 +113,19 @@ export const authRoutes = (context: ApiContext): Route[] => [
     }),
     responses: {
       200: {
-        description: 'Sign `challenge` as it is (EIP-191 personal_sign, or signRaw on Polkadot)',
+        description:
+          'Sign `challenge` as it is (EIP-191 personal_sign, or signRaw on Polkadot), then send ' +
+          'it with the signature to `POST /auth/token`. Ethereum gets an EIP-4361 (Sign-In with ' +
+          'Ethereum) message, Polkadot the same fields in the same layout; the domain is the ' +
+          "configured sign-in site's. Nothing is stored until a signed challenge is used, so " +
+          'challenges asked for by others never get in the way.',
         schema: z.object({ challenge: z.string(), expiresAt: z.string() }),
       },
     },
     handle: async ({ query }) => {
-      const challenge = await context.challenges.issue(
+      const challenge = context.challenges.issue(
         normaliseWallet(query.network, query.wallet),
+        query.wallet,
       );
       return { body: { challenge: challenge.message, expiresAt: challenge.expiresAt } };
     },
@@ -127,6 +136,7 @@ export const authRoutes = (context: ApiContext): Route[] => [
     operationId: 'signInWithWallet',
     summary:
       "Sign in with a wallet's signature over its challenge; the user is created on first sign-in",
+
     tags: ['auth'],
     auth: 'none',
     limits: ['signIn'],
