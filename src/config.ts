@@ -150,7 +150,7 @@ const Environment = z.object({
   ASSET_MAX_AUDIO_BYTES: optional(wholeNumber(1024, 2 ** 40)),
   ASSET_MAX_VIDEO_BYTES: optional(wholeNumber(1024, 2 ** 40)),
   IMAGE_MAX_SIDE_PX: optional(wholeNumber(1, 1_000_000)),
-  IMAGE_MAX_PIXELS: optional(wholeNumber(1, 2 ** 40)),
+  IMAGE_MAX_DECODED_BYTES: optional(wholeNumber(1024, 2 ** 40)),
   TEXTURE_CONCURRENCY: optional(wholeNumber(1, 64)),
   TEXTURE_QUEUE_SIZE: optional(wholeNumber(0, 100_000)),
   TEXTURE_TIMEOUT_SECONDS: optional(wholeNumber(1, 3600)),
@@ -238,7 +238,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     },
     images: {
       maxSidePx: e.IMAGE_MAX_SIDE_PX ?? DEFAULT_IMAGE_LIMITS.maxSidePx,
-      maxPixels: e.IMAGE_MAX_PIXELS ?? DEFAULT_IMAGE_LIMITS.maxPixels,
+      maxDecodedBytes: e.IMAGE_MAX_DECODED_BYTES ?? DEFAULT_IMAGE_LIMITS.maxDecodedBytes,
     },
     textures: {
       concurrency: e.TEXTURE_CONCURRENCY ?? 2,

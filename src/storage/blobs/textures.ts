@@ -6,8 +6,8 @@ import type { StoredAsset, Texture } from '../../domain/asset/asset.js';
 import { contentIdOfDigest } from '../../domain/asset/content-id.js';
 import {
   imageSizeRefusal,
+  type ImageHeader,
   type ImageLimits,
-  type ImageSize,
 } from '../../domain/asset/image-limits.js';
 import { handleAssetCommand, loadAsset } from '../commands/asset-commands.js';
 import type { EventStore } from '../event-store/port.js';
@@ -62,11 +62,32 @@ export interface TextureOptions {
   timeoutSeconds: number;
 }
 
-/** Width and height from the image's header, without decoding its pixels. */
-export const measureImage = async (input: string | Buffer): Promise<ImageSize> => {
-  const { autoOrient } = await sharp(input, { limitInputPixels: false }).metadata();
-  // Upright, as textures are made: a camera's portrait photo is taller than wide.
-  return { width: autoOrient.width, height: autoOrient.height };
+const BYTES_PER_CHANNEL: Record<string, number> = {
+  uchar: 1,
+  char: 1,
+  ushort: 2,
+  short: 2,
+  uint: 4,
+  int: 4,
+  float: 4,
+  complex: 8,
+  double: 8,
+  dpcomplex: 16,
+};
+
+/** What the image's header says, without decoding its pixels. */
+export const readImageHeader = async (input: string | Buffer): Promise<ImageHeader> => {
+  const { autoOrient, channels, depth } = await sharp(input, {
+    limitInputPixels: false,
+  }).metadata();
+  return {
+    // Upright, as textures are made: a camera's portrait photo is taller than wide.
+    width: autoOrient.width,
+    height: autoOrient.height,
+    channels,
+    // An unknown depth counts as the widest, rather than slip past the limit.
+    bytesPerChannel: BYTES_PER_CHANNEL[depth] ?? 16,
+  };
 };
 
 /** The output keeps the source's format where that suits a texture; the rest become PNG. */
@@ -97,12 +118,13 @@ export const createTextureMaker = (
   const queue = new PQueue({ concurrency: options.concurrency });
   const inFlight = new Map<string, Promise<Texture>>();
 
-  const scale = async (asset: StoredAsset, source: Buffer, width: number) => {
+  const scale = async (asset: StoredAsset, source: Buffer, header: ImageHeader, width: number) => {
     const output = OUTPUT[asset.contentType] ?? PNG;
     try {
       return await sharp(source, {
         failOn: 'error',
-        limitInputPixels: options.images.maxPixels,
+        // The header was checked; this stops a decoder that would find more pixels than it said.
+        limitInputPixels: header.width * header.height,
         sequentialRead: true,
       })
         .timeout({ seconds: options.timeoutSeconds })
@@ -122,12 +144,12 @@ export const createTextureMaker = (
   const make = async (asset: StoredAsset, width: number): Promise<Texture> => {
     // Read whole: images are small (their upload limit), and a failed read then fails plainly.
     const source = await buffer(await blobs.read(asset.id));
-    const size = await measureImage(source).catch((error: unknown) => {
+    const header = await readImageHeader(source).catch((error: unknown) => {
       throw new UnreadableImage(asset.id, error);
     });
-    const refusal = imageSizeRefusal(size, options.images);
+    const refusal = imageSizeRefusal(header, options.images);
     if (refusal) throw new ImageTooLarge(asset.id, refusal);
-    const { data, info, output } = await scale(asset, source, width);
+    const { data, info, output } = await scale(asset, source, header, width);
     const textureId = contentIdOfDigest(createHash('sha256').update(data).digest());
     await blobs.putBytes(textureId, data);
     const texture: Texture = {
@@ -180,6 +202,6 @@ export const createTextureMaker = (
     /** The size of a texture recorded before its scaled width was kept, read from its bytes. */
     widthOf: async (texture: Texture): Promise<number> =>
       texture.scaledWidth ??
-      (await measureImage(await buffer(await blobs.read(texture.textureId)))).width,
+      (await readImageHeader(await buffer(await blobs.read(texture.textureId)))).width,
   };
 };

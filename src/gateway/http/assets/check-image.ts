@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { imageSizeRefusal, type ImageLimits } from '../../../domain/asset/image-limits.js';
 import type { StagedUpload } from '../../../storage/blobs/ingest.js';
-import { measureImage } from '../../../storage/blobs/textures.js';
+import { readImageHeader } from '../../../storage/blobs/textures.js';
 import { ApiError } from '../api/errors.js';
 
 /**
@@ -11,9 +11,9 @@ import { ApiError } from '../api/errors.js';
  */
 export const checkStagedImage = async (staged: StagedUpload, limits: ImageLimits) => {
   if (staged.kind !== 'image') return;
-  const refusal = await measureImage(staged.path).then(
-    (size) => {
-      const tooLarge = imageSizeRefusal(size, limits);
+  const refusal = await readImageHeader(staged.path).then(
+    (header) => {
+      const tooLarge = imageSizeRefusal(header, limits);
       return tooLarge && new ApiError(422, 'image_too_large', tooLarge);
     },
     (error: unknown) =>
