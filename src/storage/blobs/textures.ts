@@ -193,7 +193,8 @@ export const createTextureMaker = (
       const key = `${asset.id}\u0000${width}`;
       let pending = inFlight.get(key);
       if (!pending) {
-        if (queue.size >= options.queueSize) return Promise.reject(new TexturesBusy(retryAfter()));
+        if (queue.pending + queue.size >= options.concurrency + options.queueSize)
+          return Promise.reject(new TexturesBusy(retryAfter()));
         pending = queue.add(() => make(asset, width)).finally(() => inFlight.delete(key));
         inFlight.set(key, pending);
       }
