@@ -121,7 +121,7 @@ describe('texture work is bounded', function () {
   describe('in a server process', () => {
     // The largest image allowed here decodes to 32 MiB (an 8-bit RGBA PNG of 2,896 × 2,896,
     // interlaced so that its decoder holds it whole); two are scaled at once.
-    const maxDecodedBytes = 32 * MiB;
+    const maxDecodedBytes = Number(process.env.TEXTURE_TEST_DECODED_MIB ?? 32) * MiB;
     const concurrency = 2;
     const side = Math.floor(Math.sqrt(maxDecodedBytes / 4));
     let server: ServerProcess | undefined;
