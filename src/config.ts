@@ -154,7 +154,7 @@ const Environment = z.object({
   TEXTURE_CONCURRENCY: optional(wholeNumber(1, 64)),
   TEXTURE_QUEUE_SIZE: optional(wholeNumber(0, 100_000)),
   TEXTURE_TIMEOUT_SECONDS: optional(wholeNumber(1, 3600)),
-  RATE_LIMIT_TEXTURES_PER_MINUTE: optional(wholeNumber(1, 1_000_000)),
+  TEXTURE_REQUESTS_PER_MINUTE: optional(wholeNumber(1, 1_000_000)),
   HARVESTER_CONFIG: optional(z.string().min(1)),
   CHAINS: optional(z.string().min(1)),
   KURRENTDB_URL: optional(
@@ -244,7 +244,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
       concurrency: e.TEXTURE_CONCURRENCY ?? 2,
       queueSize: e.TEXTURE_QUEUE_SIZE ?? 32,
       timeoutSeconds: e.TEXTURE_TIMEOUT_SECONDS ?? 30,
-      requestsPerMinute: e.RATE_LIMIT_TEXTURES_PER_MINUTE ?? 600,
+      requestsPerMinute: e.TEXTURE_REQUESTS_PER_MINUTE ?? 600,
     },
   };
 };
