@@ -6,6 +6,7 @@ import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
@@ -449,6 +450,26 @@ describe('assets over REST', function () {
         'unexpected_part',
       );
       expectError(await upload(alice, Buffer.alloc(0), 'empty.png'), 400, 'empty_file');
+    });
+
+    it('answers an upload shorter than its Content-Length, once the client stops sending, in the JSON error shape', async () => {
+      const socket = connect(Number(new URL(server.url).port), '127.0.0.1');
+      const answer = buffer(socket);
+      const part = Buffer.concat([partHead('cut.png'), await png(8, 8)]);
+      socket.end(
+        Buffer.concat([
+          Buffer.from(
+            `POST /api/v1/assets HTTP/1.1\r\nHost: odyssey\r\nAuthorization: Bearer ${alice}\r\n` +
+              `Content-Type: multipart/form-data; boundary=${BOUNDARY}\r\n` +
+              `Content-Length: ${part.length + 1000}\r\n\r\n`,
+          ),
+          part,
+        ]),
+      );
+      const [head, body] = (await answer).toString().split('\r\n\r\n');
+      assert.match(head!, /^HTTP\/1\.1 400 /);
+      assert.match(head!, /content-type: application\/json/i);
+      assert.equal(JSON.parse(body!).error.code, 'truncated_request');
     });
 
     it('answers an id that is not a CID with 400 and a missing asset with 404', async () => {

@@ -93,7 +93,7 @@ export const assetPaths = (prefix: string): ZodOpenApiPathsObject => ({
           content: { 'application/json': { schema: UploadedAsset } },
         },
         ...errors({
-          400: 'Not a proper form (no "file" part, other parts, broken off), or an empty file',
+          400: 'Not a proper form (no "file" part, other parts, broken off: `truncated_upload`), a body shorter than its Content-Length (`truncated_request`), or an empty file',
           401: 'No valid token',
           403: 'Guests may not upload',
           413: 'Larger than the limit of its kind',
