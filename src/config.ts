@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './domain/asset/image-limits.js';
 import { ChainConfigError, loadChainRegistry, type ChainConfig } from './harvester/chain-config.js';
 
 /** Where each part of the system keeps its data, decided once at start from the environment. */
@@ -50,8 +51,23 @@ export interface Config {
   blobs: BlobConfig;
   /** Largest upload of each kind of asset, in bytes. */
   assetLimits: Record<'image' | 'model' | 'audio' | 'video', number>;
+  /** Largest image decoded (refused at upload beyond it). */
+  images: ImageLimits;
+  textures: TextureConfig;
   /** Chains the harvester follows (HARVESTER_CONFIG file or CHAINS JSON); none: no harvester. */
   chains: ChainConfig[];
+}
+
+/** How much texture work a process takes on. */
+export interface TextureConfig {
+  /** Textures made at once. */
+  concurrency: number;
+  /** Textures waiting for a worker; beyond that 503. */
+  queueSize: number;
+  /** Longest one texture may take to make. */
+  timeoutSeconds: number;
+  /** Texture requests per IP address per minute. */
+  requestsPerMinute: number;
 }
 
 /** Where asset bytes live: a folder (under the data folder by default) or an S3-compatible bucket. */
@@ -139,6 +155,12 @@ const Environment = z.object({
   ASSET_MAX_MODEL_BYTES: optional(wholeNumber(1024, 2 ** 40)),
   ASSET_MAX_AUDIO_BYTES: optional(wholeNumber(1024, 2 ** 40)),
   ASSET_MAX_VIDEO_BYTES: optional(wholeNumber(1024, 2 ** 40)),
+  IMAGE_MAX_SIDE_PX: optional(wholeNumber(1, 1_000_000)),
+  IMAGE_MAX_DECODED_BYTES: optional(wholeNumber(1024, 2 ** 40)),
+  TEXTURE_CONCURRENCY: optional(wholeNumber(1, 64)),
+  TEXTURE_QUEUE_SIZE: optional(wholeNumber(0, 100_000)),
+  TEXTURE_TIMEOUT_SECONDS: optional(wholeNumber(1, 3600)),
+  TEXTURE_REQUESTS_PER_MINUTE: optional(wholeNumber(1, 1_000_000)),
   HARVESTER_CONFIG: optional(z.string().min(1)),
   CHAINS: optional(z.string().min(1)),
   KURRENTDB_URL: optional(
@@ -221,6 +243,16 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
       model: e.ASSET_MAX_MODEL_BYTES ?? 256 * MiB,
       audio: e.ASSET_MAX_AUDIO_BYTES ?? 64 * MiB,
       video: e.ASSET_MAX_VIDEO_BYTES ?? 1024 * MiB,
+    },
+    images: {
+      maxSidePx: e.IMAGE_MAX_SIDE_PX ?? DEFAULT_IMAGE_LIMITS.maxSidePx,
+      maxDecodedBytes: e.IMAGE_MAX_DECODED_BYTES ?? DEFAULT_IMAGE_LIMITS.maxDecodedBytes,
+    },
+    textures: {
+      concurrency: e.TEXTURE_CONCURRENCY ?? 2,
+      queueSize: e.TEXTURE_QUEUE_SIZE ?? 32,
+      timeoutSeconds: e.TEXTURE_TIMEOUT_SECONDS ?? 30,
+      requestsPerMinute: e.TEXTURE_REQUESTS_PER_MINUTE ?? 600,
     },
   };
 };

@@ -126,6 +126,7 @@ export const createGateway = async (
         store: storage.events,
         blobs: storage.blobs,
         limits: config.assetLimits,
+        textures: { ...config.textures, images: config.images },
         middleware,
       }),
     },

@@ -6,6 +6,7 @@ import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
@@ -309,6 +310,11 @@ describe('assets over REST', function () {
       const texture = await api.request('GET', `${body.url}/textures/512`);
       const meta = await sharp(texture.body).metadata();
       assert.deepEqual([meta.width, meta.height], [100, 50]);
+      assert.deepEqual(
+        [texture.headers.get('x-width'), texture.headers.get('x-height')],
+        ['100', '50'],
+        'the size of the image sent, not the width asked',
+      );
       expectError(
         await api.request('GET', `${body.url}/textures/300`),
         400,
@@ -316,17 +322,68 @@ describe('assets over REST', function () {
       );
       const model = await upload(alice, glb('x'), 'x.glb');
       expectError(await api.request('GET', `${model.body.url}/textures/256`), 422, 'not_an_image');
-      const bomb = await upload(alice, await png(9000, 8000), 'bomb.png');
-      assert.ok(bomb.body.size < 1 * MiB, 'small as a file, large as pixels');
-      expectError(
-        await api.request('GET', `${bomb.body.url}/textures/256`),
-        422,
-        'image_too_large',
-      );
+      const bomb = await png(9000, 8000);
+      assert.ok(bomb.length < 1 * MiB, 'small as a file, large as pixels');
+      expectError(await upload(alice, bomb, 'bomb.png'), 422, 'image_too_large');
       const whole = await png(64, 64);
       const cut = await upload(alice, whole.subarray(0, whole.length - 30), 'cut.png');
       assert.equal(cut.status, 201, 'its start still says PNG');
       expectError(await api.request('GET', `${cut.body.url}/textures/32`), 422, 'unreadable_image');
+    });
+  });
+
+  describe('image limits', () => {
+    it('refuses at upload (422) an image with a side over the limit, however few its pixels, and keeps nothing', async () => {
+      const { maxSidePx } = server.config.images;
+      for (const [width, height] of [
+        [1, maxSidePx + 1],
+        [maxSidePx + 1, 1],
+      ] as const) {
+        const bytes = await png(width, height);
+        const refused = await upload(alice, bytes, 'thin.png');
+        expectError(refused, 422, 'image_too_large');
+        assert.match(refused.body.error.message, /no side may be longer than/);
+        assert.ok(!(await storedIds()).includes(cidOf(bytes)), 'no blob kept');
+        expectError(
+          await api.request('GET', `/api/v1/assets/${cidOf(bytes)}`),
+          404,
+          'asset_not_found',
+        );
+        assert.deepEqual(await readdir(server.storage.blobs.stagingDir), [], 'no staged file left');
+      }
+      const atTheLimit = await upload(alice, await png(1, maxSidePx), 'thin.png');
+      assert.equal(atTheLimit.status, 201, JSON.stringify(atTheLimit.body));
+      const texture = await api.request('GET', `${atTheLimit.body.url}/textures/32`);
+      assert.deepEqual(
+        [texture.headers.get('x-width'), texture.headers.get('x-height')],
+        ['1', String(maxSidePx)],
+      );
+    });
+
+    it('refuses at upload (422) an image whose decoded size is over the limit, and one whose header cannot be read', async () => {
+      // 16-bit RGBA: eight bytes a pixel, so fewer pixels reach the limit than at 8 bits.
+      const { maxDecodedBytes } = server.config.images;
+      const side = Math.ceil(Math.sqrt(maxDecodedBytes / 8)) + 1;
+      const image = (colourspace: 'srgb' | 'rgb16') =>
+        sharp({ create: { width: side, height: side, channels: 4, background: '#336699' } })
+          .toColourspace(colourspace)
+          .png()
+          .toBuffer();
+      expectError(await upload(alice, await image('rgb16'), 'deep.png'), 422, 'image_too_large');
+      const shallow = await upload(alice, await image('srgb'), 'shallow.png');
+      assert.equal(shallow.status, 201, 'as many pixels at 8 bits decode to half as much');
+      const header = (await png(8, 8)).subarray(0, 40);
+      expectError(await upload(alice, header, 'header.png'), 422, 'unreadable_image');
+    });
+
+    it('documents X-Width and X-Height on textures, and Retry-After on their 429 and 503', async () => {
+      const document = (await (await fetch(`${server.url}/api/v1/openapi.json`)).json()) as any;
+      const responses = document.paths['/api/v1/assets/{assetId}/textures/{width}'].get.responses;
+      for (const status of ['200', '206'])
+        assert.deepEqual(Object.keys(responses[status].headers), ['X-Width', 'X-Height']);
+      for (const status of ['429', '503'])
+        assert.ok(responses[status].headers['Retry-After'], `${status} has Retry-After`);
+      assert.ok(document.paths['/api/v1/assets'].post.responses['422'], 'upload lists 422');
     });
   });
 
@@ -393,6 +450,26 @@ describe('assets over REST', function () {
         'unexpected_part',
       );
       expectError(await upload(alice, Buffer.alloc(0), 'empty.png'), 400, 'empty_file');
+    });
+
+    it('answers an upload shorter than its Content-Length, once the client stops sending, in the JSON error shape', async () => {
+      const socket = connect(Number(new URL(server.url).port), '127.0.0.1');
+      const answer = buffer(socket);
+      const part = Buffer.concat([partHead('cut.png'), await png(8, 8)]);
+      socket.end(
+        Buffer.concat([
+          Buffer.from(
+            `POST /api/v1/assets HTTP/1.1\r\nHost: odyssey\r\nAuthorization: Bearer ${alice}\r\n` +
+              `Content-Type: multipart/form-data; boundary=${BOUNDARY}\r\n` +
+              `Content-Length: ${part.length + 1000}\r\n\r\n`,
+          ),
+          part,
+        ]),
+      );
+      const [head, body] = (await answer).toString().split('\r\n\r\n');
+      assert.match(head!, /^HTTP\/1\.1 400 /);
+      assert.match(head!, /content-type: application\/json/i);
+      assert.equal(JSON.parse(body!).error.code, 'truncated_request');
     });
 
     it('answers an id that is not a CID with 400 and a missing asset with 404', async () => {

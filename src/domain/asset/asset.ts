@@ -37,7 +37,11 @@ export type AssetDetailsChanged = Event<
 /** A scaled version of an image asset. */
 interface TextureData {
   assetId: string;
+  /** The width asked for, one of TEXTURE_WIDTHS: the texture's key. */
   width: number;
+  /** The width made: less than `width` when the image is narrower (never enlarged); absent in
+   * events recorded before it was kept. */
+  scaledWidth?: number;
   height: number;
   /** Content id of the scaled image, itself a blob. */
   textureId: string;
@@ -79,6 +83,7 @@ export interface LibraryEntry {
 
 export interface Texture {
   width: number;
+  scaledWidth?: number;
   height: number;
   textureId: string;
   contentType: string;
@@ -257,11 +262,8 @@ export const evolveAsset = (asset: Asset, event: AssetEvent): Asset => {
     }
     case 'AssetTextureMade': {
       if (asset.status !== 'stored') return asset;
-      const { width, height, textureId, contentType, size } = event.data;
-      return {
-        ...asset,
-        textures: asset.textures.set(width, { width, height, textureId, contentType, size }),
-      };
+      const { assetId: _, ...texture } = event.data;
+      return { ...asset, textures: asset.textures.set(texture.width, texture) };
     }
   }
 };

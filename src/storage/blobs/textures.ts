@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
+import PQueue from 'p-queue';
 import sharp, { type OutputInfo } from 'sharp';
 import type { StoredAsset, Texture } from '../../domain/asset/asset.js';
 import { contentIdOfDigest } from '../../domain/asset/content-id.js';
+import {
+  imageSizeRefusal,
+  type ImageHeader,
+  type ImageLimits,
+} from '../../domain/asset/image-limits.js';
 import { handleAssetCommand, loadAsset } from '../commands/asset-commands.js';
 import type { EventStore } from '../event-store/port.js';
 import type { BlobStore } from './port.js';
@@ -18,16 +24,71 @@ export class UnreadableImage extends Error {
 }
 
 export class ImageTooLarge extends Error {
-  constructor(readonly assetId: string) {
-    super(
-      `asset ${assetId} has more than ${MAX_SOURCE_PIXELS.toLocaleString('en-US')} pixels (8192 × 8192); textures are made from smaller images`,
-    );
+  constructor(
+    readonly assetId: string,
+    reason: string,
+  ) {
+    super(`asset ${assetId} cannot be made a texture: ${reason}`);
     this.name = 'ImageTooLarge';
   }
 }
 
-/** Decoding needs memory by the pixel, whatever the file's size: a bound against bombs. */
-const MAX_SOURCE_PIXELS = 8192 * 8192;
+/** Every texture worker is busy and the queue is full: the client should come back later. */
+export class TexturesBusy extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super(`textures are being made for others; try again in ${retryAfterSeconds} s`);
+    this.name = 'TexturesBusy';
+  }
+}
+
+/** Scaling took longer than its time limit and was stopped. */
+export class TextureTimedOut extends Error {
+  constructor(
+    readonly assetId: string,
+    readonly seconds: number,
+  ) {
+    super(`making a texture of asset ${assetId} took over ${seconds} s and was stopped`);
+    this.name = 'TextureTimedOut';
+  }
+}
+
+export interface TextureOptions {
+  images: ImageLimits;
+  /** Textures made at once. Below libuv's thread pool (4 by default), so file reads go on. */
+  concurrency: number;
+  /** Textures that may wait for a worker; beyond that, TexturesBusy. */
+  queueSize: number;
+  /** Longest a scaling may run before it is stopped. */
+  timeoutSeconds: number;
+}
+
+const BYTES_PER_CHANNEL: Record<string, number> = {
+  uchar: 1,
+  char: 1,
+  ushort: 2,
+  short: 2,
+  uint: 4,
+  int: 4,
+  float: 4,
+  complex: 8,
+  double: 8,
+  dpcomplex: 16,
+};
+
+/** What the image's header says, without decoding its pixels. */
+export const readImageHeader = async (input: string | Buffer): Promise<ImageHeader> => {
+  const { autoOrient, channels, depth } = await sharp(input, {
+    limitInputPixels: false,
+  }).metadata();
+  return {
+    // Upright, as textures are made: a camera's portrait photo is taller than wide.
+    width: autoOrient.width,
+    height: autoOrient.height,
+    channels,
+    // An unknown depth counts as the widest, rather than slip past the limit.
+    bytesPerChannel: BYTES_PER_CHANNEL[depth] ?? 16,
+  };
+};
 
 /** The output keeps the source's format where that suits a texture; the rest become PNG. */
 const OUTPUT: Record<string, { format: 'jpeg' | 'png' | 'webp' | 'avif'; type: string }> = {
@@ -41,38 +102,63 @@ const PNG = { format: 'png', type: 'image/png' } as const;
  * Scales an image to a texture `width` pixels wide (never wider than the image itself), keeping
  * its aspect ratio; the result is a blob of its own, named by its content, and recorded on the
  * asset's stream so it is made once. Requests for the same texture at the same time in this
- * process share one scaling.
+ * process share one scaling. Scalings run on a bounded queue, each with a time limit, and only
+ * from images within the limits (checked at upload too, and again here for images stored
+ * before a limit was lowered).
  */
-export const createTextureMaker = (store: EventStore, blobs: BlobStore) => {
+export const createTextureMaker = (
+  store: EventStore,
+  blobs: BlobStore,
+  options: TextureOptions,
+) => {
+  // One thread per scaling (the queue decides how many run), and no cache: each source is
+  // scaled once per width, so a cache would only hold memory.
+  sharp.concurrency(1);
+  sharp.cache(false);
+  const queue = new PQueue({ concurrency: options.concurrency });
   const inFlight = new Map<string, Promise<Texture>>();
 
-  const make = async (asset: StoredAsset, width: number): Promise<Texture> => {
+  const scale = async (asset: StoredAsset, source: Buffer, header: ImageHeader, width: number) => {
     const output = OUTPUT[asset.contentType] ?? PNG;
-    // Read whole: images are small (their upload limit), and a failed read then fails plainly.
-    const source = await buffer(await blobs.read(asset.id));
-    let scaled: { data: Buffer; info: OutputInfo };
     try {
-      scaled = await sharp(source, {
+      return await sharp(source, {
         failOn: 'error',
-        limitInputPixels: MAX_SOURCE_PIXELS,
+        // The header was checked; this stops a decoder that would find more pixels than it said.
+        limitInputPixels: header.width * header.height,
         sequentialRead: true,
       })
+        .timeout({ seconds: options.timeoutSeconds })
         .rotate() // upright as the camera's orientation says, before measuring the width
         .resize({ width, withoutEnlargement: true })
         .toFormat(output.format)
-        .toBuffer({ resolveWithObject: true });
+        .toBuffer({ resolveWithObject: true })
+        .then((scaled: { data: Buffer; info: OutputInfo }) => ({ ...scaled, output }));
     } catch (error) {
-      if (/pixel limit/i.test((error as Error).message)) throw new ImageTooLarge(asset.id);
+      const message = (error as Error).message;
+      if (/^timeout/i.test(message)) throw new TextureTimedOut(asset.id, options.timeoutSeconds);
+      if (/pixel limit/i.test(message)) throw new ImageTooLarge(asset.id, message);
       throw new UnreadableImage(asset.id, error);
     }
-    const textureId = contentIdOfDigest(createHash('sha256').update(scaled.data).digest());
-    await blobs.putBytes(textureId, scaled.data);
+  };
+
+  const make = async (asset: StoredAsset, width: number): Promise<Texture> => {
+    // Read whole: images are small (their upload limit), and a failed read then fails plainly.
+    const source = await buffer(await blobs.read(asset.id));
+    const header = await readImageHeader(source).catch((error: unknown) => {
+      throw new UnreadableImage(asset.id, error);
+    });
+    const refusal = imageSizeRefusal(header, options.images);
+    if (refusal) throw new ImageTooLarge(asset.id, refusal);
+    const { data, info, output } = await scale(asset, source, header, width);
+    const textureId = contentIdOfDigest(createHash('sha256').update(data).digest());
+    await blobs.putBytes(textureId, data);
     const texture: Texture = {
       width,
-      height: scaled.info.height,
+      scaledWidth: info.width,
+      height: info.height,
       textureId,
       contentType: output.type,
-      size: scaled.data.length,
+      size: data.length,
     };
     const { events } = await handleAssetCommand(
       store,
@@ -95,6 +181,10 @@ export const createTextureMaker = (store: EventStore, blobs: BlobStore) => {
     return (current.status === 'stored' && current.textures.get(width)) || texture;
   };
 
+  /** Seconds until a place in the queue is likely free: a guess a client can wait on. */
+  const retryAfter = () =>
+    Math.max(1, Math.ceil((queue.size + queue.pending) / options.concurrency));
+
   return {
     /** The texture of the image at this width, made now when there is none yet. */
     textureOf: (asset: StoredAsset, width: number): Promise<Texture> => {
@@ -103,10 +193,16 @@ export const createTextureMaker = (store: EventStore, blobs: BlobStore) => {
       const key = `${asset.id}\u0000${width}`;
       let pending = inFlight.get(key);
       if (!pending) {
-        pending = make(asset, width).finally(() => inFlight.delete(key));
+        if (queue.pending + queue.size >= options.concurrency + options.queueSize)
+          return Promise.reject(new TexturesBusy(retryAfter()));
+        pending = queue.add(() => make(asset, width)).finally(() => inFlight.delete(key));
         inFlight.set(key, pending);
       }
       return pending;
     },
+    /** The size of a texture recorded before its scaled width was kept, read from its bytes. */
+    widthOf: async (texture: Texture): Promise<number> =>
+      texture.scaledWidth ??
+      (await readImageHeader(await buffer(await blobs.read(texture.textureId)))).width,
   };
 };

@@ -10,7 +10,7 @@ export interface RateLimits {
   writesPerMinute: number;
 }
 
-const limiter = (limit: number, key: (request: Request) => string, what: string) =>
+export const limiter = (limit: number, key: (request: Request) => string, what: string) =>
   rateLimit({
     windowMs: 60_000,
     limit,

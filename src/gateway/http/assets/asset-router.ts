@@ -5,6 +5,7 @@ import {
   type RequestHandler,
   type Response,
 } from 'express';
+import { ipKeyGenerator } from 'express-rate-limit';
 import type { z } from 'zod';
 import { TEXTURE_WIDTHS } from '../../../domain/asset/asset-types.js';
 import type { StoredAsset } from '../../../domain/asset/asset.js';
@@ -14,13 +15,18 @@ import type { BlobStore } from '../../../storage/blobs/port.js';
 import {
   createTextureMaker,
   ImageTooLarge,
+  TexturesBusy,
+  TextureTimedOut,
   UnreadableImage,
+  type TextureOptions,
 } from '../../../storage/blobs/textures.js';
 import { handleAssetCommand, loadAsset } from '../../../storage/commands/asset-commands.js';
 import type { EventStore } from '../../../storage/event-store/port.js';
 import { envelopeFor } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
+import { limiter } from '../api/rate-limits.js';
 import { attachCaller, type RouteMiddleware } from '../api/route.js';
+import { checkStagedImage } from './check-image.js';
 import type { UploadedAsset } from './openapi.js';
 import { receiveUpload } from './receive-upload.js';
 import { sendBlob } from './send-blob.js';
@@ -29,6 +35,7 @@ export interface AssetRouterParts {
   store: EventStore;
   blobs: BlobStore;
   limits: IngestOptions['limits'];
+  textures: TextureOptions & { requestsPerMinute: number };
   middleware: RouteMiddleware;
 }
 
@@ -66,9 +73,21 @@ const handler =
  * The byte-carrying routes of assets: upload (multipart, streamed), download and textures. They
  * are mounted ahead of the JSON body parser, which must not touch their bodies.
  */
-export const assetRouter = ({ store, blobs, limits, middleware }: AssetRouterParts) => {
+export const assetRouter = ({
+  store,
+  blobs,
+  limits,
+  textures: options,
+  middleware,
+}: AssetRouterParts) => {
   const router = Router();
-  const textures = createTextureMaker(store, blobs);
+  const textures = createTextureMaker(store, blobs, options);
+  // Per client (no token is needed to fetch a texture): each request may start a scaling.
+  const textureLimiter = limiter(
+    options.requestsPerMinute,
+    (request) => ipKeyGenerator(request.ip ?? 'unknown'),
+    'texture requests',
+  );
   const largest = Math.max(...Object.values(limits));
   // The form's own bytes (boundaries, part headers) on top of the largest file.
   const formOverhead = 64 * 1024;
@@ -85,6 +104,7 @@ export const assetRouter = ({ store, blobs, limits, middleware }: AssetRouterPar
       throw new ApiError(413, 'asset_too_large', `no asset may have more than ${largest} bytes`);
     }
     const { staged, originalName } = await receiveUpload(request, blobs.stagingDir, { limits });
+    await checkStagedImage(staged, options.images);
     const outcome = await blobs.putFile(staged.id, staged.path);
     const envelope = envelopeFor(request, caller);
     const { position } = await handleAssetCommand(
@@ -138,6 +158,7 @@ export const assetRouter = ({ store, blobs, limits, middleware }: AssetRouterPar
 
   router.get(
     '/assets/:assetId/textures/:width',
+    textureLimiter,
     handler(async (request, response) => {
       const assetId = assetIdOf(request);
       const width = Number(request.params.width);
@@ -156,13 +177,23 @@ export const assetRouter = ({ store, blobs, limits, middleware }: AssetRouterPar
           throw new ApiError(422, 'unreadable_image', error.message);
         if (error instanceof ImageTooLarge)
           throw new ApiError(422, 'image_too_large', error.message);
+        if (error instanceof TexturesBusy)
+          throw new ApiError(503, 'textures_busy', error.message, {
+            'retry-after': String(error.retryAfterSeconds),
+          });
+        if (error instanceof TextureTimedOut)
+          throw new ApiError(503, 'texture_timed_out', error.message, {
+            'retry-after': String(error.seconds),
+          });
         throw error;
       });
+      // The size of the image sent, which is narrower than asked when the source is.
+      const scaledWidth = await textures.widthOf(texture);
       await sendBlob(request, response, blobs, {
         id: texture.textureId,
         size: texture.size,
         contentType: texture.contentType,
-        headers: { 'X-Width': String(texture.width), 'X-Height': String(texture.height) },
+        headers: { 'X-Width': String(scaledWidth), 'X-Height': String(texture.height) },
       });
     }),
   );

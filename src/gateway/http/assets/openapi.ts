@@ -35,6 +35,34 @@ const CACHED = {
   304: { description: 'Not modified: the If-None-Match ETag matches' },
 };
 
+const SIZE_HEADERS = {
+  'X-Width': {
+    description:
+      'Width of the image sent, in pixels: the width asked, or less when the image is narrower',
+    required: true,
+    schema: { type: 'integer' as const, minimum: 1 },
+  },
+  'X-Height': {
+    description: 'Height of the image sent, in pixels',
+    required: true,
+    schema: { type: 'integer' as const, minimum: 1 },
+  },
+};
+
+const RETRY_AFTER = {
+  'Retry-After': {
+    description: 'Seconds to wait before asking again',
+    required: true,
+    schema: { type: 'integer' as const, minimum: 1 },
+  },
+};
+
+const withRetryAfter = (description: string) => ({
+  description,
+  headers: RETRY_AFTER,
+  content: { 'application/json': { schema: ErrorResponse } },
+});
+
 /**
  * The routes that carry bytes rather than JSON, written out by hand: the route definitions
  * describe JSON bodies only.
@@ -65,14 +93,15 @@ export const assetPaths = (prefix: string): ZodOpenApiPathsObject => ({
           content: { 'application/json': { schema: UploadedAsset } },
         },
         ...errors({
-          400: 'Not a proper form (no "file" part, other parts, broken off), or an empty file',
+          400: 'Not a proper form (no "file" part, other parts, broken off: `truncated_upload`), a body shorter than its Content-Length (`truncated_request`), or an empty file',
           401: 'No valid token',
           403: 'Guests may not upload',
           413: 'Larger than the limit of its kind',
           415: 'Not multipart/form-data, or a type that is not accepted (sniffed from the bytes)',
-          429: 'Too many writes; see Retry-After',
-          503: 'The store is unreachable; see Retry-After',
+          422: 'An image that can never be made a texture: its header cannot be read (`unreadable_image`), or a side or its pixel count is over the limit (`image_too_large`)',
         }),
+        429: withRetryAfter('Too many writes'),
+        503: withRetryAfter('The store is unreachable'),
       },
     },
   },
@@ -96,7 +125,7 @@ export const assetPaths = (prefix: string): ZodOpenApiPathsObject => ({
     get: {
       operationId: 'getTexture',
       summary:
-        'An image scaled to a width (never enlarged, aspect kept), made on first request and kept; X-Width and X-Height tell its size',
+        'An image scaled to a width (never enlarged, aspect kept), made on first request and kept; X-Width and X-Height give the size of the image sent',
       tags: ['assets'],
       requestParams: {
         path: z.object({
@@ -105,13 +134,19 @@ export const assetPaths = (prefix: string): ZodOpenApiPathsObject => ({
         }),
       },
       responses: {
-        ...CACHED,
+        200: { ...CACHED[200], headers: SIZE_HEADERS },
+        206: { ...CACHED[206], headers: SIZE_HEADERS },
+        304: CACHED[304],
         ...errors({
           400: 'Not an asset id, or not one of the texture widths',
           404: 'No such asset',
           416: 'The range lies outside the texture',
-          422: 'The asset is not an image, cannot be decoded, or has more than 8192 × 8192 pixels',
+          422: 'The asset is not an image (`not_an_image`), cannot be decoded (`unreadable_image`), or is over the image limits (`image_too_large`)',
         }),
+        429: withRetryAfter('Too many texture requests from this address (`rate_limited`)'),
+        503: withRetryAfter(
+          'Every texture worker is busy and the queue is full (`textures_busy`), or making the texture took too long (`texture_timed_out`)',
+        ),
       },
     },
   },
