@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import cors from 'cors';
 import express, { type Express, type Router } from 'express';
 import helmet from 'helmet';
@@ -10,6 +11,7 @@ import { projectionStatus } from '../../projections/status.js';
 import type { Storage } from '../../storage/open-storage.js';
 import { API_PREFIX } from './api/api.js';
 import { ApiError, errorBody, errorHandler } from './api/errors.js';
+import { answerClientErrorsInJson } from './client-errors.js';
 
 export interface AppParts {
   storage: Storage;
@@ -38,6 +40,11 @@ export const createApp = ({
 }: AppParts): Express => {
   const app = express();
   app.disable('x-powered-by');
+  // Requests Node refuses before express sees them (headers too large) are answered by the
+  // server, not the app: whoever makes the app listen gets a server that answers them in JSON.
+  const listen = app.listen.bind(app) as (...args: unknown[]) => Server;
+  app.listen = ((...args: unknown[]) =>
+    answerClientErrorsInJson(listen(...args))) as Express['listen'];
   app.set('trust proxy', http.trustProxyHops);
   app.use(
     pinoHttp({
@@ -65,9 +72,16 @@ export const createApp = ({
   );
   app.use(
     helmet({
-      // Swagger UI's page needs its own inline styles and scripts.
       contentSecurityPolicy: {
-        directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },
+        directives: {
+          // Swagger UI's page needs its own inline styles and scripts.
+          'script-src': ["'self'", "'unsafe-inline'"],
+          'img-src': ["'self'", 'data:'],
+          // The server speaks plain HTTP (TLS, if any, ends at a proxy): upgrading would send a
+          // browser that reached it by name to an HTTPS port nothing listens on, and the page
+          // would load blank.
+          'upgrade-insecure-requests': null,
+        },
       },
     }),
   );
