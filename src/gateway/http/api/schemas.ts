@@ -56,8 +56,11 @@ export const Transform = z
   .meta({ id: 'Transform' });
 
 /**
- * Any JSON value (an attribute's). Named, so that the recursive schema is a component that a
- * generated client can refer to, not an inline copy it cannot type.
+ * Any JSON value (an attribute's). Named, so that the recursive schema is one component a
+ * generated client refers to. The server checks arrays to any depth, but the document leaves
+ * their items open: openapi-typescript renders a self-referring array as
+ * `components["schemas"]["JsonValue"][]`, which TypeScript refuses as circular (TS2502), while
+ * the object branch's self-reference type-checks.
  */
 export const JsonValue: z.ZodType<z.core.util.JSONType> = z
   .lazy(() =>
@@ -66,7 +69,7 @@ export const JsonValue: z.ZodType<z.core.util.JSONType> = z
       z.number(),
       z.boolean(),
       z.null(),
-      z.array(JsonValue),
+      z.array(JsonValue).meta({ description: 'JSON values', override: { items: {} } }),
       z.record(z.string(), JsonValue),
     ]),
   )
