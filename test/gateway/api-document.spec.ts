@@ -58,6 +58,14 @@ describe('REST API: the document and the server agree', function () {
     assert.ok(schemas.includes('JsonValue'), schemas.join(', '));
   });
 
+  it('lets Swagger UI load over plain HTTP: its policy does not upgrade requests to HTTPS', async () => {
+    const docs = await fetch(`${server.url}/api/docs/`);
+    assert.equal(docs.status, 200);
+    const policy = docs.headers.get('content-security-policy') ?? '';
+    assert.match(policy, /script-src 'self' 'unsafe-inline'/);
+    assert.doesNotMatch(policy, /upgrade-insecure-requests/);
+  });
+
   it('signs a guest in without a body, as the document allows', async () => {
     const operation = (api.document.paths as any)['/api/v1/auth/guest'].post;
     assert.equal(operation.requestBody.required, false);

@@ -10,7 +10,8 @@ const CHROMIUM = '/usr/bin/chromium';
 const HOST = 'odyssey.test';
 
 describe('Swagger UI in a browser', function () {
-  this.timeout(120_000);
+  // A loaded machine takes its time over Swagger UI's 1.5 MB bundle; these are bounds, not checks.
+  this.timeout(180_000);
   let sql: SqlClient | undefined;
   let server: ApiServer | undefined;
   let browser: Browser | undefined;
@@ -38,9 +39,12 @@ describe('Swagger UI in a browser', function () {
     const page = await browser!.newPage();
     const failed: string[] = [];
     page.on('requestfailed', (request) => failed.push(request.url()));
-    await page.goto(`http://${HOST}:${port}/api/docs/`);
+    await page.goto(`http://${HOST}:${port}/api/docs/`, { waitUntil: 'commit', timeout: 60_000 });
     const operations = page.locator('.opblock');
-    await operations.first().waitFor({ timeout: 30_000 }).catch(() => undefined);
+    await operations
+      .first()
+      .waitFor({ timeout: 120_000 })
+      .catch(() => undefined);
     assert.deepEqual(failed, [], 'requests the page could not make');
     const count = await operations.count();
     assert.ok(count >= 20, `only ${count} operations rendered`);
