@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway/gateway.js';
-import { answerClientErrorsAsJson } from '../../src/gateway/http/client-errors.js';
+import { answerClientErrorsInJson } from '../../src/gateway/http/client-errors.js';
 import { createLogger } from '../../src/log.js';
 import { openBlobStore } from '../../src/storage/blobs/open-blob-store.js';
 import type { Storage } from '../../src/storage/open-storage.js';
@@ -71,7 +71,7 @@ export const startApiServer = async (
     ...gatewayOptions,
   });
   const server: Server = gateway.app.listen(0, '127.0.0.1');
-  answerClientErrorsAsJson(server);
+  answerClientErrorsInJson(server);
   await new Promise((resolve) => server.once('listening', resolve));
   gateway.attachRealtime(server);
   const { port } = server.address() as AddressInfo;

@@ -6,7 +6,8 @@ import type { Caller } from '../http/api/route.js';
 import type { Activity } from './activity.js';
 import type { TokenService } from './tokens.js';
 
-const BEARER = /^Bearer ([A-Za-z0-9_.-]+)$/;
+// The scheme name is case-insensitive (RFC 7235 §2.1), and one or more spaces may follow it.
+const BEARER = /^bearer +([A-Za-z0-9_.-]+)$/i;
 
 /**
  * The caller named by the request's bearer token, or undefined without one. A token is refused

@@ -65,9 +65,16 @@ export const createApp = ({
   );
   app.use(
     helmet({
-      // Swagger UI's page needs its own inline styles and scripts.
       contentSecurityPolicy: {
-        directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },
+        directives: {
+          // Swagger UI's page needs its own inline styles and scripts.
+          'script-src': ["'self'", "'unsafe-inline'"],
+          'img-src': ["'self'", 'data:'],
+          // The server speaks plain HTTP (TLS, if any, ends at a proxy): upgrading would send a
+          // browser that reached it by name to an HTTPS port nothing listens on, and the page
+          // would load blank.
+          'upgrade-insecure-requests': null,
+        },
       },
     }),
   );

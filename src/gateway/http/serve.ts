@@ -6,7 +6,7 @@ import { openStorage } from '../../storage/open-storage.js';
 import { startHarvester, type Harvester } from '../../harvester/harvester.js';
 import { progressLogger } from '../../harvester/progress-log.js';
 import { createGateway } from '../gateway.js';
-import { answerClientErrorsAsJson } from './client-errors.js';
+import { answerClientErrorsInJson } from './client-errors.js';
 
 export class PortInUse extends Error {
   constructor(readonly port: number) {
@@ -48,7 +48,7 @@ export const serve = async (config: Config, log: Logger): Promise<RunningServer>
   // that closes them: a server closing first races a request already on its way (ECONNRESET).
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  answerClientErrorsAsJson(server);
+  answerClientErrorsInJson(server);
   const stopRunners = async () => {
     await harvester?.stop();
     await gateway.stop();

@@ -154,6 +154,7 @@ const ERROR_STATUSES: Record<number, string> = {
   415: 'The body is not JSON',
   422: 'Well-formed, but a rule of the domain refuses it',
   429: 'Too many requests; see Retry-After',
+  431: 'The request headers are too large',
   503: 'Not ready: a read model is behind or the store is unreachable; see Retry-After',
 };
 
@@ -178,7 +179,9 @@ export const openApiPaths = (routes: readonly Route[], prefix: string): ZodOpenA
             },
           }
         : {}),
-      ...(r.body ? { requestBody: { required: true, ...json(r.body) } } : {}),
+      ...(r.body
+        ? { requestBody: { required: !r.body.safeParse(undefined).success, ...json(r.body) } }
+        : {}),
       responses: {
         ...Object.fromEntries(
           Object.entries(r.responses).map(([status, { description, schema }]) => [

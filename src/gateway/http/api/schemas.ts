@@ -13,9 +13,11 @@ export const ErrorResponse = z
   })
   .meta({ id: 'Error' });
 
-export const Uuid = z
-  .uuid()
-  .meta({ description: 'A UUID', example: '0194f3c2-8b1a-7c3e-9d2f-3a4b5c6d7e8f' });
+/** UUIDs are case-insensitive on input (RFC 9562): any case is accepted and read as lower case. */
+export const Uuid = z.uuid().toLowerCase().meta({
+  description: 'A UUID; upper-case letters are accepted and read as lower case',
+  example: '0194f3c2-8b1a-7c3e-9d2f-3a4b5c6d7e8f',
+});
 
 export const Position = z.string().min(1).max(128).meta({
   id: 'Position',
@@ -37,15 +39,41 @@ export const PageQuery = z.strictObject({
 export const page = <T extends z.ZodType>(item: T) =>
   z.object({
     items: z.array(item),
-    nextCursor: z.string().nullable().meta({ description: 'Absent at the end of the list' }),
+    nextCursor: z
+      .string()
+      .nullable()
+      .meta({ description: 'Pass as `cursor` for the next page; null at the end of the list' }),
   });
 
 export const Written = z.object({ position: Position });
 
-export const Vec3 = z.object({ x: z.number(), y: z.number(), z: z.number() }).meta({ id: 'Vec3' });
+/** Strict: a misspelt or extra key is refused rather than silently dropped. */
+export const Vec3 = z
+  .strictObject({ x: z.number(), y: z.number(), z: z.number() })
+  .meta({ id: 'Vec3' });
 export const Transform = z
-  .object({ position: Vec3, rotation: Vec3, scale: Vec3 })
+  .strictObject({ position: Vec3, rotation: Vec3, scale: Vec3 })
   .meta({ id: 'Transform' });
+
+/**
+ * Any JSON value (an attribute's). Named, so that the recursive schema is one component a
+ * generated client refers to. The server checks arrays to any depth, but the document leaves
+ * their items open: openapi-typescript renders a self-referring array as
+ * `components["schemas"]["JsonValue"][]`, which TypeScript refuses as circular (TS2502), while
+ * the object branch's self-reference type-checks.
+ */
+export const JsonValue: z.ZodType<z.core.util.JSONType> = z
+  .lazy(() =>
+    z.union([
+      z.string(),
+      z.number(),
+      z.boolean(),
+      z.null(),
+      z.array(JsonValue).meta({ description: 'JSON values', override: { items: {} } }),
+      z.record(z.string(), JsonValue),
+    ]),
+  )
+  .meta({ id: 'JsonValue' });
 
 export const Wallet = z
   .object({

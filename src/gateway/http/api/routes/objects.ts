@@ -26,6 +26,7 @@ import { route, type Caller, type Route } from '../route.js';
 import {
   AfterQuery,
   AssetId,
+  JsonValue,
   page,
   PageQuery,
   patchOf,
@@ -59,7 +60,7 @@ const Attribute = z
   .object({
     pluginId: z.string(),
     name: z.string(),
-    value: z.json(),
+    value: JsonValue,
     permissions: Permissions,
     live: z.boolean(),
     updatedAt: z.string(),
@@ -330,7 +331,7 @@ export const objectRoutes = (context: ApiContext): Route[] => [
     limits: ['write'],
     params: AttributePath,
     body: z.strictObject({
-      value: z.json(),
+      value: JsonValue,
       permissions: Permissions.optional(),
       live: z.boolean().optional(),
     }),

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import openapiTS, { astToString } from 'openapi-typescript';
+import { apiClient, openBackend, startApiServer, type ApiServer } from '../support/api-server.js';
+import { signInWithWallet } from '../support/sign-in.js';
+import type { SqlClient } from '../../src/storage/sql/sql-client.js';
+
+const projectRoot = resolve(import.meta.dirname, '../..');
+
+/**
+ * What a client author writes against the generated types: sign-in as a guest, worlds, objects
+ * and attributes (a nested JSON value among them). It must type-check under strict settings, and
+ * it runs against the server too.
+ */
+const USAGE = `
+import createClient from 'openapi-fetch';
+import type { components, paths } from './api.js';
+
+type JsonValue = components['schemas']['JsonValue'];
+
+export const useTheApi = async (baseUrl: string, ownerToken: string) => {
+  const client = createClient<paths>({ baseUrl });
+  const asOwner = { headers: { authorization: \`Bearer \${ownerToken}\` } };
+
+  const guest = await client.POST('/api/v1/auth/guest');
+  if (!guest.data) throw new Error(guest.error?.error.message ?? 'no guest');
+  const guestToken: string = guest.data.token;
+  const named = await client.POST('/api/v1/auth/guest', { body: { name: 'Typed' } });
+  const guestName: string | undefined = named.data?.user.name;
+  const me = await client.GET('/api/v1/users/me', {
+    headers: { authorization: \`Bearer \${guestToken}\` },
+  });
+  const myKind: 'guest' | 'wallet' | undefined = me.data?.kind;
+
+  const created = await client.POST('/api/v1/worlds', { ...asOwner, body: { name: 'Generated' } });
+  if (!created.data) throw new Error(created.error?.error.message ?? 'no world');
+  const worldId: string = created.data.id;
+  const worlds = await client.GET('/api/v1/worlds', {
+    ...asOwner,
+    params: { query: { limit: 10, after: created.data.position } },
+  });
+  const names: string[] = worlds.data?.items.map((world) => world.name) ?? [];
+  const nextCursor: string | null | undefined = worlds.data?.nextCursor;
+
+  const spawned = await client.POST('/api/v1/worlds/{worldId}/objects', {
+    ...asOwner,
+    params: { path: { worldId } },
+    body: {
+      name: 'Box',
+      objectType: 'generic',
+      transform: {
+        position: { x: 1, y: 2, z: 3 },
+        rotation: { x: 0, y: 0, z: 0 },
+        scale: { x: 1, y: 1, z: 1 },
+      },
+    },
+  });
+  if (!spawned.data) throw new Error(spawned.error?.error.message ?? 'no object');
+  const objectId: string = spawned.data.id;
+
+  const colour: JsonValue = { rgb: [1, 0.5, 0], label: 'orange', lit: true, note: null };
+  const set = await client.PUT('/api/v1/objects/{objectId}/attributes/{pluginId}/{name}', {
+    ...asOwner,
+    params: { path: { objectId, pluginId: 'core', name: 'colour' } },
+    body: { value: colour, permissions: { read: 'any', write: 'editor' } },
+  });
+  if (!set.data) throw new Error(set.error?.error.message ?? 'not set');
+  const attributes = await client.GET('/api/v1/objects/{objectId}/attributes', {
+    ...asOwner,
+    params: { path: { objectId }, query: { after: set.data.position } },
+  });
+  const value: JsonValue | undefined = attributes.data?.items[0]?.value;
+  await client.DELETE('/api/v1/objects/{objectId}/attributes/{pluginId}/{name}', {
+    ...asOwner,
+    params: { path: { objectId, pluginId: 'core', name: 'colour' } },
+  });
+  return { guestName, myKind, worldId, names, nextCursor, objectId, value };
+};
+`;
+
+const TSCONFIG = {
+  compilerOptions: {
+    target: 'ES2022',
+    lib: ['ES2023', 'DOM'],
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    strict: true,
+    noUncheckedIndexedAccess: true,
+    exactOptionalPropertyTypes: true,
+    verbatimModuleSyntax: true,
+    noEmit: true,
+    types: [],
+  },
+  files: ['usage.ts'],
+};
+
+describe('a TypeScript client generated from the OpenAPI document', function () {
+  this.timeout(120_000);
+  let sql: SqlClient | undefined;
+  let server: ApiServer;
+  let dir: string;
+
+  before(async () => {
+    sql = await openBackend('PGlite');
+    server = await startApiServer(sql!);
+    dir = mkdtempSync(join(tmpdir(), 'odyssey-client-'));
+    // The usage file resolves openapi-fetch (and its helpers) from the project's packages.
+    symlinkSync(join(projectRoot, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+    writeFileSync(join(dir, 'usage.ts'), USAGE);
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(TSCONFIG));
+  });
+  after(async () => {
+    await server?.stop();
+    await sql?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is generated by openapi-typescript from the live document and type-checks a usage of it', async () => {
+    const document = await (await fetch(`${server.url}/api/v1/openapi.json`)).text();
+    writeFileSync(join(dir, 'api.d.ts'), astToString(await openapiTS(document)));
+    const tsc = join(projectRoot, 'node_modules/typescript/bin/tsc');
+    try {
+      await promisify(execFile)(process.execPath, [tsc, '-p', dir]);
+    } catch (error) {
+      const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+      assert.fail(`the usage does not type-check:\n${stdout ?? ''}${stderr ?? ''}`);
+    }
+  });
+
+  it('runs that usage against the server: openapi-fetch and the server agree', async () => {
+    const owner = await signInWithWallet(await apiClient(server.url));
+    const { useTheApi } = (await import(pathToFileURL(join(dir, 'usage.ts')).href)) as {
+      useTheApi: (
+        url: string,
+        token: string,
+      ) => Promise<{ guestName?: string; myKind?: string; names: string[]; value: unknown }>;
+    };
+    const used = await useTheApi(server.url, owner.token);
+    assert.equal(used.guestName, 'Typed');
+    assert.equal(used.myKind, 'guest');
+    assert.ok(used.names.includes('Generated'), used.names.join(', '));
+    assert.deepEqual(used.value, { rgb: [1, 0.5, 0], label: 'orange', lit: true, note: null });
+  });
+});
