@@ -76,7 +76,15 @@ export const stopAllProcesses = async () => {
 
 // Root hook (this module is imported by every spec that starts a process): after the last test.
 after(stopAllProcesses);
-// mocha ends with process.exit (`exit: true`): a process the hooks missed still goes.
-process.on('exit', () => {
+// mocha ends with process.exit (`exit: true`): a process the hooks missed still goes. So it does
+// when the run is interrupted or killed by a timeout, and then the signal ends the run as it would.
+const killAll = () => {
   for (const child of running) signalGroup(child, 'SIGKILL');
-});
+};
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.kill(process.pid, signal);
+  });
+}
