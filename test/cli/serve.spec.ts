@@ -4,22 +4,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runOdyssey, startServer, type ServerProcess } from '../support/odyssey-process.js';
 import { postgresUnavailable, testDatabaseUrl } from '../support/postgres.js';
+import { stopAllProcesses } from '../support/processes.js';
 
-describe('odyssey serve', () => {
+describe('odyssey serve', function () {
+  // Generous: a process starting PGlite on a busy machine can take most of a minute, and some
+  // tests start two. Nothing waits for this long when the machine is idle.
+  this.timeout(240_000);
   let dataDir: string;
-  const running: ServerProcess[] = [];
   beforeEach(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'odyssey-serve-'));
   });
   afterEach(async () => {
-    await Promise.all(running.splice(0).map((server) => server.stop('SIGKILL')));
+    // Every process a test started, also one still starting when the test failed, before its
+    // data folder goes.
+    await stopAllProcesses();
     rmSync(dataDir, { recursive: true, force: true });
   });
-  const start = async (env: Record<string, string>) => {
-    const server = await startServer(env);
-    running.push(server);
-    return server;
-  };
+  const start = (env: Record<string, string>): Promise<ServerProcess> => startServer(env);
 
   it('serves /health and /ready on the embedded default, and warns that PGlite is not power-loss durable', async () => {
     const server = await start({ DATA_DIR: dataDir });

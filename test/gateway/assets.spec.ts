@@ -82,7 +82,9 @@ const write = (request: ReturnType<typeof httpRequest>, chunk: Buffer) =>
   request.write(chunk) ? Promise.resolve() : new Promise<void>((r) => request.once('drain', r));
 
 const until = async (what: string, check: () => Promise<boolean>) => {
-  for (let attempt = 0; attempt < 500; attempt++) {
+  // A deadline, not a count of attempts: generous for a busy machine, and no cost when it comes.
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
     if (await check()) return;
     await sleep(20);
   }

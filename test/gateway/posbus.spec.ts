@@ -181,15 +181,21 @@ describe('PosBus', function () {
       rotation: { x: 0, y: 0, z: 0 },
       scale: { x: 1, y: 1, z: 1 },
     });
+    const startedAt = Date.now();
     for (let x = 0; x < 25; x++) {
       a.moveObject(objectId, at(x));
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     a.moveObject(objectId, at(99), true);
     await until(() => recorded.at(-1) === 99, 'the end of the drag');
-    assert.equal(live.length, 26, 'every move went live');
-    // About 2.5 s of dragging: the first move, one a second, and the end.
-    assert.ok(recorded.length >= 3 && recorded.length <= 5, `recorded ${recorded.join()}`);
+    await until(() => live.length === 26, 'every move to go live');
+    // At least 2.5 s of dragging (longer on a busy machine, so the bound counts the seconds it
+    // took): the first move, one a second, and the end.
+    const seconds = Math.ceil((Date.now() - startedAt) / 1000);
+    assert.ok(
+      recorded.length >= 3 && recorded.length <= 2 + seconds,
+      `recorded ${recorded.join()} in ${seconds} s`,
+    );
   });
 
   it('resumes a dropped client with every missed edit exactly once', async () => {
@@ -212,10 +218,15 @@ describe('PosBus', function () {
     });
     const resumed = await client.resume();
     assert.equal(resumed.recovered, true);
-    await until(() => seen.length >= 5, 'the missed edits');
-    await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(seen, positions);
-    assert.deepEqual((client.world!.objects.get(objectId)!.attributes as any)['core/step'], 4);
+    // One more edit after the resume: once it is seen, a duplicate of the missed ones would have
+    // been too (a pause instead may end before a slow duplicate comes).
+    const after = await api.request('PUT', `/api/v1/objects/${objectId}/attributes/core/step`, {
+      token: owner.token,
+      body: { value: 5, live: true },
+    });
+    await until(() => seen.includes(after.body.position), 'the edit after the resume');
+    assert.deepEqual(seen, [...positions, after.body.position]);
+    assert.deepEqual((client.world!.objects.get(objectId)!.attributes as any)['core/step'], 5);
   });
 
   it('replaces an older connection of the same user, with a signal to it', async () => {
@@ -308,8 +319,7 @@ describe('PosBus', function () {
     await new Promise((resolve) => setTimeout(resolve, 150));
     a.sendTransform(at(1, 1));
     await until(() => b.world!.transforms.has(owner.userId), 'the near user to see the owner');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.ok(a.world!.transforms.has(near.userId), 'the owner sees the near user');
+    await until(() => a.world!.transforms.has(near.userId), 'the owner to see the near user');
     assert.ok(!a.world!.transforms.has(far.userId), 'but not the far one');
     assert.ok(!c.world!.transforms.has(owner.userId), 'nor the far one the owner');
     // Walking over, the far user gets everyone there at once (a keyframe for its new cells).
@@ -414,8 +424,11 @@ describe('PosBus with a client that stops reading', function () {
       assert.ok([CloseCode.resume, 1006].includes(code), `closed with ${code}`);
       const metrics = (await (await fetch(`${server.url}/metrics`)).json()) as any;
       assert.ok(metrics.posbus.skippedFrames > 0, 'position frames to the sleeper were skipped');
-      // The watcher kept getting (nearly) every tick meanwhile.
-      assert.ok(ticks.size >= seconds * 10 * 0.4, `${ticks.size} ticks in ${seconds} s`);
+      // The watcher kept getting (nearly) every tick meanwhile. Counted against the ticks the
+      // server numbered in that time, not against the clock: a busy machine slows the ticks
+      // themselves, which is not the sleeper's doing.
+      const span = Math.max(...ticks) - Math.min(...ticks) + 1;
+      assert.ok(ticks.size >= span * 0.4, `${ticks.size} of ${span} ticks in ${seconds} s`);
       await Promise.all(movers.map((c) => c.close().catch(() => undefined)));
     } finally {
       await server.stop();

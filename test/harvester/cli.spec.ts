@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,11 +16,13 @@ import {
 } from '../support/anvil.js';
 import { NATIVE_CONTRACT } from '../../src/harvester/events.js';
 import { runOdyssey, startServer } from '../support/odyssey-process.js';
+import { spawnProcess, stopProcess } from '../support/processes.js';
 
 const bin = fileURLToPath(new URL('../../bin/odyssey.js', import.meta.url));
 
 describe('harvester: odyssey harvest and odyssey serve with chains configured', function () {
-  this.timeout(60_000);
+  // Generous: each wait below ends as soon as its condition holds; the bound is for a busy machine.
+  this.timeout(180_000);
   let anvil: Anvil;
   let token: string;
   let dataDir: string;
@@ -50,6 +51,13 @@ describe('harvester: odyssey harvest and odyssey serve with chains configured', 
     });
   });
 
+  // What a test started is stopped even when it failed half-way (a harvester left polling a
+  // stopped anvil would run on after the suite).
+  const started: ChildProcess[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((child) => stopProcess(child, 'SIGKILL')));
+  });
+
   after(async () => {
     await anvil?.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -57,19 +65,21 @@ describe('harvester: odyssey harvest and odyssey serve with chains configured', 
 
   /** Runs `odyssey harvest` until its progress on stderr matches `until`. */
   const harvestUntil = async (env: Record<string, string>, until: () => RegExp) => {
-    const child = spawn(process.execPath, [bin, 'harvest'], {
+    const child = spawnProcess(process.execPath, [bin, 'harvest'], {
       env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    started.push(child);
+    child.stdout.resume();
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 60_000;
     while (!until().test(stderr)) {
       assert.ok(child.exitCode === null, `odyssey harvest exited: ${stderr}`);
       assert.ok(Date.now() < deadline, `no progress line matched ${until()}: ${stderr}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    return { child, stderr };
+    // All it printed so far, also what comes after this returns.
+    return { child, stderr, output: () => stderr };
   };
 
   it('harvests alone, showing progress, and stops cleanly on SIGTERM', async () => {
@@ -79,8 +89,7 @@ describe('harvester: odyssey harvest and odyssey serve with chains configured', 
       () => new RegExp(`arbitrum +live .*block ${head}/${head}`),
     );
     assert.match(stderr, /arbitrum +live +\[#+\] 100% +block \d+\/\d+ +2 transfers/);
-    child.kill('SIGTERM');
-    const [code] = (await once(child, 'exit')) as [number | null];
+    const [code] = await stopProcess(child, 'SIGTERM');
     assert.equal(code, 0);
   });
 
@@ -89,7 +98,7 @@ describe('harvester: odyssey harvest and odyssey serve with chains configured', 
     try {
       await sendAndMine(anvil, [transferErc20(b, token, a, 50n)]);
       const head = Number(await anvil.rpc<string>('eth_blockNumber'));
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 60_000;
       let body: { items: Array<{ id: string; lastBlock: number; chainId: number }> };
       do {
         assert.ok(Date.now() < deadline, 'the chain did not reach the head');
@@ -141,15 +150,13 @@ describe('harvester: odyssey harvest and odyssey serve with chains configured', 
       [[{ ...transferErc20(b, token, a, 7n), gas: '0x40000' }, 2]],
     ]);
     await mineAll(anvil);
-    let halted = '';
-    harvesting.child.stderr.on('data', (chunk: Buffer) => (halted += chunk.toString()));
-    const deadline = Date.now() + 20_000;
-    while (!/shallow +halted/.test(halted)) {
-      assert.ok(Date.now() < deadline, `the chain did not halt: ${halted}`);
+    // Read from all it printed: the halt may be reported while the reorg is still being mined.
+    const deadline = Date.now() + 60_000;
+    while (!/shallow +halted/.test(harvesting.output())) {
+      assert.ok(Date.now() < deadline, `the chain did not halt: ${harvesting.output()}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    harvesting.child.kill('SIGTERM');
-    assert.deepEqual(await once(harvesting.child, 'exit'), [0, null]);
+    assert.deepEqual(await stopProcess(harvesting.child, 'SIGTERM'), [0, null]);
     const resumed = await runOdyssey(
       ['harvest', 'resume', 'shallow', '--reason', 'the fork is real'],
       { ...env, LOG_LEVEL: 'silent' },
@@ -161,7 +168,7 @@ describe('harvester: odyssey harvest and odyssey serve with chains configured', 
       const now = Number(await anvil.rpc<string>('eth_blockNumber'));
       type Chains = { items: Array<{ id: string; lastBlock: number; status: string }> };
       let chain: Chains['items'][number] | undefined;
-      const synced = Date.now() + 20_000;
+      const synced = Date.now() + 60_000;
       do {
         assert.ok(Date.now() < synced, 'the resumed chain did not reach the head');
         await new Promise((resolve) => setTimeout(resolve, 50));

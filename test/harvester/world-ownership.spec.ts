@@ -24,7 +24,7 @@ const signIn = signInWithWallet;
 
 /** Asks again until the answer is the one expected, or the deadline passes. */
 const eventually = async <T>(ask: () => Promise<T>, ok: (answer: T) => boolean, what: string) => {
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 45_000;
   for (;;) {
     const answer = await ask();
     if (ok(answer)) return answer;

@@ -42,6 +42,13 @@ describe('projection supervisor', () => {
     await client.close();
   });
 
+  /** Polls until the condition holds or a deadline generous for a busy machine passes. */
+  const until = async (condition: () => Promise<boolean>) => {
+    const deadline = Date.now() + 30_000;
+    while (!(await condition()) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
   // The supervisor creates the table as it starts; until then nothing has been seen.
   const seen = async () =>
     (await client.query<{ seen: number }>('SELECT seen FROM rm_counter').catch(() => []))[0]?.seen;
@@ -51,9 +58,7 @@ describe('projection supervisor', () => {
     const supervised = superviseProjection(store, client, flakyCounter({ left: 1 }), log, {
       backoffMs: 10,
     });
-    for (let attempt = 0; attempt < 500 && (await seen()) !== 5; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await until(async () => (await seen()) === 5);
     assert.equal(await seen(), 5, 'every event counted once after the restart');
     assert.equal(supervised.error(), undefined);
     assert.ok(
@@ -70,18 +75,10 @@ describe('projection supervisor', () => {
       { ...flakyCounter({ left: 0 }), version: 1 },
       log,
     );
-    for (let attempt = 0; attempt < 500 && (await seen()) !== 1; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await until(async () => (await seen()) === 1);
     await first.stop();
     const second = superviseProjection(store, client, flakyCounter({ left: 0 }), log);
-    for (
-      let attempt = 0;
-      attempt < 500 && !logs.some((l) => /another version/.test(l.msg));
-      attempt++
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await until(async () => logs.some((l) => /another version/.test(l.msg)));
     await second.stop();
     assert.ok(logs.some((l) => /run: odyssey projections rebuild counter/.test(l.msg)));
   });

@@ -1,32 +1,71 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataDirLocked, lockDataDir } from '../../src/storage/sql/data-dir-lock.js';
+import { spawnProcess, stopProcess } from '../support/processes.js';
 
 const contender = fileURLToPath(new URL('../support/lock-contender.ts', import.meta.url));
 
+/**
+ * Starts `processes` contenders for the folder's lock, lets them all try at once when every one
+ * is ready, and returns what each got. Waits for conditions, not for time: on a busy machine a
+ * contender may take seconds to start.
+ */
 const contend = async (dataDir: string, processes: number) => {
-  const startAt = Date.now() + 3000;
-  const outcomes = await Promise.all(
-    Array.from({ length: processes }, async () => {
-      const child = spawn(process.execPath, [
-        '--import',
-        'tsx',
-        contender,
-        dataDir,
-        String(startAt),
-      ]);
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      await once(child, 'exit');
-      return out.trim();
-    }),
-  );
-  return outcomes.sort();
+  const go = `${dataDir}.go`;
+  const release = `${dataDir}.release`;
+  const contenders = Array.from({ length: processes }, () => {
+    const child = spawnProcess(process.execPath, [
+      '--import',
+      'tsx',
+      contender,
+      dataDir,
+      go,
+      release,
+    ]);
+    const lines: string[] = [];
+    let buffered = '';
+    const said = new Set<() => void>();
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const complete = buffered.split('\n');
+      buffered = complete.pop() ?? '';
+      lines.push(...complete.map((line) => line.trim()).filter(Boolean));
+      for (const wake of said) wake();
+    });
+    child.stderr.resume();
+    /** Resolves with the nth line the contender printed; fails if it exits first. */
+    const line = (n: number) =>
+      new Promise<string>((resolve, reject) => {
+        const check = () => {
+          const found = lines[n];
+          if (found !== undefined) {
+            said.delete(check);
+            resolve(found);
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            said.delete(check);
+            reject(new Error(`a contender exited having printed ${JSON.stringify(lines)}`));
+          }
+        };
+        said.add(check);
+        child.once('close', check);
+        check();
+      });
+    return { child, line };
+  });
+  try {
+    await Promise.all(contenders.map(({ line }) => line(0)));
+    writeFileSync(go, '');
+    const outcomes = await Promise.all(contenders.map(({ line }) => line(1)));
+    writeFileSync(release, '');
+    await Promise.all(contenders.map(({ child }) => once(child, 'close')));
+    return outcomes.sort();
+  } finally {
+    await Promise.all(contenders.map(({ child }) => stopProcess(child, 'SIGKILL')));
+  }
 };
 
 describe('data folder lock', () => {

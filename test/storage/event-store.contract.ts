@@ -309,17 +309,23 @@ export const eventStoreContract = (subject: ContractSubject) => {
       const stream = uniqueName('sub');
       await appendMany(store, stream, 5);
       const filter = { streamPrefixes: [stream] };
+      let atHead!: () => void;
+      const reachedHead = new Promise<void>((resolve) => (atHead = resolve));
       const live = (async () => {
         const seen: RecordedEvent[] = [];
         let caughtUpAt = -1;
         for await (const batch of store.subscribe({ filter })) {
           seen.push(...batch.events);
-          if (batch.caughtUp && caughtUpAt < 0) caughtUpAt = seen.length;
+          if (batch.caughtUp && caughtUpAt < 0) {
+            caughtUpAt = seen.length;
+            atHead();
+          }
           if (seen.length === 8) break;
         }
         return { seen, caughtUpAt };
       })();
-      await sleep(50);
+      // Appends once the subscription has caught up, however long it took to start.
+      await reachedHead;
       await appendMany(store, stream, 3, 'Live');
       const { seen, caughtUpAt } = await live;
       assert.equal(caughtUpAt, 5);
@@ -336,6 +342,8 @@ export const eventStoreContract = (subject: ContractSubject) => {
     it('reports caught up again after a full batch brings it back to the head', async () => {
       const stream = uniqueName('full');
       const flags: Array<[number, boolean]> = [];
+      let atHead!: () => void;
+      const reachedHead = new Promise<void>((resolve) => (atHead = resolve));
       const live = (async () => {
         let seen = 0;
         for await (const batch of store.subscribe({
@@ -344,10 +352,12 @@ export const eventStoreContract = (subject: ContractSubject) => {
         })) {
           seen += batch.events.length;
           flags.push([batch.events.length, batch.caughtUp]);
+          if (batch.caughtUp) atHead();
           if (seen === 2 && batch.caughtUp) return;
         }
       })();
-      await sleep(50);
+      // The full batch comes after the subscription first reached the head, not instead of it.
+      await reachedHead;
       await store.append(stream, [newEvent('A'), newEvent('B')]);
       await live;
       assert.equal(flags.at(-1)?.[1], true, `batches: ${JSON.stringify(flags)}`);
@@ -381,8 +391,14 @@ export const eventStoreContract = (subject: ContractSubject) => {
       );
       assert.deepEqual(ids(afterSecond.events), ids(events.slice(2)));
 
-      const fromEnd = collect(store.subscribe({ from: 'end', filter }), (e) => e.length === 1);
-      await sleep(50);
+      // 'end' is the head when the subscription starts: append only once it has.
+      let atHead!: () => void;
+      const reachedHead = new Promise<void>((resolve) => (atHead = resolve));
+      const fromEnd = collect(store.subscribe({ from: 'end', filter }), (e, batch) => {
+        if (batch.caughtUp) atHead();
+        return e.length === 1;
+      });
+      await reachedHead;
       await store.append(stream, [newEvent('AfterEnd')]);
       assert.deepEqual(
         (await fromEnd).events.map((e) => e.type),

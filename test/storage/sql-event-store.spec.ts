@@ -106,6 +106,8 @@ describe('per-stream order guard on PostgreSQL', () => {
     const stream = uniqueName('guard');
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
+    let began!: () => void;
+    const slowHasItsId = new Promise<void>((resolve) => (began = resolve));
     let attempts = 0;
     // The slow writer takes its transaction id first, then waits while a fast writer appends.
     const slow = await openSqlEventStore(client!, {
@@ -115,13 +117,16 @@ describe('per-stream order guard on PostgreSQL', () => {
         afterBegin: async (tx) => {
           attempts++;
           await tx.query('SELECT pg_current_xact_id()');
-          if (attempts === 1) await released;
+          if (attempts > 1) return;
+          began();
+          await released;
         },
       },
     });
     const fast = await openSqlEventStore(client!, { schema });
     const slowAppend = slow.append(stream, [newEvent('Slow')]);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // A condition, not a pause: on a busy machine the slow writer may take long to begin.
+    await slowHasItsId;
     await fast.append(stream, [newEvent('Fast')]);
     release();
     await slowAppend;

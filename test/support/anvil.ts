@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { Interface } from 'ethers';
+import { spawnProcess, stopProcess } from './processes.js';
 
 /**
  * Local EVM chains for the tests: anvil from npm on a free port, stopped afterwards; the
@@ -55,7 +55,9 @@ export const startAnvil = async (
   // The platform package's binary itself, so that stopping it stops the chain (the npm wrapper
   // would leave it behind).
   const binary = require.resolve('@foundry-rs/anvil-linux-amd64/bin/anvil');
-  const child: ChildProcess = spawn(binary, args, { stdio: 'ignore' });
+  const child = spawnProcess(binary, args);
+  child.stdout.resume();
+  child.stderr.resume();
   const url = `http://127.0.0.1:${port}`;
   let id = 0;
   const post = async (body: unknown) => {
@@ -94,7 +96,7 @@ export const startAnvil = async (
       break;
     } catch (error) {
       if (Date.now() > deadline) {
-        child.kill();
+        await stopProcess(child, 'SIGKILL');
         throw new Error(`anvil did not start on port ${port}: ${(error as Error).message}`, {
           cause: error,
         });
@@ -109,10 +111,7 @@ export const startAnvil = async (
     rpc,
     batch,
     stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      await stopProcess(child);
     },
   };
 };

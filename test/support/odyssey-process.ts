@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { spawnProcess, stopProcess } from './processes.js';
 
 const bin = fileURLToPath(new URL('../../bin/odyssey.js', import.meta.url));
 
@@ -17,14 +18,13 @@ export const startServer = async (
   /** Flags for node itself, such as `--cpu-prof`. */
   nodeFlags: string[] = [],
 ): Promise<ServerProcess> => {
-  const child = spawn(process.execPath, [...nodeFlags, bin, 'serve'], {
+  const child = spawnProcess(process.execPath, [...nodeFlags, bin, 'serve'], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
   const port = await new Promise<number>((resolve, reject) => {
     let buffered = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
@@ -34,7 +34,7 @@ export const startServer = async (
         if (entry.msg === 'odyssey listening' && entry.port) resolve(entry.port);
       }
     });
-    child.stderr!.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
     child.once('exit', (code) =>
       reject(new Error(`odyssey exited with ${code}: ${logs.join('\n')}`)),
     );
@@ -43,25 +43,20 @@ export const startServer = async (
     child,
     url: `http://127.0.0.1:${port}`,
     logs,
-    stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill(signal);
-      const [code] = (await once(child, 'exit')) as [number | null];
-      return code;
-    },
+    stop: async (signal = 'SIGTERM') => (await stopProcess(child, signal))[0],
   };
 };
 
 /** Runs the command to completion and returns what it printed. */
 export const runOdyssey = async (args: string[], env: Record<string, string>) => {
-  const child = spawn(process.execPath, [bin, ...args], {
+  const child = spawnProcess(process.execPath, [bin, ...args], {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
+  // 'close', not 'exit': on a busy machine the last output can still be in the pipes at exit.
+  const [code] = (await once(child, 'close')) as [number | null];
   return { code, stdout, stderr };
 };

@@ -35,9 +35,13 @@ export const signInWithWallet = async (
   };
 };
 
-/** Waits, in short steps up to 5 s, until the condition holds; fails naming what never came. */
-export const until = async (condition: () => boolean, what: string) => {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 25));
+/**
+ * Waits, in short steps, until the condition holds; fails naming what never came. The bound is
+ * generous (a busy machine can be slow) and costs nothing when the condition comes at once.
+ */
+export const until = async (condition: () => boolean, what: string, timeoutMs = 30_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
   assert.ok(condition(), `timed out waiting for ${what}`);
 };
 
