@@ -1,5 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Express } from 'express';
+import { createApplication } from '../application/application.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { PROJECTIONS } from '../projections/catalog.js';
@@ -76,8 +77,9 @@ export const createGateway = async (
     ttlSeconds: config.auth.challengeTtlSeconds,
   });
   const activity = await openActivity(storage.sql, log, schema);
+  const application = createApplication(storage.events);
   const context: ApiContext = {
-    store: storage.events,
+    app: application,
     sql: storage.sql,
     table: (name) => `${quoteIdent(schema)}.${quoteIdent(name)}`,
     tokens,
@@ -89,7 +91,7 @@ export const createGateway = async (
   };
   const routes = apiRoutes(context);
   const middleware = {
-    authenticate: createAuthenticator(tokens, storage.events, activity),
+    authenticate: createAuthenticator(tokens, application, activity),
     limiters: createLimiters(config.http),
   };
   const hub = await startWorldHub(storage.events, log, {
@@ -121,14 +123,14 @@ export const createGateway = async (
       router: apiRouter(routes, middleware),
       document: openApiDocument(routes, assetPaths(API_PREFIX)),
       binaryRouter: assetRouter({
-        store: storage.events,
+        app: application,
         blobs: storage.blobs,
         limits: config.assetLimits,
         middleware,
       }),
     },
   });
-  const sweeper = startGuestSweeper(storage.events, storage.sql, log, {
+  const sweeper = startGuestSweeper(application, storage.sql, log, {
     schema,
     inactiveSeconds: config.auth.guestInactiveSeconds,
     everyMs: 60_000,
@@ -138,7 +140,7 @@ export const createGateway = async (
     attachRealtime: (server) => {
       realtime = startPosBus(
         server,
-        { store: storage.events, sql: storage.sql, schema, tokens, hub, log, relay },
+        { store: storage.events, app: application, sql: storage.sql, schema, tokens, hub, log, relay },
         {
           ...DEFAULT_POSBUS_OPTIONS,
           tickHz: config.posbus.tickHz,

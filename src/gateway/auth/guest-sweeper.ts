@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log.js';
-import { deleteUser } from '../../storage/commands/account-commands.js';
-import type { EventStore } from '../../storage/event-store/port.js';
+import type { Application } from '../../application/application.js';
 import { quoteIdent, type SqlClient } from '../../storage/sql/sql-client.js';
 
 export interface GuestSweeper {
@@ -15,7 +14,7 @@ export interface GuestSweeper {
  * configured time is deleted, its tokens refused from then on.
  */
 export const startGuestSweeper = (
-  store: EventStore,
+  app: Application,
   sql: SqlClient,
   log: Logger,
   options: { inactiveSeconds: number; everyMs: number; schema?: string },
@@ -30,7 +29,7 @@ export const startGuestSweeper = (
       [options.inactiveSeconds],
     );
     for (const { user_id: userId } of inactive) {
-      await deleteUser(store, userId, 'guest_inactive', {
+      await app.user.deleteUser(userId, 'guest_inactive', {
         commandId: randomUUID(),
         correlationId: randomUUID(),
         actor: { kind: 'service', name: 'guest-sweeper' },

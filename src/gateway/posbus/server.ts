@@ -3,11 +3,9 @@ import type { Server as HttpServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { isFiniteTransform } from '../../domain/geometry.js';
-import { worldDecider, worldStream } from '../../domain/world/world.js';
 import type { Logger } from '../../log.js';
-import { loadState, type CommandEnvelope } from '../../storage/command-handler.js';
-import { handleObjectCommand, mayUserEdit } from '../../storage/commands/world-commands.js';
-import { handleUserCommand, userIsActive } from '../../storage/commands/user-commands.js';
+import type { Application } from '../../application/application.js';
+import type { CommandEnvelope } from '../../application/envelope.js';
 import { isAfter, type EventStore, type Position } from '../../storage/event-store/port.js';
 import type { SqlClient } from '../../storage/sql/sql-client.js';
 import type { TokenService } from '../auth/tokens.js';
@@ -176,6 +174,7 @@ export const startPosBus = (
   http: HttpServer,
   deps: {
     store: EventStore;
+    app: Application;
     sql: SqlClient;
     schema: string;
     tokens: TokenService;
@@ -186,7 +185,7 @@ export const startPosBus = (
   },
   options: PosBusOptions = DEFAULT_POSBUS_OPTIONS,
 ): PosBus => {
-  const { store, sql, schema, tokens, hub, log } = deps;
+  const { store, app, sql, schema, tokens, hub, log } = deps;
   const relay = deps.relay ?? singleGateway;
   const wss = new WebSocketServer({
     server: http,
@@ -441,8 +440,7 @@ export const startPosBus = (
     relay.publishPresence(world.id, { joined: [], left: [session.index] });
     if (world.sessions.size === 0) closeWorld(world);
     if (!persist) return;
-    await handleUserCommand(
-      store,
+    await app.user.handle(
       {
         type: 'LeaveWorld',
         data: {
@@ -450,8 +448,6 @@ export const startPosBus = (
           worldId: world.id,
           ...(session.transform ? { lastPosition: session.transform.position } : {}),
         },
-        actor: { kind: 'user', userId: session.userId! },
-        at: new Date().toISOString(),
       },
       envelope(session),
     ).catch((error: unknown) =>
@@ -474,7 +470,7 @@ export const startPosBus = (
   };
 
   const worldExists = async (worldId: string) =>
-    (await loadState(store, worldStream(worldId), worldDecider)).state.status === 'active';
+    app.world.exists(worldId);
 
   const joinWorld = async (session: Session, worldId: string, resumeFrom?: string) => {
     if (!(await worldExists(worldId))) {
@@ -523,13 +519,10 @@ export const startPosBus = (
       catchUp = (await hub.eventsAfter(worldId, snapshot.position)).events;
       session.lastSent = snapshot.position;
     }
-    await handleUserCommand(
-      store,
+    await app.user.handle(
       {
         type: 'EnterWorld',
         data: { userId: session.userId!, worldId },
-        actor: { kind: 'user', userId: session.userId! },
-        at: new Date().toISOString(),
       },
       envelope(session),
     );
@@ -622,7 +615,7 @@ export const startPosBus = (
         return;
       }
       const caller = await tokens.verify(String(hello.token)).catch(() => undefined);
-      if (!caller || !(await userIsActive(store, caller.userId))) {
+      if (!caller || !(await app.user.isActive(caller.userId))) {
         session.socket.close(CloseCode.badToken, 'invalid or expired token');
         return;
       }
@@ -659,13 +652,10 @@ export const startPosBus = (
         return takeTransform(session, frame);
       case ClientOp.highFive: {
         const userId = idField(decodeBody(frame), 'userId');
-        await handleUserCommand(
-          store,
+        await app.user.handle(
           {
             type: 'HighFive',
             data: { userId: session.userId, targetUserId: userId },
-            actor: { kind: 'user', userId: session.userId },
-            at: new Date().toISOString(),
           },
           envelope(session),
         );
@@ -680,7 +670,7 @@ export const startPosBus = (
         if (op === ClientOp.lock) {
           if (holder && holder !== session.userId)
             return sendError(session, 'object_locked', 'someone else holds this object');
-          if (!(await mayUserEdit(store, world.id, session.userId, objectId)))
+          if (!(await app.world.mayUserEdit(world.id, session.userId, objectId)))
             return sendError(session, 'not_allowed', 'you may not edit this object');
           const claim = await relay.claimLock(world.id, objectId, holderOf(session));
           if (!claim.granted) {
@@ -732,13 +722,10 @@ export const startPosBus = (
         if (final) session.dragPersistedAt.delete(key);
         else if (due) session.dragPersistedAt.set(key, Date.now());
         if (final || due) {
-          await handleObjectCommand(
-            store,
+          await app.world.editObject(
             {
               type: 'TransformObject',
               data: { worldId: world.id, objectId: objectId, transform },
-              actor: { kind: 'user', userId: session.userId },
-              at: new Date().toISOString(),
             },
             envelope(session),
           );

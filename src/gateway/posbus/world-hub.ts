@@ -1,3 +1,6 @@
+import type { ObjectEvent } from '../../domain/object/object.js';
+import type { UserEvent } from '../../domain/user/user.js';
+import type { WorldEvent as WorldTreeEvent } from '../../domain/world/world.js';
 import type { Logger } from '../../log.js';
 import {
   isAfter,
@@ -25,7 +28,7 @@ export const LIVE_EVENT_TYPES = [
   'UserEnteredWorld',
   'UserLeftWorld',
   'HighFiveSent',
-] as const;
+] as const satisfies readonly (WorldTreeEvent | ObjectEvent | UserEvent)['type'][];
 
 interface WorldEvent extends DurableEvent {
   worldId: string;

@@ -1,11 +1,19 @@
 import { createHash } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import sharp, { type OutputInfo } from 'sharp';
-import type { StoredAsset, Texture } from '../../domain/asset/asset.js';
+import type { Asset, RecordTexture, StoredAsset, Texture } from '../../domain/asset/asset.js';
 import { contentIdOfDigest } from '../../domain/asset/content-id.js';
-import { handleAssetCommand, loadAsset } from '../commands/asset-commands.js';
-import type { EventStore } from '../event-store/port.js';
+import type { Actor } from '../../domain/decider.js';
 import type { BlobStore } from './port.js';
+
+/** The application's asset commands as far as textures need them (storage imports no application). */
+export interface TextureRecords {
+  handle(
+    command: Omit<RecordTexture, 'actor' | 'at'>,
+    envelope: { commandId: string; correlationId: string; actor: Actor; at: string },
+  ): Promise<{ events: readonly unknown[] }>;
+  load(assetId: string): Promise<Asset>;
+}
 
 export class UnreadableImage extends Error {
   constructor(
@@ -43,7 +51,7 @@ const PNG = { format: 'png', type: 'image/png' } as const;
  * asset's stream so it is made once. Requests for the same texture at the same time in this
  * process share one scaling.
  */
-export const createTextureMaker = (store: EventStore, blobs: BlobStore) => {
+export const createTextureMaker = (assets: TextureRecords, blobs: BlobStore) => {
   const inFlight = new Map<string, Promise<Texture>>();
 
   const make = async (asset: StoredAsset, width: number): Promise<Texture> => {
@@ -74,14 +82,8 @@ export const createTextureMaker = (store: EventStore, blobs: BlobStore) => {
       contentType: output.type,
       size: scaled.data.length,
     };
-    const { events } = await handleAssetCommand(
-      store,
-      {
-        type: 'RecordTexture',
-        data: { assetId: asset.id, ...texture },
-        actor: { kind: 'service', name: 'textures' },
-        at: new Date().toISOString(),
-      },
+    const { events } = await assets.handle(
+      { type: 'RecordTexture', data: { assetId: asset.id, ...texture } },
       {
         commandId: `texture:${asset.id}:${width}`,
         correlationId: `texture:${asset.id}:${width}`,
@@ -91,7 +93,7 @@ export const createTextureMaker = (store: EventStore, blobs: BlobStore) => {
     );
     // Another process recorded its texture first: that one is the texture from now on.
     if (events.length > 0) return texture;
-    const current = await loadAsset(store, asset.id);
+    const current = await assets.load(asset.id);
     return (current.status === 'stored' && current.textures.get(width)) || texture;
   };
 

@@ -6,6 +6,7 @@ import {
   type Response,
 } from 'express';
 import type { z } from 'zod';
+import type { Application } from '../../../application/application.js';
 import { TEXTURE_WIDTHS } from '../../../domain/asset/asset-types.js';
 import type { StoredAsset } from '../../../domain/asset/asset.js';
 import { isContentId } from '../../../domain/asset/content-id.js';
@@ -16,8 +17,6 @@ import {
   ImageTooLarge,
   UnreadableImage,
 } from '../../../storage/blobs/textures.js';
-import { handleAssetCommand, loadAsset } from '../../../storage/commands/asset-commands.js';
-import type { EventStore } from '../../../storage/event-store/port.js';
 import { envelopeFor } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
 import { attachCaller, type RouteMiddleware } from '../api/route.js';
@@ -26,7 +25,7 @@ import { receiveUpload } from './receive-upload.js';
 import { sendBlob } from './send-blob.js';
 
 export interface AssetRouterParts {
-  store: EventStore;
+  app: Application;
   blobs: BlobStore;
   limits: IngestOptions['limits'];
   middleware: RouteMiddleware;
@@ -46,8 +45,8 @@ const assetIdOf = (request: Request) => {
   return id;
 };
 
-const storedAsset = async (store: EventStore, assetId: string): Promise<StoredAsset> => {
-  const asset = await loadAsset(store, assetId);
+const storedAsset = async (app: Application, assetId: string): Promise<StoredAsset> => {
+  const asset = await app.asset.load(assetId);
   if (asset.status !== 'stored') throw new ApiError(404, 'asset_not_found', `no asset ${assetId}`);
   return asset;
 };
@@ -66,9 +65,9 @@ const handler =
  * The byte-carrying routes of assets: upload (multipart, streamed), download and textures. They
  * are mounted ahead of the JSON body parser, which must not touch their bodies.
  */
-export const assetRouter = ({ store, blobs, limits, middleware }: AssetRouterParts) => {
+export const assetRouter = ({ app, blobs, limits, middleware }: AssetRouterParts) => {
   const router = Router();
-  const textures = createTextureMaker(store, blobs);
+  const textures = createTextureMaker(app.asset, blobs);
   const largest = Math.max(...Object.values(limits));
   // The form's own bytes (boundaries, part headers) on top of the largest file.
   const formOverhead = 64 * 1024;
@@ -87,8 +86,7 @@ export const assetRouter = ({ store, blobs, limits, middleware }: AssetRouterPar
     const { staged, originalName } = await receiveUpload(request, blobs.stagingDir, { limits });
     const outcome = await blobs.putFile(staged.id, staged.path);
     const envelope = envelopeFor(request, caller);
-    const { position } = await handleAssetCommand(
-      store,
+    const { position } = await app.asset.handle(
       {
         type: 'RecordUpload',
         data: {
@@ -98,8 +96,6 @@ export const assetRouter = ({ store, blobs, limits, middleware }: AssetRouterPar
           size: staged.size,
           originalName,
         },
-        actor: envelope.actor,
-        at: envelope.at,
       },
       envelope,
     );
@@ -127,7 +123,7 @@ export const assetRouter = ({ store, blobs, limits, middleware }: AssetRouterPar
   router.get(
     '/assets/:assetId',
     handler(async (request, response) => {
-      const asset = await storedAsset(store, assetIdOf(request));
+      const asset = await storedAsset(app, assetIdOf(request));
       await sendBlob(request, response, blobs, {
         id: asset.id,
         size: asset.size,
@@ -148,7 +144,7 @@ export const assetRouter = ({ store, blobs, limits, middleware }: AssetRouterPar
           `textures are ${TEXTURE_WIDTHS.join(', ')} pixels wide`,
         );
       }
-      const asset = await storedAsset(store, assetId);
+      const asset = await storedAsset(app, assetId);
       if (asset.kind !== 'image')
         throw new ApiError(422, 'not_an_image', `asset ${assetId} is a ${asset.kind}`);
       const texture = await textures.textureOf(asset, width).catch((error: unknown) => {
