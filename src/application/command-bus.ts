@@ -98,7 +98,11 @@ export const createCommandBus = (
    * store, whichever process wrote last.
    */
   const load: CommandBus['load'] = async <State, E extends Event>(
-    { name, initialState, evolve }: Pick<Aggregate<State, never, E>, 'name' | 'initialState' | 'evolve'>,
+    {
+      name,
+      initialState,
+      evolve,
+    }: Pick<Aggregate<State, never, E>, 'name' | 'initialState' | 'evolve'>,
     stream: string,
   ) => {
     const key = `${name}\u0000${stream}`;
@@ -171,7 +175,8 @@ export const createCommandBus = (
         const { state, revision, position, commands: earlier } = await load(aggregate, stream);
         const done = earlier.get(envelope.commandId);
         // The remembered events were decided by this aggregate for this very command.
-        if (done) return { events: done.events as E[], position: done.position, alreadyHandled: true };
+        if (done)
+          return { events: done.events as E[], position: done.position, alreadyHandled: true };
 
         const decide = await aggregate.decider(commands);
         const decided = decideInTurn(commands, state, (c, s) => decide(c, s), aggregate.evolve);

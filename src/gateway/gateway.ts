@@ -140,7 +140,16 @@ export const createGateway = async (
     attachRealtime: (server) => {
       realtime = startPosBus(
         server,
-        { store: storage.events, app: application, sql: storage.sql, schema, tokens, hub, log, relay },
+        {
+          store: storage.events,
+          app: application,
+          sql: storage.sql,
+          schema,
+          tokens,
+          hub,
+          log,
+          relay,
+        },
         {
           ...DEFAULT_POSBUS_OPTIONS,
           tickHz: config.posbus.tickHz,

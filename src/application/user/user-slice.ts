@@ -21,10 +21,7 @@ export const userSlice = (bus: CommandBus) => ({
     attachWallet(bus, userId, wallet, envelope),
   detachWallet: (userId: string, wallet: Wallet, envelope: CommandEnvelope) =>
     detachWallet(bus, userId, wallet, envelope),
-  deleteUser: (
-    userId: string,
-    reason: 'guest_inactive' | 'requested',
-    envelope: CommandEnvelope,
-  ) => deleteUser(bus, userId, reason, envelope),
+  deleteUser: (userId: string, reason: 'guest_inactive' | 'requested', envelope: CommandEnvelope) =>
+    deleteUser(bus, userId, reason, envelope),
   walletHolder: (wallet: Wallet) => walletHolder(bus, wallet),
 });

@@ -20,10 +20,7 @@ export type ReserveObjectId = Command<'ReserveObjectId', { objectId: string; wor
 /** Whether an id names an object already, and in which world: any event of its stream says so. */
 export type ObjectIdUse = { status: 'free' } | { status: 'taken'; worldId: string };
 
-export const decideObjectId = (
-  { data }: ReserveObjectId,
-  use: ObjectIdUse,
-): ObjectIdReserved[] => {
+export const decideObjectId = ({ data }: ReserveObjectId, use: ObjectIdUse): ObjectIdReserved[] => {
   if (use.status === 'taken')
     throw conflict('object_exists', `object id ${data.objectId} is already in use`);
   return [{ type: 'ObjectIdReserved', data: { objectId: data.objectId, worldId: data.worldId } }];

@@ -13,11 +13,7 @@ const BEARER = /^Bearer ([A-Za-z0-9_.-]+)$/;
  * the user's stream, not a read model that may lag: a deletion is the stream's last event, so
  * reading that one event is enough, and holds from the moment the deletion was written.
  */
-export const createAuthenticator = (
-  tokens: TokenService,
-  app: Application,
-  activity: Activity,
-) => {
+export const createAuthenticator = (tokens: TokenService, app: Application, activity: Activity) => {
   return async (request: Request): Promise<Caller | undefined> => {
     const header = request.headers.authorization;
     if (header === undefined) return undefined;

@@ -440,19 +440,21 @@ export const startPosBus = (
     relay.publishPresence(world.id, { joined: [], left: [session.index] });
     if (world.sessions.size === 0) closeWorld(world);
     if (!persist) return;
-    await app.user.handle(
-      {
-        type: 'LeaveWorld',
-        data: {
-          userId: session.userId!,
-          worldId: world.id,
-          ...(session.transform ? { lastPosition: session.transform.position } : {}),
+    await app.user
+      .handle(
+        {
+          type: 'LeaveWorld',
+          data: {
+            userId: session.userId!,
+            worldId: world.id,
+            ...(session.transform ? { lastPosition: session.transform.position } : {}),
+          },
         },
-      },
-      envelope(session),
-    ).catch((error: unknown) =>
-      log.warn({ err: error, userId: session.userId }, 'leave not recorded'),
-    );
+        envelope(session),
+      )
+      .catch((error: unknown) =>
+        log.warn({ err: error, userId: session.userId }, 'leave not recorded'),
+      );
   };
 
   /** The world, then every event after it, then live: in order, none twice, none missed. */
@@ -469,8 +471,7 @@ export const startPosBus = (
     }
   };
 
-  const worldExists = async (worldId: string) =>
-    app.world.exists(worldId);
+  const worldExists = async (worldId: string) => app.world.exists(worldId);
 
   const joinWorld = async (session: Session, worldId: string, resumeFrom?: string) => {
     if (!(await worldExists(worldId))) {
