@@ -1,5 +1,4 @@
-import type { Wallet } from '../../domain/user/user.js';
-import { userDecider } from '../../domain/user/user.js';
+import { userDecider, type AttachWallet, type Wallet } from '../../domain/user/user.js';
 import type { Position } from '../../storage/event-store/port.js';
 import type { CommandBus } from '../command-bus.js';
 import { stamp, stepOf, type CommandEnvelope } from '../envelope.js';
@@ -24,7 +23,7 @@ export const attachWallet = async (
   envelope: CommandEnvelope,
 ) => {
   const attach = { type: 'AttachWallet' as const, data: { userId, wallet } };
-  userDecider.decide(stamp(attach, envelope), { user: await loadUser(bus, userId) });
+  userDecider.decide(stamp<AttachWallet>(attach, envelope), { user: await loadUser(bus, userId) });
   const claim = await handleClaim(
     bus,
     { type: 'ClaimWallet', data: { wallet, userId } },
