@@ -14,6 +14,7 @@ import {
   writeCheckpoint,
 } from './checkpoints.js';
 import { defaultBatchSize, type Projection, type TableNames } from './projection.js';
+import { liveTables } from './table-names.js';
 
 export interface RunnerOptions {
   /** Schema of the read-model tables and checkpoints. */
@@ -32,10 +33,7 @@ export interface ProjectionRunner {
   stop(): Promise<void>;
 }
 
-export const liveTables =
-  (schema: string): TableNames =>
-  (base) =>
-    `${quoteIdent(schema)}.${quoteIdent(base)}`;
+export { liveTables };
 
 /** Creates the projection's tables unless they exist; the checkpoints table too. */
 export const prepareProjection = async (

@@ -4,6 +4,7 @@ import type { Application } from '../../../application/application.js';
 import type { CommandEnvelope } from '../../../application/envelope.js';
 import { uuidOfText } from '../../../application/ids.js';
 import type { Actor } from '../../../domain/decider.js';
+import type { TableNames } from '../../../projections/projection.js';
 import type { SqlClient } from '../../../storage/sql/sql-client.js';
 import type { ChallengeStore } from '../../auth/challenges.js';
 import type { TokenService } from '../../auth/tokens.js';
@@ -16,7 +17,7 @@ export interface ApiContext {
   app: Application;
   sql: SqlClient;
   /** Schema-qualified name of a read-model table. */
-  table: (name: string) => string;
+  table: TableNames;
   tokens: TokenService;
   challenges: ChallengeStore;
   consistency: Consistency;
