@@ -1,5 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Express } from 'express';
+import { createApplication } from '../application/application.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { PROJECTIONS } from '../projections/catalog.js';
@@ -78,8 +79,9 @@ export const createGateway = async (
     ethereumChainId: config.auth.signInChainId,
   });
   const activity = await openActivity(storage.sql, log, schema);
+  const application = createApplication(storage.events);
   const context: ApiContext = {
-    store: storage.events,
+    app: application,
     sql: storage.sql,
     table: liveTables(schema),
     tokens,
@@ -91,7 +93,7 @@ export const createGateway = async (
   };
   const routes = apiRoutes(context);
   const middleware = {
-    authenticate: createAuthenticator(tokens, storage.events, activity),
+    authenticate: createAuthenticator(tokens, application, activity),
     limiters: createLimiters(config.http),
   };
   const hub = await startWorldHub(storage.events, log, {
@@ -123,7 +125,7 @@ export const createGateway = async (
       router: apiRouter(routes, middleware),
       document: openApiDocument(routes, assetPaths(API_PREFIX)),
       binaryRouter: assetRouter({
-        store: storage.events,
+        app: application,
         blobs: storage.blobs,
         limits: config.assetLimits,
         textures: { ...config.textures, images: config.images },
@@ -131,7 +133,7 @@ export const createGateway = async (
       }),
     },
   });
-  const sweeper = startGuestSweeper(storage.events, storage.sql, log, {
+  const sweeper = startGuestSweeper(application, storage.sql, log, {
     schema,
     inactiveSeconds: config.auth.guestInactiveSeconds,
     everyMs: 60_000,
@@ -141,7 +143,16 @@ export const createGateway = async (
     attachRealtime: (server) => {
       realtime = startPosBus(
         server,
-        { store: storage.events, sql: storage.sql, schema, tokens, hub, log, relay },
+        {
+          store: storage.events,
+          app: application,
+          sql: storage.sql,
+          schema,
+          tokens,
+          hub,
+          log,
+          relay,
+        },
         {
           ...DEFAULT_POSBUS_OPTIONS,
           tickHz: config.posbus.tickHz,

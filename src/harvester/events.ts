@@ -1,5 +1,5 @@
 import type { Event } from '../domain/decider.js';
-import { uuidOfText } from '../storage/command-handler.js';
+import { uuidOfText } from '../application/ids.js';
 import type { ChainTransfer } from './adapter.js';
 
 /**
@@ -101,7 +101,7 @@ export const CHAIN_EVENT_TYPES = [
   'ChainReorganized',
   'ChainHalted',
   'ChainResumed',
-] as const;
+] as const satisfies readonly ChainEvent['type'][];
 
 export const chainStream = (chain: string) => `chain-${chain}`;
 

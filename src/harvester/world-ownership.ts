@@ -1,13 +1,13 @@
 import type { Logger } from '../log.js';
 import { DomainError } from '../domain/errors.js';
-import { worldDecider, worldStream, type WorldCommand } from '../domain/world/world.js';
-import { loadState, type CommandEnvelope } from '../storage/command-handler.js';
-import { walletHolder } from '../storage/commands/account-commands.js';
-import { handleWorldCommand } from '../storage/commands/world-commands.js';
+import type { WalletClaimEvent } from '../domain/user/wallet-claim.js';
+import type { WorldCommand } from '../domain/world/world.js';
+import { createApplication } from '../application/application.js';
+import type { CommandEnvelope, Unstamped } from '../application/envelope.js';
 import type { EventStore, Position, RecordedEvent } from '../storage/event-store/port.js';
 import { migrate } from '../storage/sql/migrate.js';
 import { assertSchemaName, quoteIdent, type SqlClient } from '../storage/sql/sql-client.js';
-import { worldIdForNft, ZERO_ADDRESS, type TransferData } from './events.js';
+import { worldIdForNft, ZERO_ADDRESS, type ChainEvent, type TransferData } from './events.js';
 
 /**
  * Worlds follow their Odyssey world NFT. Minting one to a wallet creates the world for the
@@ -17,7 +17,12 @@ import { worldIdForNft, ZERO_ADDRESS, type TransferData } from './events.js';
  * the commands it sends are idempotent, so handling an event twice after a crash changes nothing.
  */
 
-const WATCHED = ['TokenTransferred', 'TokenTransferReverted', 'WalletClaimed', 'WalletReleased'];
+const WATCHED = [
+  'TokenTransferred',
+  'TokenTransferReverted',
+  'WalletClaimed',
+  'WalletReleased',
+] as const satisfies readonly (ChainEvent | WalletClaimEvent)['type'][];
 
 const migrations = [
   {
@@ -56,6 +61,8 @@ export const startWorldOwnership = async (
   await migrate(sql, schema, 'world-ownership', migrations);
   const s = quoteIdent(schema);
   const stop = new AbortController();
+  // This reactor's own command side; the harvester process has no other writer of these streams.
+  const app = createApplication(store);
 
   const readCheckpoint = async () => {
     const [saved] = await sql.query<{ position: string }>(
@@ -79,11 +86,10 @@ export const startWorldOwnership = async (
     const holder =
       nft.owner === ZERO_ADDRESS
         ? null
-        : await walletHolder(store, { network: 'ethereum', address: nft.owner });
-    const { state: world } = await loadState(store, worldStream(worldId), worldDecider);
+        : await app.user.walletHolder({ network: 'ethereum', address: nft.owner });
+    const world = await app.world.load(worldId);
     const envelope = envelopeFor(cause, worldId);
-    const base = { actor: envelope.actor, at: envelope.at };
-    let command: WorldCommand | undefined;
+    let command: Unstamped<WorldCommand> | undefined;
     if (world.status === 'absent' && holder) {
       command = {
         type: 'CreateWorld',
@@ -98,14 +104,13 @@ export const startWorldOwnership = async (
             tokenId: nft.token_id,
           },
         },
-        ...base,
       };
     } else if (world.status === 'active' && world.ownerId !== holder) {
-      command = { type: 'ChangeWorldOwner', data: { worldId, ownerId: holder }, ...base };
+      command = { type: 'ChangeWorldOwner', data: { worldId, ownerId: holder } };
     }
     if (!command) return;
     try {
-      await handleWorldCommand(store, command, envelope);
+      await app.world.handle(command, envelope);
       log.info(
         { worldId, owner: holder, wallet: nft.owner, command: command.type },
         'world follows its NFT',

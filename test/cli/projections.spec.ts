@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IDENTITY } from '../../src/domain/geometry.js';
-import { handleWorldCommand } from '../../src/storage/commands/world-commands.js';
+import { createApplication } from '../../src/application/application.js';
 import { openPgliteClient } from '../../src/storage/sql/pglite-client.js';
 import { openSqlEventStore } from '../../src/storage/sql/sql-event-store.js';
 import { runOdyssey } from '../support/odyssey-process.js';
@@ -20,8 +20,9 @@ describe('odyssey projections', () => {
     const store = await openSqlEventStore(client);
     const actor = { kind: 'user' as const, userId: 'u-owner' };
     const at = new Date().toISOString();
-    const run = (command: Parameters<typeof handleWorldCommand>[1]) =>
-      handleWorldCommand(store, command, {
+    const app = createApplication(store);
+    const run = (command: Parameters<typeof app.world.handle>[0]) =>
+      app.world.handle(command, {
         commandId: randomUUID(),
         correlationId: randomUUID(),
         actor,
@@ -30,8 +31,6 @@ describe('odyssey projections', () => {
     await run({
       type: 'CreateWorld',
       data: { worldId, ownerId: 'u-owner', name: 'CLI world' },
-      actor,
-      at,
     });
     for (let i = 0; i < 20; i++) {
       await run({
@@ -44,8 +43,6 @@ describe('odyssey projections', () => {
           name: `o${i}`,
           transform: IDENTITY,
         },
-        actor,
-        at,
       });
     }
     await store.close();

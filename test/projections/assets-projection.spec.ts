@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { AssetCommand } from '../../src/domain/asset/asset.js';
 import { assetsProjection } from '../../src/projections/assets/projection.js';
 import { startProjection } from '../../src/projections/runner.js';
-import { handleAssetCommand } from '../../src/storage/commands/asset-commands.js';
+import { createApplication } from '../../src/application/application.js';
+import type { Unstamped } from '../../src/application/envelope.js';
 import type { EventStore, Position } from '../../src/storage/event-store/port.js';
 import { openPgliteClient } from '../../src/storage/sql/pglite-client.js';
 import { openPostgresClient } from '../../src/storage/sql/postgres-client.js';
@@ -48,16 +49,12 @@ for (const [backend, connect] of backends) {
     });
 
     const run = (userId: string, type: AssetCommand['type'], data: object) =>
-      handleAssetCommand(
-        store,
-        { type, data, actor: { kind: 'user', userId }, at: AT } as AssetCommand,
-        {
-          commandId: randomUUID(),
-          correlationId: randomUUID(),
-          actor: { kind: 'user', userId },
-          at: AT,
-        },
-      );
+      createApplication(store).asset.handle({ type, data } as Unstamped<AssetCommand>, {
+        commandId: randomUUID(),
+        correlationId: randomUUID(),
+        actor: { kind: 'user', userId },
+        at: AT,
+      });
     const uploadAs = (userId: string, assetId: string, kind: 'model' | 'image', name: string) =>
       run(userId, 'RecordUpload', {
         assetId,

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { createApplication, type Application } from '../../src/application/application.js';
+import type { CommandEnvelope, Unstamped } from '../../src/application/envelope.js';
 import type { Actor } from '../../src/domain/decider.js';
 import { IDENTITY } from '../../src/domain/geometry.js';
 import type { ObjectCommand } from '../../src/domain/object/object.js';
@@ -11,12 +13,6 @@ import { usersProjection } from '../../src/projections/users/projection.js';
 import { worldsProjection } from '../../src/projections/worlds/projection.js';
 import { rebuildProjections, type RebuildProgress } from '../../src/projections/rebuild.js';
 import { startProjection, type ProjectionRunner } from '../../src/projections/runner.js';
-import type { CommandEnvelope } from '../../src/storage/command-handler.js';
-import { handleUserCommand } from '../../src/storage/commands/user-commands.js';
-import {
-  handleObjectCommand,
-  handleWorldCommand,
-} from '../../src/storage/commands/world-commands.js';
 import type { EventStore } from '../../src/storage/event-store/port.js';
 import { openPgliteClient } from '../../src/storage/sql/pglite-client.js';
 import { openPostgresClient } from '../../src/storage/sql/postgres-client.js';
@@ -47,6 +43,7 @@ for (const [backend, connect] of backends) {
   describe(`projections on ${backend}`, () => {
     let client: SqlClient;
     let store: EventStore;
+    let app: Application;
     let eventsSchema: string;
     const schemas: string[] = [];
     const newSchema = () => {
@@ -63,6 +60,7 @@ for (const [backend, connect] of backends) {
     beforeEach(async () => {
       eventsSchema = newSchema();
       store = await openSqlEventStore(client, { schema: eventsSchema });
+      app = createApplication(store);
     });
     afterEach(() => store?.close());
     after(async () => {
@@ -71,12 +69,13 @@ for (const [backend, connect] of backends) {
       await client.close();
     });
 
-    const world = (command: Omit<WorldCommand, 'at'>) =>
-      handleWorldCommand(store, { ...command, at: AT } as WorldCommand, envelope(command.actor));
-    const object = (command: Omit<ObjectCommand, 'at'>) =>
-      handleObjectCommand(store, { ...command, at: AT } as ObjectCommand, envelope(command.actor));
-    const user = (command: Omit<UserCommand, 'at'>) =>
-      handleUserCommand(store, { ...command, at: AT } as UserCommand, envelope(command.actor));
+    type As = { actor: Actor };
+    const world = (command: Unstamped<WorldCommand> & As) =>
+      app.world.handle(command, envelope(command.actor));
+    const object = (command: Unstamped<ObjectCommand> & As) =>
+      app.world.editObject(command, envelope(command.actor));
+    const user = (command: Unstamped<UserCommand> & As) =>
+      app.user.handle(command, envelope(command.actor));
 
     /** A small world with some history, ending with the position of its last event. */
     const script = async () => {

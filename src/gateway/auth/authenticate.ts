@@ -1,6 +1,5 @@
 import type { Request } from 'express';
-import { userIsActive } from '../../storage/commands/user-commands.js';
-import type { EventStore } from '../../storage/event-store/port.js';
+import type { Application } from '../../application/application.js';
 import { ApiError } from '../http/api/errors.js';
 import type { Caller } from '../http/api/route.js';
 import type { Activity } from './activity.js';
@@ -15,11 +14,7 @@ const BEARER = /^bearer +([A-Za-z0-9_.-]+)$/i;
  * the user's stream, not a read model that may lag: a deletion is the stream's last event, so
  * reading that one event is enough, and holds from the moment the deletion was written.
  */
-export const createAuthenticator = (
-  tokens: TokenService,
-  store: EventStore,
-  activity: Activity,
-) => {
+export const createAuthenticator = (tokens: TokenService, app: Application, activity: Activity) => {
   return async (request: Request): Promise<Caller | undefined> => {
     const header = request.headers.authorization;
     if (header === undefined) return undefined;
@@ -27,7 +22,7 @@ export const createAuthenticator = (
     if (!token)
       throw new ApiError(401, 'invalid_token', 'send the token as "Authorization: Bearer <token>"');
     const caller = await tokens.verify(token);
-    if (!(await userIsActive(store, caller.userId))) {
+    if (!(await app.user.isActive(caller.userId))) {
       throw new ApiError(401, 'user_deleted', 'the user this token names no longer exists');
     }
     activity.touch(caller.userId);

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log.js';
-import { deleteUser } from '../../storage/commands/account-commands.js';
-import type { EventStore } from '../../storage/event-store/port.js';
+import type { Application } from '../../application/application.js';
 import { inactiveGuests } from '../../projections/users/inactive-guests.js';
 import { liveTables } from '../../projections/table-names.js';
 import type { SqlClient } from '../../storage/sql/sql-client.js';
@@ -17,7 +16,7 @@ export interface GuestSweeper {
  * configured time is deleted, its tokens refused from then on.
  */
 export const startGuestSweeper = (
-  store: EventStore,
+  app: Application,
   sql: SqlClient,
   log: Logger,
   options: { inactiveSeconds: number; everyMs: number; schema?: string },
@@ -26,7 +25,7 @@ export const startGuestSweeper = (
   const sweep = async () => {
     const inactive = await inactiveGuests(sql, table, options.inactiveSeconds);
     for (const userId of inactive) {
-      await deleteUser(store, userId, 'guest_inactive', {
+      await app.user.deleteUser(userId, 'guest_inactive', {
         commandId: randomUUID(),
         correlationId: randomUUID(),
         actor: { kind: 'service', name: 'guest-sweeper' },

@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Transform, Vec3 } from '../../domain/geometry.js';
-import { worldDecider, worldStream } from '../../domain/world/world.js';
-import { loadState, type CommandEnvelope } from '../../storage/command-handler.js';
-import { handleObjectCommand, mayUserEdit } from '../../storage/commands/world-commands.js';
-import { handleUserCommand, userIsActive } from '../../storage/commands/user-commands.js';
-import type { EventStore } from '../../storage/event-store/port.js';
+import type { Application } from '../../application/application.js';
+import type { CommandEnvelope } from '../../application/envelope.js';
 import type { SignedIn } from './session.js';
 
 /**
@@ -34,53 +31,31 @@ const envelope = (session: SignedIn): CommandEnvelope => ({
   at: new Date().toISOString(),
 });
 
-export const posBusCommands = (store: EventStore): PosBusCommands => ({
-  userIsActive: (userId) => userIsActive(store, userId),
-  worldExists: async (worldId) =>
-    (await loadState(store, worldStream(worldId), worldDecider)).state.status === 'active',
-  mayEdit: (worldId, userId, objectId) => mayUserEdit(store, worldId, userId, objectId),
+export const posBusCommands = (app: Application): PosBusCommands => ({
+  userIsActive: (userId) => app.user.isActive(userId),
+  worldExists: (worldId) => app.world.exists(worldId),
+  mayEdit: (worldId, userId, objectId) => app.world.mayUserEdit(worldId, userId, objectId),
   enterWorld: (session, worldId) =>
-    handleUserCommand(
-      store,
-      {
-        type: 'EnterWorld',
-        data: { userId: session.userId, worldId },
-        actor: { kind: 'user', userId: session.userId },
-        at: new Date().toISOString(),
-      },
+    app.user.handle(
+      { type: 'EnterWorld', data: { userId: session.userId, worldId } },
       envelope(session),
     ),
   leaveWorld: (session, worldId, lastPosition) =>
-    handleUserCommand(
-      store,
+    app.user.handle(
       {
         type: 'LeaveWorld',
         data: { userId: session.userId, worldId, ...(lastPosition ? { lastPosition } : {}) },
-        actor: { kind: 'user', userId: session.userId },
-        at: new Date().toISOString(),
       },
       envelope(session),
     ),
   highFive: (session, targetUserId) =>
-    handleUserCommand(
-      store,
-      {
-        type: 'HighFive',
-        data: { userId: session.userId, targetUserId },
-        actor: { kind: 'user', userId: session.userId },
-        at: new Date().toISOString(),
-      },
+    app.user.handle(
+      { type: 'HighFive', data: { userId: session.userId, targetUserId } },
       envelope(session),
     ),
   transformObject: (session, worldId, objectId, transform) =>
-    handleObjectCommand(
-      store,
-      {
-        type: 'TransformObject',
-        data: { worldId, objectId, transform },
-        actor: { kind: 'user', userId: session.userId },
-        at: new Date().toISOString(),
-      },
+    app.world.editObject(
+      { type: 'TransformObject', data: { worldId, objectId, transform } },
       envelope(session),
     ),
 });

@@ -1,5 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from '../../log.js';
+import type { Application } from '../../application/application.js';
 import type { EventStore } from '../../storage/event-store/port.js';
 import type { SqlClient } from '../../storage/sql/sql-client.js';
 import type { TokenService } from '../auth/tokens.js';
@@ -36,6 +37,7 @@ export const startPosBus = (
   http: HttpServer,
   deps: {
     store: EventStore;
+    app: Application;
     sql: SqlClient;
     schema: string;
     tokens: TokenService;
@@ -46,7 +48,7 @@ export const startPosBus = (
   },
   options: PosBusOptions = DEFAULT_POSBUS_OPTIONS,
 ): PosBus => {
-  const { store, sql, schema, tokens, hub, log } = deps;
+  const { store, app, sql, schema, tokens, hub, log } = deps;
   const relay = deps.relay ?? singleGateway;
   const counters = newCounters();
   let lastIndex = 0;
@@ -55,7 +57,7 @@ export const startPosBus = (
     relay,
     outbox: createOutbox(options, counters),
     counters,
-    commands: posBusCommands(store),
+    commands: posBusCommands(app),
     log,
     nextIndex: () => ++lastIndex,
   };

@@ -84,7 +84,7 @@ export const assetsProjection: Projection = {
     );
     CREATE INDEX ON ${t('rm_assets')} (owner_id, created_at DESC, asset_id);
     CREATE INDEX ON ${t('rm_assets')} (visibility, created_at DESC, asset_id);`,
-  eventTypes: ['AssetUploaded', 'AssetDetailsChanged'],
+  eventTypes: ['AssetUploaded', 'AssetDetailsChanged'] satisfies readonly AssetEvent['type'][],
   apply: async (tx, events, t) => {
     const { added, patched } = foldEntries(events);
     const sql = pipeline(tx);

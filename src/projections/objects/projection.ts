@@ -168,7 +168,7 @@ export const objectsProjection: Projection = {
     'ObjectTransformed',
     'ObjectAttributeSet',
     'ObjectAttributeRemoved',
-  ],
+  ] satisfies readonly (WorldEvent | ObjectEvent)['type'][],
   apply: async (tx, events, t) => {
     const changes = foldObjects(events);
     const sql = pipeline(tx);

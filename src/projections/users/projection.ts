@@ -183,7 +183,7 @@ export const usersProjection: Projection = {
     'UserEnteredWorld',
     'UserLeftWorld',
     'UserDeleted',
-  ],
+  ] satisfies readonly UserEvent['type'][],
   apply: async (tx, events, t) => {
     const { registered, patched, wallets, deleted } = foldUsers(events);
     const sql = pipeline(tx);

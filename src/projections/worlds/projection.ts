@@ -164,7 +164,7 @@ export const worldsProjection: Projection = {
     'WorldDeleted',
     'ObjectSpawned',
     'ObjectsRemoved',
-  ],
+  ] satisfies readonly WorldEvent['type'][],
   apply: async (tx, events, t) => {
     const { created, patched, deleted, admins, removedNodes } = foldWorlds(events);
     const sql = pipeline(tx);

@@ -2,16 +2,24 @@ import { createHash } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import PQueue from 'p-queue';
 import sharp, { type OutputInfo } from 'sharp';
-import type { StoredAsset, Texture } from '../../domain/asset/asset.js';
+import type { Asset, RecordTexture, StoredAsset, Texture } from '../../domain/asset/asset.js';
 import { contentIdOfDigest } from '../../domain/asset/content-id.js';
 import {
   imageSizeRefusal,
   type ImageHeader,
   type ImageLimits,
 } from '../../domain/asset/image-limits.js';
-import { handleAssetCommand, loadAsset } from '../commands/asset-commands.js';
-import type { EventStore } from '../event-store/port.js';
+import type { Actor } from '../../domain/decider.js';
 import type { BlobStore } from './port.js';
+
+/** The application's asset commands as far as textures need them (storage imports no application). */
+export interface TextureRecords {
+  handle(
+    command: Omit<RecordTexture, 'actor' | 'at'>,
+    envelope: { commandId: string; correlationId: string; actor: Actor; at: string },
+  ): Promise<{ events: readonly unknown[] }>;
+  load(assetId: string): Promise<Asset>;
+}
 
 export class UnreadableImage extends Error {
   constructor(
@@ -107,7 +115,7 @@ const PNG = { format: 'png', type: 'image/png' } as const;
  * before a limit was lowered).
  */
 export const createTextureMaker = (
-  store: EventStore,
+  assets: TextureRecords,
   blobs: BlobStore,
   options: TextureOptions,
 ) => {
@@ -160,14 +168,8 @@ export const createTextureMaker = (
       contentType: output.type,
       size: data.length,
     };
-    const { events } = await handleAssetCommand(
-      store,
-      {
-        type: 'RecordTexture',
-        data: { assetId: asset.id, ...texture },
-        actor: { kind: 'service', name: 'textures' },
-        at: new Date().toISOString(),
-      },
+    const { events } = await assets.handle(
+      { type: 'RecordTexture', data: { assetId: asset.id, ...texture } },
       {
         commandId: `texture:${asset.id}:${width}`,
         correlationId: `texture:${asset.id}:${width}`,
@@ -177,7 +179,7 @@ export const createTextureMaker = (
     );
     // Another process recorded its texture first: that one is the texture from now on.
     if (events.length > 0) return texture;
-    const current = await loadAsset(store, asset.id);
+    const current = await assets.load(asset.id);
     return (current.status === 'stored' && current.textures.get(width)) || texture;
   };
 

@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Request } from 'express';
+import type { Application } from '../../../application/application.js';
+import type { CommandEnvelope } from '../../../application/envelope.js';
+import { uuidOfText } from '../../../application/ids.js';
 import type { Actor } from '../../../domain/decider.js';
-import type { CommandEnvelope } from '../../../storage/command-handler.js';
 import type { TableNames } from '../../../projections/projection.js';
-import type { EventStore } from '../../../storage/event-store/port.js';
 import type { SqlClient } from '../../../storage/sql/sql-client.js';
 import type { ChallengeStore } from '../../auth/challenges.js';
 import type { TokenService } from '../../auth/tokens.js';
@@ -12,7 +13,8 @@ import type { Caller } from './route.js';
 
 /** What the routes work with. */
 export interface ApiContext {
-  store: EventStore;
+  /** The command side: every write goes through it. */
+  app: Application;
   sql: SqlClient;
   /** Schema-qualified name of a read-model table. */
   table: TableNames;
@@ -55,7 +57,5 @@ export const envelopeFor = (request: Request, caller: Caller | undefined): Comma
  * The id a create request gives what it creates: derived from the command id, so the retry of a
  * request with an `Idempotency-Key` names the same world or object, and finds it made.
  */
-export const newIdFor = (envelope: CommandEnvelope, purpose: string) => {
-  const hex = createHash('sha256').update(`${envelope.commandId}\u0000${purpose}`).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-};
+export const newIdFor = (envelope: CommandEnvelope, purpose: string) =>
+  uuidOfText(`${envelope.commandId}\u0000${purpose}`, 4);

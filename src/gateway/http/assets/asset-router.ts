@@ -7,6 +7,7 @@ import {
 } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
 import type { z } from 'zod';
+import type { Application } from '../../../application/application.js';
 import { TEXTURE_WIDTHS } from '../../../domain/asset/asset-types.js';
 import type { StoredAsset } from '../../../domain/asset/asset.js';
 import { isContentId } from '../../../domain/asset/content-id.js';
@@ -20,8 +21,6 @@ import {
   UnreadableImage,
   type TextureOptions,
 } from '../../../storage/blobs/textures.js';
-import { handleAssetCommand, loadAsset } from '../../../storage/commands/asset-commands.js';
-import type { EventStore } from '../../../storage/event-store/port.js';
 import { envelopeFor } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
 import { limiter } from '../api/rate-limits.js';
@@ -32,7 +31,7 @@ import { receiveUpload } from './receive-upload.js';
 import { sendBlob } from './send-blob.js';
 
 export interface AssetRouterParts {
-  store: EventStore;
+  app: Application;
   blobs: BlobStore;
   limits: IngestOptions['limits'];
   textures: TextureOptions & { requestsPerMinute: number };
@@ -53,8 +52,8 @@ const assetIdOf = (request: Request) => {
   return id;
 };
 
-const storedAsset = async (store: EventStore, assetId: string): Promise<StoredAsset> => {
-  const asset = await loadAsset(store, assetId);
+const storedAsset = async (app: Application, assetId: string): Promise<StoredAsset> => {
+  const asset = await app.asset.load(assetId);
   if (asset.status !== 'stored') throw new ApiError(404, 'asset_not_found', `no asset ${assetId}`);
   return asset;
 };
@@ -74,14 +73,14 @@ const handler =
  * are mounted ahead of the JSON body parser, which must not touch their bodies.
  */
 export const assetRouter = ({
-  store,
+  app,
   blobs,
   limits,
   textures: options,
   middleware,
 }: AssetRouterParts) => {
   const router = Router();
-  const textures = createTextureMaker(store, blobs, options);
+  const textures = createTextureMaker(app.asset, blobs, options);
   // Per client (no token is needed to fetch a texture): each request may start a scaling.
   const textureLimiter = limiter(
     options.requestsPerMinute,
@@ -107,8 +106,7 @@ export const assetRouter = ({
     await checkStagedImage(staged, options.images);
     const outcome = await blobs.putFile(staged.id, staged.path);
     const envelope = envelopeFor(request, caller);
-    const { position } = await handleAssetCommand(
-      store,
+    const { position } = await app.asset.handle(
       {
         type: 'RecordUpload',
         data: {
@@ -118,8 +116,6 @@ export const assetRouter = ({
           size: staged.size,
           originalName,
         },
-        actor: envelope.actor,
-        at: envelope.at,
       },
       envelope,
     );
@@ -147,7 +143,7 @@ export const assetRouter = ({
   router.get(
     '/assets/:assetId',
     handler(async (request, response) => {
-      const asset = await storedAsset(store, assetIdOf(request));
+      const asset = await storedAsset(app, assetIdOf(request));
       await sendBlob(request, response, blobs, {
         id: asset.id,
         size: asset.size,
@@ -169,7 +165,7 @@ export const assetRouter = ({
           `textures are ${TEXTURE_WIDTHS.join(', ')} pixels wide`,
         );
       }
-      const asset = await storedAsset(store, assetId);
+      const asset = await storedAsset(app, assetId);
       if (asset.kind !== 'image')
         throw new ApiError(422, 'not_an_image', `asset ${assetId} is a ${asset.kind}`);
       const texture = await textures.textureOf(asset, width).catch((error: unknown) => {

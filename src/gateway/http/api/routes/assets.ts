@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { handleAssetCommand } from '../../../../storage/commands/asset-commands.js';
 import { assetUrl } from '../../assets/asset-router.js';
 import { envelopeFor, type ApiContext } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -139,13 +138,10 @@ export const assetRoutes = (context: ApiContext): Route[] => [
     responses: { 200: { description: 'Changed', schema: Written } },
     handle: async ({ caller, params, body, request }) => {
       const envelope = envelopeFor(request, caller);
-      const { position } = await handleAssetCommand(
-        context.store,
+      const { position } = await context.app.asset.handle(
         {
           type: 'ChangeAssetDetails',
           data: { assetId: params.assetId, ...body },
-          actor: envelope.actor,
-          at: envelope.at,
         },
         envelope,
       );

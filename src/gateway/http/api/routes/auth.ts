@@ -1,6 +1,5 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
-import { registerGuest, signInWithWallet } from '../../../../storage/commands/account-commands.js';
 import { normaliseWallet } from '../../../auth/wallet-signatures.js';
 import type { ApiContext } from '../context.js';
 import { envelopeFor, newIdFor } from '../context.js';
@@ -86,8 +85,7 @@ export const authRoutes = (context: ApiContext): Route[] => [
     responses: { 201: { description: 'Signed in', schema: Token } },
     handle: async ({ body, request }) => {
       const envelope = envelopeFor(request, undefined);
-      const { user, position } = await registerGuest(
-        context.store,
+      const { user, position } = await context.app.user.registerGuest(
         newIdFor(envelope, 'guest'),
         body?.name ?? visitorName(),
         envelope,
@@ -147,8 +145,7 @@ export const authRoutes = (context: ApiContext): Route[] => [
     handle: async ({ body, request }) => {
       const wallet = await proveWallet(context, body);
       const short = wallet.address.slice(0, 10);
-      const { user, position, created } = await signInWithWallet(
-        context.store,
+      const { user, position, created } = await context.app.user.signInWithWallet(
         wallet,
         `User ${short}`,
         { ...envelopeFor(request, undefined), auth: wallet.network },

@@ -1,22 +1,9 @@
 import type { Request } from 'express';
 import { z } from 'zod';
-import { decideInTurn } from '../../../../domain/decider.js';
+import type { Unstamped } from '../../../../application/envelope.js';
 import { IDENTITY } from '../../../../domain/geometry.js';
-import {
-  evolveObject,
-  objectDecider,
-  objectStream,
-  type ObjectCommand,
-} from '../../../../domain/object/object.js';
+import type { ObjectCommand } from '../../../../domain/object/object.js';
 import { OBJECT_TYPE_NAMES } from '../../../../domain/world/object-types.js';
-import { worldDecider, worldStream } from '../../../../domain/world/world.js';
-import {
-  handleCommand,
-  loadState,
-  type CommandEnvelope,
-} from '../../../../storage/command-handler.js';
-import { requireUsable } from '../../../../storage/commands/asset-commands.js';
-import { handleWorldCommand, mayUserEdit } from '../../../../storage/commands/world-commands.js';
 import { ApiError } from '../errors.js';
 import { envelopeFor, newIdFor, type ApiContext } from '../context.js';
 import { decodeCursor, pageOf } from '../cursor.js';
@@ -87,51 +74,14 @@ const AttributePath = z.strictObject({
   name: z.string().min(1).max(128),
 });
 
-/**
- * The world an object is in, from the first event of the object's own stream: written when its
- * id was claimed, so it holds before any read model has seen the object.
- */
+/** The world an object is in, from the object's own stream: it holds before any read model. */
 const worldOf = async (context: ApiContext, objectId: string) => {
-  const [first] = await context.store.readStream(objectStream(objectId), { limit: 1 });
-  const worldId = (first?.data as { worldId?: unknown } | undefined)?.worldId;
-  if (typeof worldId !== 'string')
-    throw new ApiError(404, 'object_not_found', `no object ${objectId}`);
+  const worldId = await context.app.world.worldOfObject(objectId);
+  if (worldId === undefined) throw new ApiError(404, 'object_not_found', `no object ${objectId}`);
   return worldId;
 };
 
-/** Several edits of one object, decided in turn and appended together, or not at all. */
-const handleObjectCommands = (
-  context: ApiContext,
-  worldId: string,
-  objectId: string,
-  commands: readonly ObjectCommand[],
-  envelope: CommandEnvelope,
-) =>
-  handleCommand(
-    context.store,
-    {
-      stream: objectStream(objectId),
-      ...objectDecider,
-      decide: async (object) => {
-        const { state: world } = await loadState(context.store, worldStream(worldId), worldDecider);
-        return decideInTurn(
-          commands,
-          object,
-          (command, state) => objectDecider.decide(command, { world, object: state }),
-          evolveObject,
-        );
-      },
-    },
-    envelope,
-  );
-
 type ObjectRef = { worldId: string; objectId: string };
-/** An object command without who and when, which the request supplies. */
-type ObjectEdit = ObjectCommand extends infer C
-  ? C extends ObjectCommand
-    ? Omit<C, 'actor' | 'at'>
-    : never
-  : never;
 
 /** Applies the edits a request asks for to one object, all or none, and answers the position. */
 const editObject = async (
@@ -139,14 +89,16 @@ const editObject = async (
   request: Request,
   caller: Caller,
   objectId: string,
-  edits: (ref: ObjectRef) => ObjectEdit[],
+  edits: (ref: ObjectRef) => Unstamped<ObjectCommand>[],
 ) => {
   const envelope = envelopeFor(request, caller);
   const worldId = await worldOf(context, objectId);
-  const commands = edits({ worldId, objectId }).map(
-    (edit) => ({ ...edit, actor: envelope.actor, at: envelope.at }) as ObjectCommand,
+  const { position } = await context.app.world.editObjectTogether(
+    worldId,
+    objectId,
+    edits({ worldId, objectId }),
+    envelope,
   );
-  const { position } = await handleObjectCommands(context, worldId, objectId, commands, envelope);
   return { body: { position } };
 };
 
@@ -191,24 +143,18 @@ export const objectRoutes = (context: ApiContext): Route[] => [
     }),
     responses: { 201: { description: 'Spawned', schema: Written.extend({ id: z.string() }) } },
     handle: async ({ caller, params, body, request }) => {
-      if (body.assetId) await requireUsable(context.store, body.assetId, 'object');
+      if (body.assetId) await context.app.asset.requireUsable(body.assetId, 'object');
       const envelope = envelopeFor(request, caller);
       const objectId = newIdFor(envelope, 'object');
-      const { position } = await handleWorldCommand(
-        context.store,
+      const { position } = await context.app.world.spawnObject(
         {
-          type: 'SpawnObject',
-          data: {
-            worldId: params.worldId,
-            objectId,
-            parentId: body.parentId ?? params.worldId,
-            objectType: body.objectType,
-            name: body.name,
-            ...(body.assetId !== undefined ? { assetId: body.assetId } : {}),
-            transform: body.transform ?? IDENTITY,
-          },
-          actor: envelope.actor,
-          at: envelope.at,
+          worldId: params.worldId,
+          objectId,
+          parentId: body.parentId ?? params.worldId,
+          objectType: body.objectType,
+          name: body.name,
+          ...(body.assetId !== undefined ? { assetId: body.assetId } : {}),
+          transform: body.transform ?? IDENTITY,
         },
         envelope,
       );
@@ -248,7 +194,7 @@ export const objectRoutes = (context: ApiContext): Route[] => [
     }),
     responses: { 200: { description: 'Changed', schema: Written } },
     handle: async ({ caller, params, body, request }) => {
-      if (body.assetId) await requireUsable(context.store, body.assetId, 'object');
+      if (body.assetId) await context.app.asset.requireUsable(body.assetId, 'object');
       return editObject(context, request, caller, params.objectId, (ref) => [
         ...(body.name !== undefined
           ? [{ type: 'RenameObject' as const, data: { ...ref, name: body.name } }]
@@ -275,14 +221,8 @@ export const objectRoutes = (context: ApiContext): Route[] => [
     handle: async ({ caller, params, request }) => {
       const envelope = envelopeFor(request, caller);
       const worldId = await worldOf(context, params.objectId);
-      const { position } = await handleWorldCommand(
-        context.store,
-        {
-          type: 'RemoveObject',
-          data: { worldId, objectId: params.objectId },
-          actor: envelope.actor,
-          at: envelope.at,
-        },
+      const { position } = await context.app.world.handle(
+        { type: 'RemoveObject', data: { worldId, objectId: params.objectId } },
         envelope,
       );
       return { body: { position } };
@@ -306,7 +246,7 @@ export const objectRoutes = (context: ApiContext): Route[] => [
       const editorOnly = rows.some((row) => row.permissions.read === 'editor');
       const editor =
         editorOnly && rows[0]
-          ? await mayUserEdit(context.store, rows[0].world_id, caller.userId, params.objectId)
+          ? await context.app.world.mayUserEdit(rows[0].world_id, caller.userId, params.objectId)
           : false;
       const items = rows
         .filter((row) => row.permissions.read === 'any' || editor)

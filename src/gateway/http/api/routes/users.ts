@@ -1,10 +1,4 @@
 import { z } from 'zod';
-import {
-  attachWallet,
-  deleteUser,
-  detachWallet,
-} from '../../../../storage/commands/account-commands.js';
-import { handleUserCommand } from '../../../../storage/commands/user-commands.js';
 import { normaliseWallet } from '../../../auth/wallet-signatures.js';
 import { findUser, walletsOf } from '../../../../projections/users/queries.js';
 import type { UserRow } from '../../../../projections/users/rows.js';
@@ -73,13 +67,10 @@ export const userRoutes = (context: ApiContext): Route[] => {
       responses: { 200: { description: 'Changed', schema: Written } },
       handle: async ({ caller, body, request }) => {
         const envelope = envelopeFor(request, caller);
-        const { position } = await handleUserCommand(
-          context.store,
+        const { position } = await context.app.user.handle(
           {
             type: 'UpdateProfile',
             data: { userId: caller.userId, profile: body },
-            actor: envelope.actor,
-            at: envelope.at,
           },
           envelope,
         );
@@ -98,8 +89,7 @@ export const userRoutes = (context: ApiContext): Route[] => {
         200: { description: 'Deleted', schema: z.object({ position: Position.nullable() }) },
       },
       handle: async ({ caller, request }) => {
-        const position = await deleteUser(
-          context.store,
+        const position = await context.app.user.deleteUser(
           caller.userId,
           'requested',
           envelopeFor(request, caller),
@@ -135,8 +125,7 @@ export const userRoutes = (context: ApiContext): Route[] => {
       },
       handle: async ({ caller, body, request }) => {
         const wallet = await proveWallet(context, body);
-        const position = await attachWallet(
-          context.store,
+        const position = await context.app.user.attachWallet(
           caller.userId,
           wallet,
           envelopeFor(request, caller),
@@ -161,8 +150,7 @@ export const userRoutes = (context: ApiContext): Route[] => {
       },
       handle: async ({ caller, params, request }) => {
         const wallet = normaliseWallet(params.network, params.address);
-        const position = await detachWallet(
-          context.store,
+        const position = await context.app.user.detachWallet(
           caller.userId,
           wallet,
           envelopeFor(request, caller),

@@ -1,14 +1,6 @@
 import { z } from 'zod';
-import { decideInTurn } from '../../../../domain/decider.js';
-import {
-  evolveWorld,
-  worldDecider,
-  worldStream,
-  type WorldCommand,
-} from '../../../../domain/world/world.js';
-import { handleCommand, type CommandEnvelope } from '../../../../storage/command-handler.js';
-import { requireUsable } from '../../../../storage/commands/asset-commands.js';
-import { handleWorldCommand } from '../../../../storage/commands/world-commands.js';
+import type { Unstamped } from '../../../../application/envelope.js';
+import type { WorldCommand } from '../../../../domain/world/world.js';
 import { ApiError } from '../errors.js';
 import { envelopeFor, newIdFor, type ApiContext } from '../context.js';
 import { decodeCursor, pageOf } from '../cursor.js';
@@ -58,23 +50,6 @@ const toWorld = (row: WorldRow): z.output<typeof World> => ({
 });
 
 const WorldId = z.strictObject({ worldId: Uuid });
-
-/** Several commands on one world, decided in turn and appended together, or not at all. */
-const handleWorldCommands = (
-  context: ApiContext,
-  worldId: string,
-  commands: readonly WorldCommand[],
-  envelope: CommandEnvelope,
-) =>
-  handleCommand(
-    context.store,
-    {
-      stream: worldStream(worldId),
-      ...worldDecider,
-      decide: (world) => decideInTurn(commands, world, worldDecider.decide, evolveWorld),
-    },
-    envelope,
-  );
 
 export const worldRoutes = (context: ApiContext): Route[] => [
   route({
@@ -131,8 +106,7 @@ export const worldRoutes = (context: ApiContext): Route[] => [
         );
       const envelope = envelopeFor(request, caller);
       const worldId = newIdFor(envelope, 'world');
-      const { position } = await handleWorldCommand(
-        context.store,
+      const { position } = await context.app.world.handle(
         {
           type: 'CreateWorld',
           data: {
@@ -141,8 +115,6 @@ export const worldRoutes = (context: ApiContext): Route[] => [
             name: body.name,
             ...(body.description !== undefined ? { description: body.description } : {}),
           },
-          actor: envelope.actor,
-          at: envelope.at,
         },
         envelope,
       );
@@ -184,8 +156,7 @@ export const worldRoutes = (context: ApiContext): Route[] => [
     handle: async ({ caller, params, body, request }) => {
       const envelope = envelopeFor(request, caller);
       const { worldId } = params;
-      const base = { actor: envelope.actor, at: envelope.at };
-      const commands: WorldCommand[] = [];
+      const commands: Unstamped<WorldCommand>[] = [];
       if (body.name !== undefined || body.description !== undefined) {
         commands.push({
           type: 'ChangeWorldDetails',
@@ -194,19 +165,17 @@ export const worldRoutes = (context: ApiContext): Route[] => [
             ...(body.name !== undefined ? { name: body.name } : {}),
             ...(body.description !== undefined ? { description: body.description } : {}),
           },
-          ...base,
         });
       }
       if (body.settings) {
         const { skyboxAssetId } = body.settings;
-        if (skyboxAssetId) await requireUsable(context.store, skyboxAssetId, 'skybox');
+        if (skyboxAssetId) await context.app.asset.requireUsable(skyboxAssetId, 'skybox');
         commands.push({
           type: 'ChangeWorldSettings',
           data: { worldId, settings: body.settings },
-          ...base,
         });
       }
-      const { position } = await handleWorldCommands(context, worldId, commands, envelope);
+      const { position } = await context.app.world.handleTogether(worldId, commands, envelope);
       return { body: { position } };
     },
   }),
@@ -253,8 +222,7 @@ export const worldRoutes = (context: ApiContext): Route[] => [
     responses: { 200: { description: 'Added', schema: Written } },
     handle: async ({ caller, params, body, request }) => {
       const envelope = envelopeFor(request, caller);
-      const { position } = await handleWorldCommand(
-        context.store,
+      const { position } = await context.app.world.handle(
         {
           type: 'GrantAdmin',
           data: {
@@ -262,8 +230,6 @@ export const worldRoutes = (context: ApiContext): Route[] => [
             nodeId: body.nodeId ?? params.worldId,
             userId: body.userId,
           },
-          actor: envelope.actor,
-          at: envelope.at,
         },
         envelope,
       );
@@ -283,8 +249,7 @@ export const worldRoutes = (context: ApiContext): Route[] => [
     responses: { 200: { description: 'Removed', schema: Written } },
     handle: async ({ caller, params, query, request }) => {
       const envelope = envelopeFor(request, caller);
-      const { position } = await handleWorldCommand(
-        context.store,
+      const { position } = await context.app.world.handle(
         {
           type: 'RevokeAdmin',
           data: {
@@ -292,8 +257,6 @@ export const worldRoutes = (context: ApiContext): Route[] => [
             nodeId: query.nodeId ?? params.worldId,
             userId: params.userId,
           },
-          actor: envelope.actor,
-          at: envelope.at,
         },
         envelope,
       );

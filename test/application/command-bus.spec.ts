@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { createApplication, type Application } from '../../src/application/application.js';
+import { createCommandBus } from '../../src/application/command-bus.js';
+import type { CommandEnvelope, Unstamped } from '../../src/application/envelope.js';
+import { objectAggregate } from '../../src/application/world/object-commands.js';
+import { objectIdAggregate } from '../../src/application/world/spawn-object.js';
 import type { Actor } from '../../src/domain/decider.js';
 import { DomainError } from '../../src/domain/errors.js';
 import { IDENTITY } from '../../src/domain/geometry.js';
-import { objectDecider, objectStream, type ObjectCommand } from '../../src/domain/object/object.js';
-import { worldDecider, worldStream, type WorldCommand } from '../../src/domain/world/world.js';
-import {
-  handleCommand,
-  loadState,
-  type CommandEnvelope,
-} from '../../src/storage/command-handler.js';
-import {
-  handleObjectCommand,
-  handleWorldCommand,
-} from '../../src/storage/commands/world-commands.js';
+import { objectStream, type ObjectCommand } from '../../src/domain/object/object.js';
+import { worldStream, type WorldCommand } from '../../src/domain/world/world.js';
 import { WrongExpectedVersion } from '../../src/storage/event-store/errors.js';
 import type { EventStore } from '../../src/storage/event-store/port.js';
 import { openPgliteClient } from '../../src/storage/sql/pglite-client.js';
@@ -43,9 +39,10 @@ const backends: Array<[string, () => Promise<SqlClient | undefined>]> = [
 ];
 
 for (const [name, connect] of backends) {
-  describe(`command handling on ${name}`, () => {
+  describe(`the command bus on ${name}`, () => {
     let client: SqlClient;
     let store: EventStore;
+    let app: Application;
     const schema = `t_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
     let worldId: string;
     let fountain: string;
@@ -55,6 +52,7 @@ for (const [name, connect] of backends) {
       if (!connected) return this.skip(); // no PostgreSQL on this machine
       client = connected;
       store = await openSqlEventStore(client, { schema });
+      app = createApplication(store);
     });
     after(async () => {
       if (!client) return;
@@ -63,19 +61,10 @@ for (const [name, connect] of backends) {
       await client.close();
     });
 
-    const world = (command: Omit<WorldCommand, 'actor' | 'at'>, actor = asUser(OWNER)) =>
-      handleWorldCommand(store, { ...command, actor, at: AT } as WorldCommand, envelope(actor));
-    const edit = (
-      command: Omit<ObjectCommand, 'actor' | 'at'>,
-      actor: Actor,
-      options?: { maxRetries: number },
-    ) =>
-      handleObjectCommand(
-        store,
-        { ...command, actor, at: AT } as ObjectCommand,
-        envelope(actor),
-        options,
-      );
+    const world = (command: Unstamped<WorldCommand>, actor = asUser(OWNER)) =>
+      app.world.handle(command, envelope(actor));
+    const edit = (command: Unstamped<ObjectCommand>, actor: Actor) =>
+      app.world.editObject(command, envelope(actor));
 
     beforeEach(async () => {
       worldId = randomUUID();
@@ -98,14 +87,8 @@ for (const [name, connect] of backends) {
     it('stamps actor, command, correlation and causation ids and the command time on every event', async () => {
       const actor = asUser(OWNER);
       const command = envelope(actor);
-      const handled = await handleWorldCommand(
-        store,
-        {
-          type: 'ChangeWorldDetails',
-          data: { worldId, name: 'Renamed', description: 'A place' },
-          actor,
-          at: AT,
-        },
+      const handled = await app.world.handle(
+        { type: 'ChangeWorldDetails', data: { worldId, name: 'Renamed', description: 'A place' } },
         command,
       );
       assert.deepEqual(
@@ -142,7 +125,7 @@ for (const [name, connect] of backends) {
     it('answers a repeated command with its first result instead of deciding it again', async () => {
       const actor = asUser(OWNER);
       const command = envelope(actor);
-      const spawn: WorldCommand = {
+      const spawn: Unstamped<WorldCommand> = {
         type: 'SpawnObject',
         data: {
           worldId,
@@ -152,11 +135,9 @@ for (const [name, connect] of backends) {
           name: 'Bench',
           transform: IDENTITY,
         },
-        actor,
-        at: AT,
       };
-      const first = await handleWorldCommand(store, spawn, command);
-      const again = await handleWorldCommand(store, spawn, command);
+      const first = await app.world.handle(spawn, command);
+      const again = await app.world.handle(spawn, command);
       assert.equal(again.alreadyHandled, true);
       assert.equal(again.position, first.position);
       const spawns = (await store.readStream(worldStream(worldId))).filter(
@@ -198,6 +179,80 @@ for (const [name, connect] of backends) {
         spawnCopy(fountain),
         (error: unknown) => error instanceof DomainError && error.code === 'object_exists',
       );
+    });
+
+    it('finds its own id claim when a spawn is retried after its world append failed', async () => {
+      const objectId = randomUUID();
+      const command = envelope(asUser(OWNER));
+      // The first attempt claimed the id, then lost the world's stream to another writer.
+      await app.bus.handle(
+        objectIdAggregate,
+        objectStream(objectId),
+        [{ type: 'ReserveObjectId', data: { objectId, worldId } }],
+        command,
+      );
+      const retried = await app.world.spawnObject(
+        {
+          worldId,
+          objectId,
+          parentId: worldId,
+          objectType: 'generic',
+          name: 'Retried',
+          transform: IDENTITY,
+        },
+        command,
+      );
+      assert.deepEqual(
+        retried.events.map((e) => e.type),
+        ['ObjectSpawned'],
+      );
+      assert.equal(await app.world.worldOfObject(objectId), worldId);
+      assert.deepEqual(
+        (await store.readStream(objectStream(objectId))).map((e) => e.type),
+        ['ObjectIdReserved'],
+      );
+    });
+
+    it('handles several commands on one world together: every spawn among them claims its id', async () => {
+      const [a, b] = [randomUUID(), randomUUID()];
+      const spawn = (objectId: string, parentId: string): Unstamped<WorldCommand> => ({
+        type: 'SpawnObject',
+        data: {
+          worldId,
+          objectId,
+          parentId,
+          objectType: 'generic',
+          name: 'Nested',
+          transform: IDENTITY,
+        },
+      });
+      const handled = await app.world.handleTogether(
+        worldId,
+        [spawn(a, worldId), spawn(b, a)],
+        envelope(asUser(OWNER)),
+      );
+      assert.deepEqual(
+        handled.events.map((e) => e.type),
+        ['ObjectSpawned', 'ObjectSpawned'],
+      );
+      assert.equal(await app.world.worldOfObject(a), worldId);
+      assert.equal(await app.world.worldOfObject(b), worldId);
+    });
+
+    it('appends none of several commands when one of them is refused', async () => {
+      const before = await store.readStream(worldStream(worldId));
+      await assert.rejects(
+        app.world.handleTogether(
+          worldId,
+          [
+            { type: 'ChangeWorldDetails', data: { worldId, name: 'Half' } },
+            { type: 'RemoveObject', data: { worldId, objectId: randomUUID() } },
+          ],
+          envelope(asUser(OWNER)),
+        ),
+        (error: unknown) => error instanceof DomainError && error.code === 'object_not_found',
+      );
+      assert.equal((await store.readStream(worldStream(worldId))).length, before.length);
     });
 
     it('claims no id for a spawn it refuses', async () => {
@@ -250,7 +305,8 @@ for (const [name, connect] of backends) {
 
     /**
      * Two commands that both read the stream before either appends: a guaranteed conflict. They
-     * come through two stores, as from two processes: within one, commands on a stream queue.
+     * come through two stores and two buses, as from two processes: within one bus, commands on
+     * a stream queue.
      */
     const racingEdits = async (maxRetries: number) => {
       const elsewhere = await openSqlEventStore(client, { schema });
@@ -258,36 +314,36 @@ for (const [name, connect] of backends) {
       let release!: () => void;
       const bothRead = new Promise<void>((resolve) => (release = resolve));
       const setAttribute = (via: EventStore, actor: Actor, attribute: string) => {
-        const command: ObjectCommand = {
-          type: 'SetObjectAttribute',
-          data: {
-            worldId,
-            objectId: fountain,
-            pluginId: 'core',
-            name: attribute,
-            value: attribute,
-          },
-          actor,
-          at: AT,
-        };
+        const bus = createCommandBus(via, { maxRetries });
+        const objects = objectAggregate(bus, worldId);
         let firstDecision = true;
-        return handleCommand(
-          via,
+        return bus.handle(
           {
-            stream: objectStream(fountain),
-            ...objectDecider,
-            decide: async (object) => {
-              const { state: tree } = await loadState(via, worldStream(worldId), worldDecider);
+            ...objects,
+            decider: async (commands) => {
+              const decide = await objects.decider(commands);
               if (firstDecision) {
                 firstDecision = false;
                 if (++arrived === 2) release();
                 await bothRead;
               }
-              return objectDecider.decide(command, { world: tree, object });
+              return decide;
             },
           },
+          objectStream(fountain),
+          [
+            {
+              type: 'SetObjectAttribute',
+              data: {
+                worldId,
+                objectId: fountain,
+                pluginId: 'core',
+                name: attribute,
+                value: attribute,
+              },
+            },
+          ],
           envelope(actor),
-          { maxRetries },
         );
       };
       try {
@@ -306,7 +362,7 @@ for (const [name, connect] of backends) {
         outcomes.map((o) => o.status),
         ['fulfilled', 'fulfilled'],
       );
-      const { state } = await loadState(store, objectStream(fountain), objectDecider);
+      const state = await app.world.loadObject(fountain);
       assert.deepEqual([...state.attributes.keys()].sort(), [
         'core\u0000colour',
         'core\u0000sound',
@@ -314,24 +370,18 @@ for (const [name, connect] of backends) {
     });
 
     it('queues commands on one stream within a process: thirty spawns at once all land, none retried', async () => {
+      const neverRetrying = createApplication(store, { maxRetries: 0 });
       const spawns = Array.from({ length: 30 }, (_, i) =>
-        handleWorldCommand(
-          store,
+        neverRetrying.world.spawnObject(
           {
-            type: 'SpawnObject',
-            data: {
-              worldId,
-              objectId: randomUUID(),
-              parentId: worldId,
-              objectType: 'generic',
-              name: `Crowd ${i}`,
-              transform: IDENTITY,
-            },
-            actor: asUser(OWNER),
-            at: AT,
+            worldId,
+            objectId: randomUUID(),
+            parentId: worldId,
+            objectType: 'generic',
+            name: `Crowd ${i}`,
+            transform: IDENTITY,
           },
           envelope(asUser(OWNER)),
-          { maxRetries: 0 },
         ),
       );
       const outcomes = await Promise.allSettled(spawns);
@@ -339,7 +389,7 @@ for (const [name, connect] of backends) {
         outcomes.filter((o) => o.status === 'rejected'),
         [],
       );
-      const { state } = await loadState(store, worldStream(worldId), worldDecider);
+      const state = await neverRetrying.world.load(worldId);
       assert.equal(
         state.status === 'active' && state.objects.size,
         32,

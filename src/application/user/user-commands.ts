@@ -1,0 +1,54 @@
+import {
+  userDecider,
+  userStream,
+  type User,
+  type UserCommand,
+  type UserEvent,
+} from '../../domain/user/user.js';
+import type { Aggregate, CommandBus } from '../command-bus.js';
+import type { CommandEnvelope, Unstamped } from '../envelope.js';
+
+const userFold = {
+  name: 'user',
+  initialState: userDecider.initialState,
+  evolve: userDecider.evolve,
+};
+
+/** User commands, on the user's stream; a high-five also reads the other user's presence. */
+export const userAggregate = (bus: CommandBus): Aggregate<User, UserCommand, UserEvent> => ({
+  ...userFold,
+  decider: async (commands) => {
+    const targets = new Map<string, User>();
+    for (const command of commands) {
+      if (command.type !== 'HighFive') continue;
+      const { targetUserId } = command.data;
+      targets.set(targetUserId, await loadUser(bus, targetUserId));
+    }
+    return (command, user) => {
+      const target =
+        command.type === 'HighFive' ? targets.get(command.data.targetUserId) : undefined;
+      return userDecider.decide(command, target ? { user, target } : { user });
+    };
+  },
+});
+
+export const loadUser = async (bus: CommandBus, userId: string) =>
+  (await bus.load(userFold, userStream(userId))).state;
+
+export const handleUserCommand = (
+  bus: CommandBus,
+  command: Unstamped<UserCommand>,
+  envelope: CommandEnvelope,
+) => bus.handle(userAggregate(bus), userStream(command.data.userId), [command], envelope);
+
+/**
+ * Whether the user exists and was not deleted, from the last event of their stream: a deletion
+ * is always the last, so this holds from the moment it is written, unlike a read model.
+ */
+export const userIsActive = async (bus: CommandBus, userId: string) => {
+  const [last] = await bus.store.readStream(userStream(userId), {
+    direction: 'backwards',
+    limit: 1,
+  });
+  return last !== undefined && last.type !== 'UserDeleted';
+};
