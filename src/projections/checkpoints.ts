@@ -43,7 +43,7 @@ type CheckpointRow = {
   processed: number;
   updated_at: Date;
   failed_at: Date | null;
-  failure: FailureReport | null;
+  failure: FailureReport | string | null;
 };
 
 const toCheckpoint = (row: CheckpointRow): Checkpoint => ({
@@ -52,7 +52,16 @@ const toCheckpoint = (row: CheckpointRow): Checkpoint => ({
   position: row.position as Position | 'start',
   processed: row.processed,
   updatedAt: row.updated_at,
-  failure: row.failed_at && row.failure ? { ...row.failure, at: row.failed_at } : null,
+  failure:
+    row.failed_at && row.failure
+      ? {
+          // PostgreSQL's client may hand jsonb back as text.
+          ...(typeof row.failure === 'string'
+            ? (JSON.parse(row.failure) as FailureReport)
+            : row.failure),
+          at: row.failed_at,
+        }
+      : null,
 });
 
 const SELECT_CHECKPOINTS = (s: string) =>
