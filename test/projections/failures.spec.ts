@@ -77,8 +77,7 @@ const backends: Array<[string, () => Promise<SqlClient | undefined>]> = [
 ];
 
 for (const [backend, connect] of backends) {
-  describe(`a failing follower on ${backend}`, function () {
-    this.timeout(30_000);
+  describe(`a failing follower on ${backend}`, () => {
     let client: SqlClient;
     let store: EventStore;
     let schema: string;
