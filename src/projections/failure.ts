@@ -1,3 +1,4 @@
+import { messageWithoutValues } from '../log.js';
 import type { Position, RecordedEvent } from '../storage/event-store/port.js';
 
 /**
@@ -17,8 +18,6 @@ export interface FailureReport {
 
 /** SQLSTATE classes of errors that the same events will raise again: retrying cannot help. */
 const DETERMINISTIC_SQLSTATE_CLASSES = new Set(['22', '23', '2B', '42', '44', '0A']);
-/** Data exceptions quote the value they refused (`invalid input syntax for type integer: "x"`). */
-const VALUE_QUOTING_SQLSTATE_CLASSES = new Set(['22']);
 /** Errors of our own code, which the same events will raise again. */
 const BUG_ERROR_NAMES = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError']);
 
@@ -43,15 +42,7 @@ export const errorCode = (error: unknown): string => {
 };
 
 /** The message, unless it may quote a value; then the names of what was refused. */
-export const safeMessage = (error: unknown): string => {
-  if (!(error instanceof Error)) return String(error);
-  const state = sqlState(error);
-  if (!state || !VALUE_QUOTING_SQLSTATE_CLASSES.has(state.slice(0, 2))) return error.message;
-  const where = ['table_name', 'column_name', 'constraint_name']
-    .map((key) => (error as unknown as Record<string, unknown>)[key])
-    .filter((name): name is string => typeof name === 'string');
-  return `data exception ${state}${where.length > 0 ? ` (${where.join(', ')})` : ''}`;
-};
+export const safeMessage = messageWithoutValues;
 
 /** A follower's batch failed: the error, with the event it failed on when known. */
 export class FollowerFailed extends Error {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { withoutValues } from '../../src/log.js';
+import { errorWithoutValues } from '../../src/log.js';
 import { readCheckpoint } from '../../src/projections/checkpoints.js';
 import type { Projection } from '../../src/projections/projection.js';
 import { projectionStatus, retryFollower } from '../../src/projections/status.js';
@@ -83,7 +83,7 @@ for (const [backend, connect] of backends) {
     let schema: string;
     const logs: string[] = [];
     const log = pino(
-      { level: 'info', serializers: { err: withoutValues } },
+      { level: 'info', serializers: { err: errorWithoutValues } },
       {
         write: (line: string) => void logs.push(line),
       },
@@ -225,7 +225,7 @@ describe('logged database errors', () => {
       assert.ok(error instanceof Error);
       const lines: string[] = [];
       const log = pino(
-        { serializers: { err: withoutValues } },
+        { serializers: { err: errorWithoutValues } },
         {
           write: (line: string) => void lines.push(line),
         },
