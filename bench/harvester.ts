@@ -4,7 +4,7 @@ import { parseChainRegistry, type ChainConfig } from '../src/harvester/chain-con
 import { chainStream } from '../src/harvester/events.js';
 import { startHarvester } from '../src/harvester/harvester.js';
 import { createLogger } from '../src/log.js';
-import { chainsProjection } from '../src/projections/read-models/chains.js';
+import { chainsProjection } from '../src/projections/chains/projection.js';
 import { startProjection } from '../src/projections/runner.js';
 import type { SqlClient } from '../src/storage/sql/sql-client.js';
 import { openSqlEventStore } from '../src/storage/sql/sql-event-store.js';

@@ -3,12 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { percentile } from './stats.js';
 import { cellOf, neighbourhood, type CellKey } from '../src/gateway/posbus/interest.js';
-import { TRANSFORMS_HEADER_BYTES, ServerOp } from '../src/gateway/posbus/protocol.js';
+import { TRANSFORMS_HEADER_BYTES, ServerOp } from '../src/client/wire/protocol.js';
 import {
   decodeUpstreamTransform,
   encodeTransformRecords,
   type AvatarTransform,
-} from '../src/gateway/posbus/transforms.js';
+} from '../src/client/wire/transforms.js';
 
 /**
  * The baseline for the PosBus benchmark: the same position logic (grid cells, one frame per

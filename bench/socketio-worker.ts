@@ -1,10 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { io, type Socket } from 'socket.io-client';
-import { TRANSFORMS_HEADER_BYTES } from '../src/gateway/posbus/protocol.js';
-import {
-  DOWNSTREAM_RECORD_BYTES,
-  encodeUpstreamTransform,
-} from '../src/gateway/posbus/transforms.js';
+import { TRANSFORMS_HEADER_BYTES } from '../src/client/wire/protocol.js';
+import { DOWNSTREAM_RECORD_BYTES, encodeUpstreamTransform } from '../src/client/wire/transforms.js';
 
 /** The Socket.IO side of the PosBus benchmark: the same walkers, the same measurements. */
 interface Job {

@@ -10,13 +10,13 @@ import {
   type DurableEvent,
   type Presence,
   type WorldSnapshot,
-} from '../gateway/posbus/protocol.js';
+} from './wire/protocol.js';
 import {
   DOWNSTREAM_RECORD_BYTES,
   decodeTransformRecords,
   encodeUpstreamTransform,
   type AvatarTransform,
-} from '../gateway/posbus/transforms.js';
+} from './wire/transforms.js';
 
 type Json = Record<string, unknown>;
 
@@ -63,57 +63,82 @@ export interface PosBusClientEvents {
   close: [code: number, reason: string];
 }
 
-const applyEvent = (world: ClientWorld, { type, data, position }: DurableEvent) => {
-  const objectId = data.objectId as string;
-  const patch = (fields: Json) => {
+const applyEvent = (world: ClientWorld, event: DurableEvent) => {
+  const patch = (objectId: string, fields: Json) => {
     const object = world.objects.get(objectId);
     if (object) world.objects.set(objectId, { ...object, ...fields });
   };
-  switch (type) {
+  const patchAttributes = (objectId: string, change: (attributes: Json) => void) => {
+    const object = world.objects.get(objectId);
+    if (!object) return;
+    const attributes = { ...(object.attributes as Json) };
+    change(attributes);
+    world.objects.set(objectId, { ...object, attributes });
+  };
+  switch (event.type) {
     case 'ObjectSpawned':
-      world.objects.set(objectId, { id: objectId, ...data, attributes: {} });
+      world.objects.set(event.data.objectId, {
+        id: event.data.objectId,
+        ...event.data,
+        attributes: {},
+      });
       break;
     case 'ObjectsRemoved':
-      for (const id of data.removedIds as string[]) world.objects.delete(id);
+      for (const id of event.data.removedIds) world.objects.delete(id);
       break;
     case 'ObjectRenamed':
-      patch({ name: data.name });
+      patch(event.data.objectId, { name: event.data.name });
       break;
     case 'ObjectAssetChanged':
-      patch({ assetId: data.assetId });
+      patch(event.data.objectId, { assetId: event.data.assetId });
       break;
     case 'ObjectTransformed':
-      patch({ transform: data.transform });
+      patch(event.data.objectId, { transform: event.data.transform });
       break;
-    case 'ObjectAttributeSet':
+    case 'ObjectAttributeSet': {
+      const { pluginId, name, value } = event.data;
+      patchAttributes(event.data.objectId, (attributes) => {
+        attributes[`${pluginId}/${name}`] = value;
+      });
+      break;
+    }
     case 'ObjectAttributeRemoved': {
-      const object = world.objects.get(objectId);
-      if (!object) break;
-      const attributes = { ...(object.attributes as Json) };
-      const key = `${String(data.pluginId)}/${String(data.name)}`;
-      if (type === 'ObjectAttributeSet') attributes[key] = data.value;
-      else delete attributes[key];
-      world.objects.set(objectId, { ...object, attributes });
+      const { pluginId, name } = event.data;
+      patchAttributes(event.data.objectId, (attributes) => {
+        delete attributes[`${pluginId}/${name}`];
+      });
       break;
     }
     case 'WorldDetailsChanged':
-      world.info = { ...world.info, ...data };
+      world.info = { ...world.info, ...event.data };
       break;
     case 'WorldSettingsChanged':
       world.info = {
         ...world.info,
-        settings: { ...(world.info.settings as Json), ...(data.settings as Json) },
+        settings: { ...(world.info.settings as Json), ...event.data.settings },
       };
       break;
     case 'UserEnteredWorld':
-      world.users.add(data.userId as string);
+      world.users.add(event.data.userId);
       break;
     case 'UserLeftWorld':
-      world.users.delete(data.userId as string);
+      world.users.delete(event.data.userId);
       break;
+    case 'WorldOwnerChanged':
+    case 'WorldDeleted':
+    case 'AdminGranted':
+    case 'AdminRevoked':
+    case 'HighFiveSent':
+      // Nothing the client keeps of the world changes; the event is emitted all the same.
+      break;
+    default:
+      unknownEvent(event);
   }
-  world.position = position;
+  world.position = event.position;
 };
+
+/** An event type this client does not know yet (a newer server): only its position is kept. */
+const unknownEvent = (_event: never) => undefined;
 
 /**
  * A PosBus client: connects, signs in with a token, joins a world, keeps the world's state from

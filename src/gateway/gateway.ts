@@ -4,8 +4,9 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { PROJECTIONS } from '../projections/catalog.js';
 import { superviseProjection } from '../projections/supervisor.js';
+import { liveTables } from '../projections/table-names.js';
 import type { Storage } from '../storage/open-storage.js';
-import { assertSchemaName, quoteIdent } from '../storage/sql/sql-client.js';
+import { assertSchemaName } from '../storage/sql/sql-client.js';
 import { openActivity } from './auth/activity.js';
 import { createAuthenticator } from './auth/authenticate.js';
 import { openChallengeStore } from './auth/challenges.js';
@@ -79,7 +80,7 @@ export const createGateway = async (
   const context: ApiContext = {
     store: storage.events,
     sql: storage.sql,
-    table: (name) => `${quoteIdent(schema)}.${quoteIdent(name)}`,
+    table: liveTables(schema),
     tokens,
     challenges,
     consistency: createConsistency(storage.events, storage.sql, {

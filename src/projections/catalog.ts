@@ -1,9 +1,9 @@
 import type { Projection } from './projection.js';
-import { assetsProjection } from './read-models/assets.js';
-import { chainsProjection } from './read-models/chains.js';
-import { objectsProjection } from './read-models/objects.js';
-import { usersProjection } from './read-models/users.js';
-import { worldsProjection } from './read-models/worlds.js';
+import { assetsProjection } from './assets/projection.js';
+import { chainsProjection } from './chains/projection.js';
+import { objectsProjection } from './objects/projection.js';
+import { usersProjection } from './users/projection.js';
+import { worldsProjection } from './worlds/projection.js';
 
 /** Every read model the server keeps up to date. */
 export const PROJECTIONS: readonly Projection[] = [

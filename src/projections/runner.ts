@@ -22,6 +22,7 @@ import {
 import { FollowerFailed, isDeterministic } from './failure.js';
 import type { Follower } from './follower.js';
 import { defaultBatchSize, type Projection, type TableNames } from './projection.js';
+import { liveTables } from './table-names.js';
 
 export interface RunnerOptions {
   /** Schema of the read-model tables and checkpoints. */
@@ -44,10 +45,7 @@ export interface FollowerRunner {
 
 export type ProjectionRunner = FollowerRunner;
 
-export const liveTables =
-  (schema: string): TableNames =>
-  (base) =>
-    `${quoteIdent(schema)}.${quoteIdent(base)}`;
+export { liveTables };
 
 /** Creates the projection's tables unless they exist; the checkpoints table too. */
 export const prepareProjection = async (

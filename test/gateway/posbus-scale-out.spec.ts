@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { PosBusClient } from '../../src/client/posbus-client.js';
-import { CloseCode } from '../../src/gateway/posbus/protocol.js';
+import { CloseCode } from '../../src/client/wire/protocol.js';
 import type { Config } from '../../src/config.js';
 import type { SqlClient } from '../../src/storage/sql/sql-client.js';
 import { apiClient, openBackend, startApiServer, type ApiServer } from '../support/api-server.js';

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { PosBusClient } from '../../src/client/posbus-client.js';
-import { ClientOp, CloseCode, encode } from '../../src/gateway/posbus/protocol.js';
-import type { DurableEvent } from '../../src/gateway/posbus/protocol.js';
+import { ClientOp, CloseCode, encode } from '../../src/client/wire/protocol.js';
+import type { WireEvent, WireEventOf, WireEventType } from '../../src/client/wire/events.js';
 import type { SqlClient } from '../../src/storage/sql/sql-client.js';
 import { apiClient, openBackend, startApiServer, type ApiServer } from '../support/api-server.js';
 import { signInWithWallet, until, worldWithObject } from '../support/sign-in.js';
@@ -13,12 +13,16 @@ type Api = Awaited<ReturnType<typeof apiClient>>;
 const signIn = (api: Api) => signInWithWallet(api);
 
 /** Resolves with the first event of this type (and, if given, this position) the client gets. */
-const nextEvent = (client: PosBusClient, type: string, position?: string) =>
-  new Promise<DurableEvent>((resolve) => {
-    const listener = (event: DurableEvent) => {
+const nextEvent = <Type extends WireEventType>(
+  client: PosBusClient,
+  type: Type,
+  position?: string,
+) =>
+  new Promise<WireEventOf<Type>>((resolve) => {
+    const listener = (event: WireEvent) => {
       if (event.type !== type || (position && event.position !== position)) return;
       client.off('event', listener);
-      resolve(event);
+      resolve(event as WireEventOf<Type>);
     };
     client.on('event', listener);
   });
@@ -62,7 +66,7 @@ describe('PosBus', function () {
       (client) =>
         new Promise<string[]>((resolve) => {
           const seen: string[] = [];
-          client.on('event', (event: DurableEvent) => {
+          client.on('event', (event: WireEvent) => {
             if (event.type !== 'ObjectRenamed') return;
             seen.push(event.position);
             if (seen.length === 3) resolve(seen);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Wallet } from 'ethers';
 import { startHarvester, type Harvester } from '../../src/harvester/harvester.js';
 import { chainStream, NATIVE_CONTRACT } from '../../src/harvester/events.js';
-import { chainsProjection } from '../../src/projections/read-models/chains.js';
+import { chainsProjection } from '../../src/projections/chains/projection.js';
 import { rebuildProjections } from '../../src/projections/rebuild.js';
 import {
   nativeBalancesAtHead,

@@ -5,7 +5,7 @@ import { startHarvester, type Harvester } from '../../src/harvester/harvester.js
 import { chainStream } from '../../src/harvester/events.js';
 import { ChainHaltedError } from '../../src/harvester/pipeline.js';
 import { ChainNotHalted, ChainNotHarvested, resumeChain } from '../../src/harvester/resume.js';
-import { chainsProjection } from '../../src/projections/read-models/chains.js';
+import { chainsProjection } from '../../src/projections/chains/projection.js';
 import { rebuildProjections } from '../../src/projections/rebuild.js';
 import {
   balancesAtHead,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { AssetCommand } from '../../src/domain/asset/asset.js';
-import { assetsProjection } from '../../src/projections/read-models/assets.js';
+import { assetsProjection } from '../../src/projections/assets/projection.js';
 import { startProjection } from '../../src/projections/runner.js';
 import { handleAssetCommand } from '../../src/storage/commands/asset-commands.js';
 import type { EventStore, Position } from '../../src/storage/event-store/port.js';

@@ -1,5 +1,5 @@
-import { migrate, type Migration } from '../../storage/sql/migrate.js';
-import { quoteIdent, type SqlClient } from '../../storage/sql/sql-client.js';
+import type { SqlClient } from '../../storage/sql/sql-client.js';
+import { prepareUserActivity, recordUserSeen } from '../../storage/sql/user-activity.js';
 import type { Logger } from '../../log.js';
 
 /**
@@ -7,18 +7,6 @@ import type { Logger } from '../../log.js';
  * nobody needs its history; it only tells the guest sweeper who is still around. Written at most
  * once a minute per user per process.
  */
-
-const migrations: readonly Migration[] = [
-  {
-    id: 1,
-    name: 'user activity',
-    sql: (s) => `
-      CREATE TABLE ${s}.user_activity (
-        user_id text PRIMARY KEY,
-        last_seen_at timestamptz NOT NULL
-      );`,
-  },
-];
 
 const WRITE_EVERY_MS = 60_000;
 
@@ -33,8 +21,7 @@ export const openActivity = async (
   log: Logger,
   schema = 'public',
 ): Promise<Activity> => {
-  await migrate(sql, schema, 'activity', migrations);
-  const table = `${quoteIdent(schema)}.user_activity`;
+  await prepareUserActivity(sql, schema);
   const written = new Map<string, number>();
   const pending = new Set<Promise<unknown>>();
   return {
@@ -43,12 +30,7 @@ export const openActivity = async (
       if (now - (written.get(userId) ?? 0) < WRITE_EVERY_MS) return;
       written.set(userId, now);
       if (written.size > 100_000) written.clear(); // forgetting only costs an extra write
-      const write = sql
-        .query(
-          `INSERT INTO ${table} (user_id, last_seen_at) VALUES ($1, now())
-           ON CONFLICT (user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at`,
-          [userId],
-        )
+      const write = recordUserSeen(sql, schema, userId)
         .catch((error: unknown) => log.warn({ err: error, userId }, 'could not record activity'))
         .finally(() => pending.delete(write));
       pending.add(write);

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log.js';
 import { deleteUser } from '../../storage/commands/account-commands.js';
 import type { EventStore } from '../../storage/event-store/port.js';
-import { quoteIdent, type SqlClient } from '../../storage/sql/sql-client.js';
+import { inactiveGuests } from '../../projections/users/inactive-guests.js';
+import { liveTables } from '../../projections/table-names.js';
+import type { SqlClient } from '../../storage/sql/sql-client.js';
 
 export interface GuestSweeper {
   /** Deletes the guests inactive for longer than the limit; returns how many. */
@@ -20,16 +22,10 @@ export const startGuestSweeper = (
   log: Logger,
   options: { inactiveSeconds: number; everyMs: number; schema?: string },
 ): GuestSweeper => {
-  const s = quoteIdent(options.schema ?? 'public');
+  const table = liveTables(options.schema ?? 'public');
   const sweep = async () => {
-    const inactive = await sql.query<{ user_id: string }>(
-      `SELECT u.user_id FROM ${s}.rm_users u LEFT JOIN ${s}.user_activity a USING (user_id)
-        WHERE u.kind = 'guest'
-          AND greatest(u.updated_at, a.last_seen_at) < now() - make_interval(secs => $1)
-        ORDER BY u.user_id LIMIT 500`,
-      [options.inactiveSeconds],
-    );
-    for (const { user_id: userId } of inactive) {
+    const inactive = await inactiveGuests(sql, table, options.inactiveSeconds);
+    for (const userId of inactive) {
       await deleteUser(store, userId, 'guest_inactive', {
         commandId: randomUUID(),
         correlationId: randomUUID(),

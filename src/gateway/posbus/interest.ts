@@ -1,4 +1,4 @@
-import type { AvatarTransform } from './transforms.js';
+import type { AvatarTransform } from '../../client/wire/transforms.js';
 
 /**
  * Interest management on a grid: a client sees the users in its own cell and the eight around

@@ -7,7 +7,7 @@ import type { GatewayRelay, LockClaim, LockHolder, RelayListener, RelayPresence 
 
 /**
  * A lock whose gateway died is free again after this long; live holders renew it three times
- * as often. The same span as a gateway's silence before the others drop its users (server.ts),
+ * as often. The same span as a gateway's silence before the others drop its users (remote-gateways.ts),
  * so a dead gateway's locks look free and are free at about the same time.
  */
 export const LOCK_TTL_MS = 15_000;
@@ -157,9 +157,10 @@ export const connectNatsRelay = async (url: string, log: Logger): Promise<Gatewa
         nc.subscribe(`posbus.${token(worldId)}.*.*`, {
           callback: (error, message) => {
             if (error) return log.warn({ err: error, worldId }, 'PosBus relay subscription failed');
-            const [, , from, kind] = message.subject.split('.');
+            const [, , from = '', kind = ''] = message.subject.split('.');
             try {
-              dispatch(listener, from!, kind!, message.data);
+              // The subscription's subject has four parts; an unknown kind is dropped below.
+              dispatch(listener, from, kind, message.data);
             } catch (failure) {
               log.warn({ err: failure, subject: message.subject }, 'PosBus relay message dropped');
             }

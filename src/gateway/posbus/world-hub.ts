@@ -5,33 +5,10 @@ import {
   type Position,
   type RecordedEvent,
 } from '../../storage/event-store/port.js';
-import type { DurableEvent } from './protocol.js';
+import type { WireEvent } from '../../client/wire/events.js';
+import { isLiveEventType, LIVE_EVENT_TYPES, toWireEvent, type LiveEvent } from './wire-events.js';
 
-/** What PosBus pushes to the clients in a world; everything else in the log stays server-side. */
-export const LIVE_EVENT_TYPES = [
-  'WorldDetailsChanged',
-  'WorldSettingsChanged',
-  'WorldOwnerChanged',
-  'WorldDeleted',
-  'AdminGranted',
-  'AdminRevoked',
-  'ObjectSpawned',
-  'ObjectsRemoved',
-  'ObjectRenamed',
-  'ObjectAssetChanged',
-  'ObjectTransformed',
-  'ObjectAttributeSet',
-  'ObjectAttributeRemoved',
-  'UserEnteredWorld',
-  'UserLeftWorld',
-  'HighFiveSent',
-] as const;
-
-interface WorldEvent extends DurableEvent {
-  worldId: string;
-}
-
-type Listener = (event: DurableEvent) => void;
+type Listener = (event: WireEvent) => void;
 
 export interface WorldHub {
   /** Calls `listener` with each new event of the world, in log order, until the returned stop. */
@@ -43,7 +20,7 @@ export interface WorldHub {
   eventsAfter(
     worldId: string,
     position: string,
-  ): Promise<{ events: DurableEvent[]; fromBuffer: boolean }>;
+  ): Promise<{ events: WireEvent[]; fromBuffer: boolean }>;
   /** Whether the buffer still holds everything after `position`. */
   covers(position: string): boolean;
   stop(): Promise<void>;
@@ -57,14 +34,12 @@ const worldOf = (event: RecordedEvent) => {
 
 // Attributes not marked live stay out of the real-time path (they are read over REST).
 const isLive = (event: RecordedEvent) =>
-  event.type !== 'ObjectAttributeSet' || (event.data as { live?: unknown }).live === true;
+  isLiveEventType(event.type) &&
+  (event.type !== 'ObjectAttributeSet' || (event.data as { live?: unknown }).live === true);
 
-const toDurable = (event: RecordedEvent): WorldEvent => ({
-  position: event.position,
-  type: event.type,
-  data: event.data as Record<string, unknown>,
-  worldId: worldOf(event)!,
-});
+/** The type was checked against the live types; the data is what the domain decided for it. */
+const toWire = (event: RecordedEvent): WireEvent =>
+  toWireEvent(event.position, event as unknown as LiveEvent);
 
 /**
  * One subscription to the event store per gateway process, fanned out to the worlds' sessions,
@@ -78,7 +53,7 @@ export const startWorldHub = async (
 ): Promise<WorldHub> => {
   const bufferSize = options.bufferSize ?? 20_000;
   const filter = { eventTypes: [...LIVE_EVENT_TYPES] };
-  const buffer: WorldEvent[] = [];
+  const buffer: WireEvent[] = [];
   const listeners = new Map<string, Set<Listener>>();
   const head = await store.headPosition();
   /** The buffer holds every live event after this position. */
@@ -98,7 +73,7 @@ export const startWorldHub = async (
         })) {
           for (const recorded of batch.events) {
             if (!worldOf(recorded) || !isLive(recorded)) continue;
-            const event = toDurable(recorded);
+            const event = toWire(recorded);
             buffer.push(event);
             for (const listener of listeners.get(event.worldId) ?? []) {
               try {
@@ -109,7 +84,10 @@ export const startWorldHub = async (
             }
           }
           seen = batch.position;
-          while (buffer.length > bufferSize) bufferFrom = buffer.shift()!.position as Position;
+          while (buffer.length > bufferSize) {
+            const dropped = buffer.shift();
+            if (dropped) bufferFrom = dropped.position as Position;
+          }
           backoff = 250;
         }
       } catch (error) {
@@ -128,15 +106,16 @@ export const startWorldHub = async (
   const covers = (position: string) => !isAfter(bufferFrom, position as Position);
 
   const fromStore = async (worldId: string, position: string) => {
-    const events: DurableEvent[] = [];
+    const events: WireEvent[] = [];
     let from = position as Position;
     for (;;) {
       const page = await store.readAll({ from, filter, limit: 1000 });
       for (const recorded of page) {
         if (isAfter(recorded.position, seen)) return events;
-        if (worldOf(recorded) === worldId && isLive(recorded)) events.push(toDurable(recorded));
+        if (worldOf(recorded) === worldId && isLive(recorded)) events.push(toWire(recorded));
       }
       if (page.length < 1000) return events;
+      // `!`: a full page is not empty.
       from = page.at(-1)!.position;
     }
   };

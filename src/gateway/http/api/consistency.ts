@@ -1,5 +1,7 @@
 import { isAfter, type EventStore, type Position } from '../../../storage/event-store/port.js';
-import { quoteIdent, type SqlClient } from '../../../storage/sql/sql-client.js';
+import { projectedPositions } from '../../../projections/progress.js';
+import { liveTables } from '../../../projections/table-names.js';
+import type { SqlClient } from '../../../storage/sql/sql-client.js';
 import { ApiError } from './errors.js';
 
 export interface Consistency {
@@ -18,14 +20,11 @@ export const createConsistency = (
   sql: SqlClient,
   options: { schema?: string; timeoutMs: number },
 ): Consistency => {
-  const table = `${quoteIdent(options.schema ?? 'public')}.projection_checkpoints`;
+  const table = liveTables(options.schema ?? 'public');
   const behind = async (projections: readonly string[], position: string) => {
-    const rows = await sql.query<{ name: string; position: string }>(
-      `SELECT name, position FROM ${table} WHERE name IN (SELECT jsonb_array_elements_text($1::text::jsonb))`,
-      [JSON.stringify(projections)],
-    );
+    const reached = await projectedPositions(sql, table, projections);
     return projections.filter((name) => {
-      const at = rows.find((row) => row.name === name)?.position;
+      const at = reached.get(name);
       return at === undefined || isAfter(position as Position, at as Position | 'start');
     });
   };

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import type { Actor } from '../../../domain/decider.js';
 import type { CommandEnvelope } from '../../../storage/command-handler.js';
+import type { TableNames } from '../../../projections/projection.js';
 import type { EventStore } from '../../../storage/event-store/port.js';
 import type { SqlClient } from '../../../storage/sql/sql-client.js';
 import type { ChallengeStore } from '../../auth/challenges.js';
@@ -14,7 +15,7 @@ export interface ApiContext {
   store: EventStore;
   sql: SqlClient;
   /** Schema-qualified name of a read-model table. */
-  table: (name: string) => string;
+  table: TableNames;
   tokens: TokenService;
   challenges: ChallengeStore;
   consistency: Consistency;

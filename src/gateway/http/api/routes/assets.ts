@@ -4,6 +4,8 @@ import { assetUrl } from '../../assets/asset-router.js';
 import { envelopeFor, type ApiContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { decodeCursor, pageOf } from '../cursor.js';
+import { findLibraryEntry, listLibrary } from '../../../../projections/assets/queries.js';
+import type { LibraryEntryRow } from '../../../../projections/assets/rows.js';
 import { route, type Route } from '../route.js';
 import {
   AfterQuery,
@@ -38,21 +40,7 @@ const LibraryItem = z
   })
   .meta({ id: 'LibraryItem' });
 
-interface EntryRow {
-  asset_id: string;
-  owner_id: string;
-  kind: z.output<typeof AssetKind>;
-  content_type: string;
-  size: string | number;
-  name: string;
-  original_name: string;
-  preview_asset_id: string | null;
-  visibility: z.output<typeof Visibility>;
-  created_at: Date;
-  updated_at: Date;
-}
-
-const toItem = (row: EntryRow): z.output<typeof LibraryItem> => ({
+const toItem = (row: LibraryEntryRow): z.output<typeof LibraryItem> => ({
   assetId: row.asset_id,
   ownerId: row.owner_id,
   name: row.name,
@@ -90,26 +78,14 @@ export const assetRoutes = (context: ApiContext): Route[] => [
         query.cursor,
         z.tuple([z.string().regex(TIMESTAMP), z.string().max(128), z.string().max(128)]),
       );
-      const owner = query.owner === 'me' ? caller.userId : (query.owner ?? null);
-      const rows = await context.sql.query<EntryRow & { cursor_at: string }>(
-        `SELECT *, created_at::text AS cursor_at FROM ${context.table('rm_assets')}
-          WHERE (owner_id = $1 OR visibility = 'public')
-            AND ($2::text IS NULL OR owner_id = $2)
-            AND ($3::text IS NULL OR kind = $3)
-            AND ($4::timestamptz IS NULL
-                 OR (created_at, asset_id, owner_id) < ($4::timestamptz, $5::text, $6::text))
-          ORDER BY created_at DESC, asset_id DESC, owner_id DESC
-          LIMIT $7`,
-        [
-          caller.userId,
-          owner,
-          query.kind ?? null,
-          cursor?.[0] ?? null,
-          cursor?.[1] ?? null,
-          cursor?.[2] ?? null,
-          query.limit + 1,
-        ],
-      );
+      const owner = query.owner === 'me' ? caller.userId : query.owner;
+      const rows = await listLibrary(context.sql, context.table, {
+        viewerId: caller.userId,
+        ownerId: owner,
+        kind: query.kind,
+        after: cursor,
+        limit: query.limit + 1,
+      });
       return {
         body: pageOf(rows, query.limit, toItem, (row) => [
           row.cursor_at,
@@ -131,10 +107,10 @@ export const assetRoutes = (context: ApiContext): Route[] => [
     responses: { 200: { description: 'The entry', schema: LibraryItem } },
     handle: async ({ params, query, caller }) => {
       await context.consistency.waitFor(['assets'], query.after);
-      const [row] = await context.sql.query<EntryRow>(
-        `SELECT * FROM ${context.table('rm_assets')} WHERE asset_id = $1 AND owner_id = $2`,
-        [params.assetId, caller.userId],
-      );
+      const row = await findLibraryEntry(context.sql, context.table, {
+        assetId: params.assetId,
+        ownerId: caller.userId,
+      });
       if (!row) {
         throw new ApiError(
           404,

@@ -1,6 +1,13 @@
 import { getAddress, isAddress } from 'ethers';
 import { z } from 'zod';
 import { worldIdForNft } from '../../../../harvester/events.js';
+import {
+  balancesOf,
+  findNftHolder,
+  listChains,
+  type BalanceRow,
+} from '../../../../projections/chains/queries.js';
+import { walletsOf } from '../../../../projections/users/queries.js';
 import { ApiError } from '../errors.js';
 import type { ApiContext } from '../context.js';
 import { route, type Route } from '../route.js';
@@ -60,28 +67,6 @@ const EvmAddress = z
   .refine(isAddress, { message: 'must be a 0x address' })
   .transform((a) => getAddress(a).toLowerCase());
 
-interface ChainRow {
-  chain: string;
-  chain_id: number | null;
-  last_block: string | null;
-  last_hash: string | null;
-  status: 'following' | 'halted';
-  halted_reason: string | null;
-  transfers: string;
-  reorgs: number;
-  updated_at: Date;
-}
-
-interface BalanceRow {
-  wallet: string;
-  chain: string;
-  contract: string;
-  kind: string | null;
-  balance: string;
-  last_block: string | null;
-  chain_block: string | null;
-}
-
 const orNull = (n: string | null) => (n === null ? null : Number(n));
 
 const toBalance = (row: BalanceRow): z.output<typeof Balance> => ({
@@ -94,18 +79,6 @@ const toBalance = (row: BalanceRow): z.output<typeof Balance> => ({
 });
 
 export const chainRoutes = (context: ApiContext): Route[] => {
-  const t = context.table;
-  const balancesOf = (wallets: readonly string[]) =>
-    context.sql.query<BalanceRow>(
-      `SELECT b.wallet, b.chain, b.contract, c.kind, b.balance::text AS balance,
-              b.last_block::text AS last_block, ch.last_block::text AS chain_block
-         FROM ${t('rm_balances')} b
-         LEFT JOIN ${t('rm_contracts')} c ON c.chain = b.chain AND c.address = b.contract
-         LEFT JOIN ${t('rm_blockchains')} ch ON ch.chain = b.chain
-        WHERE b.wallet IN (SELECT jsonb_array_elements_text($1::text::jsonb))
-        ORDER BY b.chain, b.contract`,
-      [JSON.stringify(wallets)],
-    );
   return [
     route({
       method: 'get',
@@ -118,11 +91,7 @@ export const chainRoutes = (context: ApiContext): Route[] => {
       responses: { 200: { description: 'Chains', schema: z.object({ items: z.array(Chain) }) } },
       handle: async ({ query }) => {
         await context.consistency.waitFor(['chains'], query.after);
-        const rows = await context.sql.query<ChainRow>(
-          `SELECT chain, chain_id, last_block::text AS last_block, last_hash, status, halted_reason,
-                  transfers::text AS transfers, reorgs, updated_at
-             FROM ${t('rm_blockchains')} ORDER BY chain`,
-        );
+        const rows = await listChains(context.sql, context.table);
         return {
           body: {
             items: rows.map((r) => ({
@@ -157,7 +126,7 @@ export const chainRoutes = (context: ApiContext): Route[] => {
       },
       handle: async ({ params, query }) => {
         await context.consistency.waitFor(['chains'], query.after);
-        const rows = await balancesOf([params.address]);
+        const rows = await balancesOf(context.sql, context.table, [params.address]);
         return { body: { address: params.address, items: rows.map(toBalance) } };
       },
     }),
@@ -178,17 +147,11 @@ export const chainRoutes = (context: ApiContext): Route[] => {
       handle: async ({ params, query }) => {
         await context.consistency.waitFor(['chains'], query.after);
         const tokenId = BigInt(params.tokenId).toString();
-        const [row] = await context.sql.query<{
-          owner: string;
-          last_block: string;
-          kind: string | null;
-        }>(
-          `SELECT n.owner, n.last_block::text AS last_block, c.kind
-             FROM ${t('rm_nfts')} n
-             LEFT JOIN ${t('rm_contracts')} c ON c.chain = n.chain AND c.address = n.contract
-            WHERE n.chain = $1 AND n.contract = $2 AND n.token_id = $3::numeric`,
-          [params.chain, params.contract, tokenId],
-        );
+        const row = await findNftHolder(context.sql, context.table, {
+          chain: params.chain,
+          contract: params.contract,
+          tokenId,
+        });
         if (!row) {
           throw new ApiError(
             404,
@@ -229,14 +192,10 @@ export const chainRoutes = (context: ApiContext): Route[] => {
       },
       handle: async ({ caller, query }) => {
         await context.consistency.waitFor(['users', 'chains'], query.after);
-        const wallets = await context.sql.query<{
-          network: 'ethereum' | 'polkadot';
-          address: string;
-        }>(
-          `SELECT network, address FROM ${t('rm_user_wallets')} WHERE user_id = $1 ORDER BY network, address`,
-          [caller.userId],
-        );
+        const wallets = await walletsOf(context.sql, context.table, caller.userId);
         const rows = await balancesOf(
+          context.sql,
+          context.table,
           wallets.filter((w) => w.network === 'ethereum').map((w) => w.address),
         );
         return {

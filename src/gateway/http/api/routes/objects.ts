@@ -20,6 +20,8 @@ import { handleWorldCommand, mayUserEdit } from '../../../../storage/commands/wo
 import { ApiError } from '../errors.js';
 import { envelopeFor, newIdFor, type ApiContext } from '../context.js';
 import { decodeCursor, pageOf } from '../cursor.js';
+import { attributesOf, findObject, listObjects } from '../../../../projections/objects/queries.js';
+import type { ObjectRow } from '../../../../projections/objects/rows.js';
 import { route, type Caller, type Route } from '../route.js';
 import {
   AfterQuery,
@@ -63,28 +65,6 @@ const Attribute = z
     updatedAt: z.string(),
   })
   .meta({ id: 'Attribute' });
-
-interface ObjectRow {
-  object_id: string;
-  world_id: string;
-  parent_id: string;
-  object_type: z.output<typeof ObjectType>;
-  owner_id: string;
-  name: string;
-  asset_id: string | null;
-  transform: z.output<typeof Transform>;
-  created_at: Date;
-  updated_at: Date;
-}
-
-interface AttributeRow {
-  plugin_id: string;
-  name: string;
-  value: z.output<ReturnType<typeof z.json>>;
-  permissions: z.output<typeof Permissions>;
-  live: boolean;
-  updated_at: Date;
-}
 
 const toObject = (row: ObjectRow): z.output<typeof WorldObject> => ({
   id: row.object_id,
@@ -183,12 +163,12 @@ export const objectRoutes = (context: ApiContext): Route[] => [
     handle: async ({ params, query }) => {
       await context.consistency.waitFor(['objects'], query.after);
       const cursor = decodeCursor(query.cursor, z.uuid());
-      const rows = await context.sql.query<ObjectRow>(
-        `SELECT * FROM ${context.table('rm_objects')}
-          WHERE world_id = $1 AND ($2::text IS NULL OR parent_id = $2) AND ($3::text IS NULL OR object_id > $3)
-          ORDER BY object_id LIMIT $4`,
-        [params.worldId, query.parentId ?? null, cursor ?? null, query.limit + 1],
-      );
+      const rows = await listObjects(context.sql, context.table, {
+        worldId: params.worldId,
+        parentId: query.parentId,
+        afterId: cursor,
+        limit: query.limit + 1,
+      });
       return { body: pageOf(rows, query.limit, toObject, (row) => row.object_id) };
     },
   }),
@@ -246,10 +226,7 @@ export const objectRoutes = (context: ApiContext): Route[] => [
     responses: { 200: { description: 'The object', schema: WorldObject } },
     handle: async ({ params, query }) => {
       await context.consistency.waitFor(['objects'], query.after);
-      const [row] = await context.sql.query<ObjectRow>(
-        `SELECT * FROM ${context.table('rm_objects')} WHERE object_id = $1`,
-        [params.objectId],
-      );
+      const row = await findObject(context.sql, context.table, params.objectId);
       if (!row) throw new ApiError(404, 'object_not_found', `no object ${params.objectId}`);
       return { body: toObject(row) };
     },
@@ -324,12 +301,7 @@ export const objectRoutes = (context: ApiContext): Route[] => [
     },
     handle: async ({ caller, params, query }) => {
       await context.consistency.waitFor(['objects'], query.after);
-      const rows = await context.sql.query<AttributeRow & { world_id: string }>(
-        `SELECT a.*, o.world_id FROM ${context.table('rm_object_attributes')} a
-           JOIN ${context.table('rm_objects')} o USING (object_id)
-          WHERE a.object_id = $1 ORDER BY a.plugin_id, a.name`,
-        [params.objectId],
-      );
+      const rows = await attributesOf(context.sql, context.table, params.objectId);
       const editorOnly = rows.some((row) => row.permissions.read === 'editor');
       const editor =
         editorOnly && rows[0]

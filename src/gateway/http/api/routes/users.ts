@@ -6,23 +6,13 @@ import {
 } from '../../../../storage/commands/account-commands.js';
 import { handleUserCommand } from '../../../../storage/commands/user-commands.js';
 import { normaliseWallet } from '../../../auth/wallet-signatures.js';
+import { findUser, walletsOf } from '../../../../projections/users/queries.js';
+import type { UserRow } from '../../../../projections/users/rows.js';
 import { ApiError } from '../errors.js';
 import { envelopeFor, type ApiContext } from '../context.js';
 import { route, type Route } from '../route.js';
 import { AfterQuery, patchOf, Position, User, Uuid, Wallet, Written } from '../schemas.js';
 import { proveWallet, SignedChallenge } from './auth.js';
-
-interface UserRow {
-  user_id: string;
-  kind: 'guest' | 'wallet';
-  name: string;
-  bio: string;
-  avatar_hash: string | null;
-  links: string[];
-  present_in: string | null;
-  created_at: Date;
-  updated_at: Date;
-}
 
 export const toUser = (row: UserRow): z.output<typeof User> => ({
   id: row.user_id,
@@ -45,19 +35,11 @@ const ProfilePatch = patchOf({
 
 export const userRoutes = (context: ApiContext): Route[] => {
   const readUser = async (userId: string) => {
-    const [row] = await context.sql.query<UserRow>(
-      `SELECT * FROM ${context.table('rm_users')} WHERE user_id = $1`,
-      [userId],
-    );
+    const row = await findUser(context.sql, context.table, userId);
     if (!row) throw new ApiError(404, 'user_not_found', `no user ${userId}`);
     return toUser(row);
   };
-  const readWallets = (userId: string) =>
-    context.sql.query<{ network: 'ethereum' | 'polkadot'; address: string }>(
-      `SELECT network, address FROM ${context.table('rm_user_wallets')} WHERE user_id = $1
-        ORDER BY network, address`,
-      [userId],
-    );
+  const readWallets = (userId: string) => walletsOf(context.sql, context.table, userId);
   return [
     route({
       method: 'get',

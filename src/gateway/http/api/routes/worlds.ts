@@ -12,6 +12,8 @@ import { handleWorldCommand } from '../../../../storage/commands/world-commands.
 import { ApiError } from '../errors.js';
 import { envelopeFor, newIdFor, type ApiContext } from '../context.js';
 import { decodeCursor, pageOf } from '../cursor.js';
+import { findWorld, listWorlds, worldAdmins } from '../../../../projections/worlds/queries.js';
+import type { WorldRow } from '../../../../projections/worlds/rows.js';
 import { route, type Route } from '../route.js';
 import { AfterQuery, AssetId, page, PageQuery, patchOf, Uuid, Vec3, Written } from '../schemas.js';
 
@@ -42,18 +44,6 @@ const World = z
 const Member = z
   .object({ userId: z.string(), nodeId: z.string(), role: z.literal('admin') })
   .meta({ id: 'Member' });
-
-interface WorldRow {
-  world_id: string;
-  name: string;
-  description: string;
-  owner_id: string | null;
-  origin: { kind: 'user' | 'nft' };
-  settings: z.output<typeof WorldSettings>;
-  object_count: number;
-  created_at: Date;
-  updated_at: Date;
-}
 
 const toWorld = (row: WorldRow): z.output<typeof World> => ({
   id: row.world_id,
@@ -108,21 +98,12 @@ export const worldRoutes = (context: ApiContext): Route[] => [
           z.uuid(),
         ]),
       );
-      const rows = await context.sql.query<WorldRow & { cursor_at: string }>(
-        `SELECT *, created_at::text AS cursor_at FROM ${context.table('rm_worlds')}
-          WHERE ($1::text IS NULL OR name ILIKE '%' || replace(replace(replace($1, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')
-            AND ($2::text IS NULL OR owner_id = $2)
-            AND ($3::timestamptz IS NULL OR (created_at, world_id) < ($3::timestamptz, $4::text))
-          ORDER BY created_at DESC, world_id DESC
-          LIMIT $5`,
-        [
-          query.search ?? null,
-          query.ownerId ?? null,
-          cursor?.[0] ?? null,
-          cursor?.[1] ?? null,
-          query.limit + 1,
-        ],
-      );
+      const rows = await listWorlds(context.sql, context.table, {
+        search: query.search,
+        ownerId: query.ownerId,
+        after: cursor,
+        limit: query.limit + 1,
+      });
       return {
         body: pageOf(rows, query.limit, toWorld, (row) => [row.cursor_at, row.world_id]),
       };
@@ -180,10 +161,7 @@ export const worldRoutes = (context: ApiContext): Route[] => [
     responses: { 200: { description: 'The world', schema: World } },
     handle: async ({ params, query }) => {
       await context.consistency.waitFor(['worlds'], query.after);
-      const [row] = await context.sql.query<WorldRow>(
-        `SELECT * FROM ${context.table('rm_worlds')} WHERE world_id = $1`,
-        [params.worldId],
-      );
+      const row = await findWorld(context.sql, context.table, params.worldId);
       if (!row) throw new ApiError(404, 'world_not_found', `no world ${params.worldId}`);
       return { body: toWorld(row) };
     },
@@ -244,11 +222,7 @@ export const worldRoutes = (context: ApiContext): Route[] => [
     responses: { 200: { description: 'Members', schema: z.object({ items: z.array(Member) }) } },
     handle: async ({ params, query }) => {
       await context.consistency.waitFor(['worlds'], query.after);
-      const rows = await context.sql.query<{ user_id: string; node_id: string }>(
-        `SELECT user_id, node_id FROM ${context.table('rm_world_admins')} WHERE world_id = $1
-          ORDER BY node_id, user_id`,
-        [params.worldId],
-      );
+      const rows = await worldAdmins(context.sql, context.table, params.worldId);
       return {
         body: {
           items: rows.map((r) => ({

@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr';
+import type { WireEvent } from './events.js';
 import type { AvatarTransform } from './transforms.js';
 
 /**
@@ -65,10 +66,42 @@ export interface WorldSnapshot {
   recovered?: boolean;
 }
 
-export interface DurableEvent {
-  position: string;
-  type: string;
-  data: Record<string, unknown>;
+/** A durable change, sent as an `event` message: one of the typed wire events. */
+export type DurableEvent = WireEvent;
+
+export interface Welcome {
+  version: number;
+  userId: string;
+  sessionId: string;
+}
+
+/** The `world` message of a resume that found every missed event: those events follow. */
+export interface WorldResumed {
+  resumed: true;
+  recovered: boolean | undefined;
+  position: string | undefined;
+}
+
+export interface Lock {
+  objectId: string;
+  /** The user holding it; null once it is free. */
+  holder: string | null;
+}
+
+/** A live (not yet recorded) move of an object by the user holding its lock. */
+export interface ObjectMove {
+  objectId: string;
+  transform: unknown;
+  by: string;
+}
+
+export interface Signal {
+  kind: string;
+}
+
+export interface Failure {
+  code: string;
+  message: string;
 }
 
 export interface Presence {

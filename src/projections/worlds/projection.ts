@@ -2,23 +2,12 @@ import type { WorldEvent, WorldSettings } from '../../domain/world/world.js';
 import { toDomainEvent } from '../../storage/event-store/to-domain-event.js';
 import type { RecordedEvent } from '../../storage/event-store/port.js';
 import { pipeline, type Projection } from '../projection.js';
+import type { WorldRow } from './rows.js';
 
 /**
  * Worlds, their admins and how many objects each holds, as the REST API lists and shows them.
  * Each batch is folded in memory and written set-based.
  */
-
-interface WorldRow {
-  world_id: string;
-  name: string;
-  description: string;
-  owner_id: string | null;
-  origin: unknown;
-  settings: WorldSettings;
-  object_count: number;
-  created_at: string;
-  updated_at: string;
-}
 
 /** Changes to a world that existed before the batch; absent fields are unchanged. */
 interface WorldPatch {
@@ -39,7 +28,7 @@ interface AdminChange {
 }
 
 const foldWorlds = (events: readonly RecordedEvent[]) => {
-  const created = new Map<string, WorldRow>();
+  const created = new Map<string, WorldRow<string>>();
   const patched = new Map<string, WorldPatch>();
   const deleted = new Set<string>();
   const admins = new Map<string, AdminChange>();
@@ -57,7 +46,7 @@ const foldWorlds = (events: readonly RecordedEvent[]) => {
     if (row) {
       created.set(worldId, {
         ...row,
-        ...(fields as Partial<WorldRow>),
+        ...(fields as Partial<WorldRow<string>>),
         settings: fields.settings ? { ...row.settings, ...fields.settings } : row.settings,
         object_count: row.object_count + delta,
         updated_at: at ?? row.updated_at,

@@ -2,24 +2,13 @@ import type { Profile, UserEvent } from '../../domain/user/user.js';
 import { toDomainEvent } from '../../storage/event-store/to-domain-event.js';
 import type { RecordedEvent } from '../../storage/event-store/port.js';
 import { pipeline, type Projection } from '../projection.js';
+import type { UserRow } from './rows.js';
 
 /**
  * Users with their profiles, wallets and the world each is in. Each batch is folded in memory
  * and written set-based; what a batch cannot know (where a user was before it) is kept as a
  * condition for the database to resolve.
  */
-
-interface UserRow {
-  user_id: string;
-  kind: string;
-  name: string;
-  bio: string;
-  avatar_hash: string | null;
-  links: string[];
-  present_in: string | null;
-  created_at: string;
-  updated_at: string;
-}
 
 /** Where the user is after the batch: known, or cleared only if they were in one of these worlds. */
 type Presence = { set: string | null } | { clearIf: string[] };
@@ -55,7 +44,7 @@ const detach = (
 };
 
 const foldUsers = (events: readonly RecordedEvent[]) => {
-  const registered = new Map<string, UserRow>();
+  const registered = new Map<string, UserRow<string>>();
   const patched = new Map<string, UserPatch>();
   const wallets = new Map<string, WalletChange>();
   const deleted = new Set<string>();
@@ -70,7 +59,7 @@ const foldUsers = (events: readonly RecordedEvent[]) => {
   const change = (
     userId: string,
     at: string,
-    update: (row: UserRow | undefined, patch: UserPatch) => void,
+    update: (row: UserRow<string> | undefined, patch: UserPatch) => void,
   ) => {
     const row = registered.get(userId);
     if (row) {

@@ -3,6 +3,7 @@ import type { WorldEvent } from '../../domain/world/world.js';
 import { toDomainEvent } from '../../storage/event-store/to-domain-event.js';
 import type { RecordedEvent } from '../../storage/event-store/port.js';
 import { pipeline, type Projection } from '../projection.js';
+import type { AttributeRow, ObjectRow } from './rows.js';
 
 /**
  * Objects of every world: the tree, names, assets, transforms and attributes. A batch is first
@@ -10,19 +11,6 @@ import { pipeline, type Projection } from '../projection.js';
  * gets a few set-based statements. Edits for an object already removed (they raced the
  * removal) change nothing.
  */
-
-interface ObjectRow {
-  object_id: string;
-  world_id: string;
-  parent_id: string;
-  object_type: string;
-  owner_id: string;
-  name: string;
-  asset_id: string | null;
-  transform: unknown;
-  created_at: string;
-  updated_at: string;
-}
 
 /** Changes to an object that existed before the batch; a field is absent when unchanged. */
 interface ObjectPatch {
@@ -33,23 +21,13 @@ interface ObjectPatch {
   updated_at: string;
 }
 
-interface AttributeRow {
-  object_id: string;
-  plugin_id: string;
-  name: string;
-  value: unknown;
-  permissions: unknown;
-  live: boolean;
-  updated_at: string;
-}
-
 interface ObjectChanges {
-  spawned: Map<string, ObjectRow>;
+  spawned: Map<string, ObjectRow<string>>;
   patched: Map<string, ObjectPatch>;
   removed: Set<string>;
   removedWorlds: Set<string>;
   /** Final state of each attribute touched: its row, or 'removed'. */
-  attributes: Map<string, AttributeRow | { removed: [string, string, string] }>;
+  attributes: Map<string, AttributeRow<string> | { removed: [string, string, string] }>;
 }
 
 const attributeKey = (objectId: string, pluginId: string, name: string) =>
@@ -73,7 +51,7 @@ const foldObjects = (events: readonly RecordedEvent[]): ObjectChanges => {
     if (changes.removed.has(objectId)) return;
     const spawned = changes.spawned.get(objectId);
     if (spawned) {
-      changes.spawned.set(objectId, { ...spawned, ...fields, updated_at: at } as ObjectRow);
+      changes.spawned.set(objectId, { ...spawned, ...fields, updated_at: at } as ObjectRow<string>);
       return;
     }
     changes.patched.set(objectId, {
@@ -236,7 +214,7 @@ export const objectsProjection: Projection = {
     }
     const attributes = [...changes.attributes.values()];
     const removedAttributes = attributes.flatMap((a) => ('removed' in a ? [a.removed] : []));
-    const setAttributes = attributes.filter((a): a is AttributeRow => !('removed' in a));
+    const setAttributes = attributes.filter((a): a is AttributeRow<string> => !('removed' in a));
     if (removedAttributes.length > 0) {
       sql.query(
         `DELETE FROM ${t('rm_object_attributes')} a

@@ -2,25 +2,12 @@ import { libraryNameOf, type AssetEvent, type Visibility } from '../../domain/as
 import { toDomainEvent } from '../../storage/event-store/to-domain-event.js';
 import type { RecordedEvent } from '../../storage/event-store/port.js';
 import { pipeline, type Projection } from '../projection.js';
+import type { LibraryEntryRow } from './rows.js';
 
 /**
  * The asset library: one row per upload of an asset by a user, with the name, preview and
  * visibility that user gave it. Each batch is folded in memory and written set-based.
  */
-
-interface EntryRow {
-  asset_id: string;
-  owner_id: string;
-  kind: string;
-  content_type: string;
-  size: number;
-  name: string;
-  original_name: string;
-  preview_asset_id: string | null;
-  visibility: Visibility;
-  created_at: string;
-  updated_at: string;
-}
 
 /** Changes to an entry made before the batch; absent fields are unchanged. */
 interface EntryPatch {
@@ -33,7 +20,7 @@ interface EntryPatch {
 }
 
 const foldEntries = (events: readonly RecordedEvent[]) => {
-  const added = new Map<string, EntryRow>();
+  const added = new Map<string, LibraryEntryRow<string>>();
   const patched = new Map<string, EntryPatch>();
   for (const recorded of events) {
     const event = toDomainEvent<AssetEvent>(recorded);

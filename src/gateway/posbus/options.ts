@@ -1,0 +1,31 @@
+export interface PosBusOptions {
+  tickHz: number;
+  handshakeTimeoutMs: number;
+  maxFrameBytes: number;
+  /** Messages a second a client may send (transforms included) before it is closed. */
+  maxMessagesPerSecond: number;
+  maxInvalidFrames: number;
+  /** Past this many buffered bytes a client skips position frames and gets a keyframe later. */
+  skipPositionsAboveBytes: number;
+  /** Past this many buffered bytes the client is closed with `resume`: it reconnects and resumes. */
+  closeAboveBytes: number;
+  /** Side of a grid cell, in world units; a client sees its cell and the eight around it. */
+  cellSize: number;
+  /** Roughly how many other users a client is sent (whole cells, nearest first). */
+  visibleCap: number;
+  /** During a drag, at most one recorded move per this many milliseconds (besides the end). */
+  dragPersistEveryMs: number;
+}
+
+export const DEFAULT_POSBUS_OPTIONS: PosBusOptions = {
+  tickHz: 10,
+  handshakeTimeoutMs: 5_000,
+  maxFrameBytes: 4_096,
+  maxMessagesPerSecond: 60,
+  maxInvalidFrames: 10,
+  skipPositionsAboveBytes: 256 * 1024,
+  closeAboveBytes: 8 * 1024 * 1024,
+  cellSize: 32,
+  visibleCap: 100,
+  dragPersistEveryMs: 1_000,
+};

@@ -1,0 +1,39 @@
+import type { SqlQueryable } from '../storage/sql/sql-client.js';
+import type { TableNames } from './projection.js';
+
+/**
+ * How far read models have projected the log, from their checkpoints: whichever process
+ * projected them, so a replica that only serves reads sees it too.
+ */
+
+/** The position each named read model has reached; a read model not started yet is absent. */
+export const projectedPositions = async (
+  db: SqlQueryable,
+  t: TableNames,
+  names: readonly string[],
+): Promise<Map<string, string>> => {
+  const rows = await db.query<{ name: string; position: string }>(
+    `SELECT name, position FROM ${t('projection_checkpoints')}
+      WHERE name IN (SELECT jsonb_array_elements_text($1::text::jsonb))`,
+    [JSON.stringify(names)],
+  );
+  return new Map(rows.map((row) => [row.name, row.position]));
+};
+
+/**
+ * The position every named read model has reached: the least advanced one's, or 'start' while
+ * any of them has not started.
+ */
+export const leastProjectedPosition = async (
+  db: SqlQueryable,
+  t: TableNames,
+  names: readonly string[],
+): Promise<string> => {
+  const [least] = await db.query<{ position: string | null; count: number }>(
+    `SELECT CASE WHEN bool_or(position = 'start') THEN 'start' ELSE min(position) END AS position,
+            count(*)::int AS count FROM ${t('projection_checkpoints')}
+      WHERE name IN (SELECT jsonb_array_elements_text($1::text::jsonb))`,
+    [JSON.stringify(names)],
+  );
+  return least?.count === names.length ? (least.position ?? 'start') : 'start';
+};
