@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Wallet } from 'ethers';
 import { startHarvester, type Harvester } from '../../src/harvester/harvester.js';
-import { worldIdForNft } from '../../src/harvester/events.js';
+import { worldIdForNft } from '../../src/application/world/world-of-nft.js';
 import {
   deployErc20,
   deployErc721,
