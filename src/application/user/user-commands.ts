@@ -5,6 +5,7 @@ import {
   type UserCommand,
   type UserEvent,
 } from '../../domain/user/user.js';
+import type { UserStatus } from '../../domain/world/world-context.js';
 import type { Aggregate, CommandBus } from '../command-bus.js';
 import type { CommandEnvelope, Unstamped } from '../envelope.js';
 
@@ -45,10 +46,15 @@ export const handleUserCommand = (
  * Whether the user exists and was not deleted, from the last event of their stream: a deletion
  * is always the last, so this holds from the moment it is written, unlike a read model.
  */
-export const userIsActive = async (bus: CommandBus, userId: string) => {
+export const userIsActive = async (bus: CommandBus, userId: string) =>
+  (await userStatus(bus, userId)) === 'active';
+
+/** Whether the user never was, is, or was deleted: from the last event of their stream alone. */
+export const userStatus = async (bus: CommandBus, userId: string): Promise<UserStatus> => {
   const [last] = await bus.store.readStream(userStream(userId), {
     direction: 'backwards',
     limit: 1,
   });
-  return last !== undefined && last.type !== 'UserDeleted';
+  if (!last) return 'absent';
+  return last.type === 'UserDeleted' ? 'deleted' : 'active';
 };
