@@ -1,7 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { Command } from '../domain/decider.js';
-import { canonicalJson } from '../storage/event-store/canonical-json.js';
 import type { Unstamped } from './envelope.js';
+
+/** JSON with object keys sorted, so the same data is written the same way whatever its key order. */
+const sortedJson = (value: unknown): string => {
+  if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${sortedJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+};
 
 /**
  * What a command id stands for: the commands' types and data, canonically written and hashed.
@@ -14,5 +23,5 @@ export const commandHash = (commands: readonly Unstamped<Command>[]) => {
   const plain: unknown = JSON.parse(
     JSON.stringify(commands.map(({ type, data }) => ({ type, data }))),
   );
-  return createHash('sha256').update(canonicalJson(plain, 'commands')).digest('hex');
+  return createHash('sha256').update(sortedJson(plain)).digest('hex');
 };
