@@ -19,9 +19,13 @@ export interface Aggregate<State, C extends Command, E extends Event> {
   evolve: (state: State, event: E) => State;
   /**
    * The decision for one attempt: reads what it needs from other streams (read-only, afresh on
-   * every attempt) and returns the pure decider to apply to each command in turn.
+   * every attempt) and returns the pure decider to apply to each command in turn. It is given the
+   * stream's state as loaded for this attempt, so it need not read the stream again.
    */
-  decider: (commands: readonly C[]) => Promise<(command: C, state: State) => readonly E[]>;
+  decider: (
+    commands: readonly C[],
+    state: State,
+  ) => Promise<(command: C, state: State) => readonly E[]>;
   /** Runs after the commands were decided and before their events are appended. */
   afterDecision?: (commands: readonly C[], envelope: CommandEnvelope) => Promise<void>;
 }
@@ -196,7 +200,7 @@ export const createCommandBus = (
         if (done)
           return { events: done.events as E[], position: done.position, alreadyHandled: true };
 
-        const decide = await aggregate.decider(commands);
+        const decide = await aggregate.decider(commands, state);
         const decided = decideInTurn(commands, state, (c, s) => decide(c, s), aggregate.evolve);
         if (decided.length === 0) return { events: [], position, alreadyHandled: false };
         await aggregate.afterDecision?.(commands, envelope);

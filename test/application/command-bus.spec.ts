@@ -372,8 +372,8 @@ for (const [name, connect] of backends) {
         return bus.handle(
           {
             ...objects,
-            decider: async (commands) => {
-              const decide = await objects.decider(commands);
+            decider: async (commands, state) => {
+              const decide = await objects.decider(commands, state);
               if (firstDecision) {
                 firstDecision = false;
                 if (++arrived === 2) release();

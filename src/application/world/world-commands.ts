@@ -27,9 +27,7 @@ const worldFold = {
 export const worldAggregate = (bus: CommandBus): Aggregate<World, WorldCommand, WorldEvent> => ({
   ...worldFold,
   // The users a decision concerns (the owner, a new admin or owner) are read from their streams.
-  decider: async (commands) => {
-    const [first] = commands;
-    const world = first ? await loadWorld(bus, first.data.worldId) : worldDecider.initialState();
+  decider: async (commands, world) => {
     const concerned = new Set(commands.flatMap((command) => usersConcerned(command, world)));
     const users = new Map<string, UserStatus>(
       await Promise.all(
