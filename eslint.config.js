@@ -45,7 +45,7 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     plugins: { boundaries },
     settings: {
-      'boundaries/elements': LAYERS.map((layer) => ({ ...layer, mode: 'full' })),
+      'boundaries/elements': LAYERS.map((layer) => ({ ...layer, partialMatch: false })),
       'import/resolver': { typescript: { alwaysTryTypes: true } },
     },
     rules: {

@@ -10,7 +10,7 @@ import { startHarvester } from './harvester/harvester.js';
 import { ChainNotHalted, ChainNotHarvested, resumeChain } from './harvester/resume.js';
 import { projectionsNamed, UnknownProjection } from './projections/catalog.js';
 import { rebuildProjections } from './projections/rebuild.js';
-import { projectionStatus } from './projections/status.js';
+import { projectionStatus, retryFollower } from './projections/status.js';
 import { openStorage } from './storage/open-storage.js';
 import { DataDirLocked } from './storage/sql/data-dir-lock.js';
 
@@ -143,8 +143,39 @@ projections
         'events/s': now.processed - (first[i]?.processed ?? now.processed),
         processed: now.processed,
         updated: now.updatedAt?.toISOString() ?? 'never',
+        failed: now.failure
+          ? `${now.failure.code} at ${now.failure.event?.position ?? now.failure.position}`
+          : '',
       }));
       console.table(rows);
+      for (const { name, failure } of second) {
+        if (!failure) continue;
+        const on = failure.event ? ` on ${failure.event.type} ${failure.event.id}` : '';
+        process.stdout.write(
+          `${name} FAILED${on} at ${failure.event?.position ?? failure.position} (${failure.code}): ${failure.message}; once fixed, run: odyssey projections retry ${name}\n`,
+        );
+      }
+    } finally {
+      await storage.close();
+    }
+  });
+
+projections
+  .command('retry')
+  .argument('<name>', 'a projection (or reactor) that failed')
+  .description(
+    'start a failed projection again from its checkpoint, once the cause is fixed; a running server picks it up within seconds',
+  )
+  .action(async (name: string) => {
+    const config = loadConfig();
+    const storage = await openStorage(config, createLogger('error'));
+    try {
+      const { wasFailed, failure } = await retryFollower(storage.sql, 'public', name);
+      process.stdout.write(
+        wasFailed
+          ? `${name} will be retried from ${failure?.position ?? 'its checkpoint'} (it failed with ${failure?.code})\n`
+          : `${name} had not failed; nothing to retry\n`,
+      );
     } finally {
       await storage.close();
     }

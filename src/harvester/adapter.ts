@@ -8,8 +8,8 @@ export interface BlockHeader {
   parentHash: string;
 }
 
-/** One token movement read from a chain, before it becomes an event. */
-export interface ChainTransfer {
+/** One token movement read from a chain, before it becomes an event (a type, so it is JSON). */
+export type ChainTransfer = {
   contract: string;
   contractKind: ContractKind;
   from: string;
@@ -22,13 +22,13 @@ export interface ChainTransfer {
   blockHash: string;
   txHash: string;
   logIndex: number;
-}
+};
 
 /** A configured wallet's balance of the chain's own coin, in wei as a decimal string. */
-export interface NativeBalance {
+export type NativeBalance = {
   wallet: string;
   balance: string;
-}
+};
 
 export interface RangeRead {
   transfers: ChainTransfer[];

@@ -8,14 +8,14 @@ import type { ChainTransfer } from './adapter.js';
  */
 
 /** A transfer as the chain's stream records it: as read, and which chain it was read from. */
-export interface TransferData extends ChainTransfer {
+export type TransferData = ChainTransfer & {
   chain: string;
-}
+};
 
 /** A block the chain holds: kept for the blocks a reorg may still replace. */
 export type KnownBlock = [number: number, hash: string];
 
-export interface CheckpointData {
+export type CheckpointData = {
   chain: string;
   /** The last block whose events are in the store, and its hash. */
   blockNumber: number;
@@ -27,10 +27,10 @@ export interface CheckpointData {
    * restart knows what a change is; absent in checkpoints written before native balances.
    */
   nativeBalances?: Record<string, string>;
-}
+};
 
 /** A wallet's balance of the chain's own coin, read at the end of a range. */
-export interface NativeBalanceData {
+export type NativeBalanceData = {
   chain: string;
   wallet: string;
   /** In wei, as a decimal string. */
@@ -39,7 +39,7 @@ export interface NativeBalanceData {
   previous: string | null;
   blockNumber: number;
   blockHash: string;
-}
+};
 
 export type TokenTransferred = Event<'TokenTransferred', TransferData>;
 /** An orphaned block's transfer, undone: the same data, to be subtracted. */

@@ -5,7 +5,8 @@ import type { AdapterFactory } from './adapter.js';
 import type { ChainConfig, ChainKind } from './chain-config.js';
 import { createEvmAdapter } from './evm/evm-adapter.js';
 import { startChainPipeline, type ChainPipeline, type PipelineOptions } from './pipeline.js';
-import { startWorldOwnership, type WorldOwnership } from './world-ownership.js';
+import { superviseFollower, type SupervisedFollower } from '../projections/supervisor.js';
+import { worldOwnershipReactor } from './world-ownership.js';
 
 /** Adapters by chain family: a new family is one more entry. */
 const ADAPTERS: Record<ChainKind, AdapterFactory> = {
@@ -40,13 +41,19 @@ export const startHarvester = async (
     await Promise.all(adapters.map(({ adapter }) => adapter.close()));
     throw error;
   }
-  let ownership: WorldOwnership | undefined;
+  let ownership: SupervisedFollower | undefined;
   if (
     options.worldOwnership &&
     chains.some((c) => c.contracts.some((k) => k.kind === 'world-nft'))
   ) {
     const { sql, schema } = options.worldOwnership;
-    ownership = await startWorldOwnership(store, sql, log, schema ? { schema } : {});
+    ownership = superviseFollower(
+      store,
+      sql,
+      worldOwnershipReactor(store, sql, log, schema),
+      log,
+      schema ? { schema } : {},
+    );
   }
   const pipelines = adapters.map(({ chain, adapter }) => {
     log.info(

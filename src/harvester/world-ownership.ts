@@ -4,8 +4,9 @@ import type { WalletClaimEvent } from '../domain/user/wallet-claim.js';
 import type { WorldCommand } from '../domain/world/world.js';
 import { createApplication } from '../application/application.js';
 import type { CommandEnvelope, Unstamped } from '../application/envelope.js';
-import type { EventStore, Position, RecordedEvent } from '../storage/event-store/port.js';
-import { migrate } from '../storage/sql/migrate.js';
+import type { ReactorFollower } from '../projections/follower.js';
+import type { EventStore, RecordedEvent } from '../storage/event-store/port.js';
+import { migrate, type Migration } from '../storage/sql/migrate.js';
 import { assertSchemaName, quoteIdent, type SqlClient } from '../storage/sql/sql-client.js';
 import { worldIdForNft, ZERO_ADDRESS, type ChainEvent, type TransferData } from './events.js';
 
@@ -24,7 +25,9 @@ const WATCHED = [
   'WalletReleased',
 ] as const satisfies readonly (ChainEvent | WalletClaimEvent)['type'][];
 
-const migrations = [
+export const WORLD_OWNERSHIP = 'world-ownership';
+
+const migrations: readonly Migration[] = [
   {
     id: 1,
     name: 'world NFT holders',
@@ -42,6 +45,15 @@ const migrations = [
         position text NOT NULL
       );`,
   },
+  {
+    id: 2,
+    name: "world ownership follows from the followers' checkpoints",
+    sql: (s: string) => `
+      INSERT INTO ${s}.projection_checkpoints (name, version, position)
+        SELECT name, 1, position FROM ${s}.harvester_world_checkpoint
+      ON CONFLICT (name) DO NOTHING;
+      DROP TABLE ${s}.harvester_world_checkpoint;`,
+  },
 ];
 
 interface WorldNft {
@@ -51,25 +63,20 @@ interface WorldNft {
   owner: string;
 }
 
-export const startWorldOwnership = async (
+/**
+ * A reactor on the follower runtime (src/projections/supervisor.ts): its checkpoint is the
+ * `world-ownership` row of `projection_checkpoints`, and its holders table is written before the
+ * checkpoint moves; a crash handles the batch again, which changes nothing the second time.
+ */
+export const worldOwnershipReactor = (
   store: EventStore,
   sql: SqlClient,
   log: Logger,
-  options: { schema?: string } = {},
-) => {
-  const schema = assertSchemaName(options.schema ?? 'public');
-  await migrate(sql, schema, 'world-ownership', migrations);
-  const s = quoteIdent(schema);
-  const stop = new AbortController();
+  schema = 'public',
+): ReactorFollower => {
+  const s = quoteIdent(assertSchemaName(schema));
   // This reactor's own command side; the harvester process has no other writer of these streams.
   const app = createApplication(store);
-
-  const readCheckpoint = async () => {
-    const [saved] = await sql.query<{ position: string }>(
-      `SELECT position FROM ${s}.harvester_world_checkpoint WHERE name = 'world-ownership'`,
-    );
-    return (saved?.position ?? 'start') as Position | 'start';
-  };
 
   const envelopeFor = (event: RecordedEvent, purpose: string): CommandEnvelope => ({
     commandId: `world-ownership:${event.id}:${purpose}`,
@@ -79,7 +86,6 @@ export const startWorldOwnership = async (
     auth: 'service',
     at: event.metadata.occurredAt,
   });
-
   /** Brings the world of one NFT in line with who holds the NFT now. */
   const settleWorld = async (nft: WorldNft, cause: RecordedEvent) => {
     const worldId = worldIdForNft(nft.chain, nft.contract, nft.token_id);
@@ -149,45 +155,16 @@ export const startWorldOwnership = async (
     await settleWorld(nft, event);
   };
 
-  const follow = async () => {
-    for await (const batch of store.subscribe({
-      from: await readCheckpoint(),
-      filter: { eventTypes: WATCHED },
-      signal: stop.signal,
-    })) {
-      for (const event of batch.events) await handle(event);
-      await sql.query(
-        `INSERT INTO ${s}.harvester_world_checkpoint (name, position) VALUES ('world-ownership', $1)
-         ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
-        [batch.position],
-      );
-    }
-  };
-
-  /** Starts again from the checkpoint after a failure (the database went away), pausing longer each time. */
-  const run = async () => {
-    let pause = 500;
-    while (!stop.signal.aborted) {
-      try {
-        await follow();
-        pause = 500;
-      } catch (error) {
-        if (stop.signal.aborted) return;
-        log.error({ err: error }, 'world ownership failed; starting again from its checkpoint');
-        await new Promise((resolve) => setTimeout(resolve, pause));
-        pause = Math.min(30_000, pause * 2);
-      }
-    }
-  };
-
-  const running = run();
-
   return {
-    stop: async () => {
-      stop.abort();
-      await running;
+    kind: 'reactor',
+    name: WORLD_OWNERSHIP,
+    version: 1,
+    eventTypes: WATCHED,
+    // The runtime has created projection_checkpoints, which migration 2 moves the checkpoint to.
+    prepare: (client) =>
+      migrate(client, schema, 'world-ownership', migrations).then(() => undefined),
+    react: async (events) => {
+      for (const event of events) await handle(event);
     },
   };
 };
-
-export type WorldOwnership = Awaited<ReturnType<typeof startWorldOwnership>>;

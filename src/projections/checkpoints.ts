@@ -1,4 +1,5 @@
 import type { Position } from '../storage/event-store/port.js';
+import type { FailureReport } from './failure.js';
 import type { Migration } from '../storage/sql/migrate.js';
 import type { SqlQueryable } from '../storage/sql/sql-client.js';
 
@@ -15,6 +16,14 @@ export const checkpointMigrations: readonly Migration[] = [
         updated_at timestamptz NOT NULL DEFAULT now()
       );`,
   },
+  {
+    id: 2,
+    name: 'a follower that failed, and on what',
+    sql: (s) => `
+      ALTER TABLE ${s}.projection_checkpoints
+        ADD COLUMN failed_at timestamptz,
+        ADD COLUMN failure jsonb;`,
+  },
 ];
 
 export interface Checkpoint {
@@ -23,6 +32,8 @@ export interface Checkpoint {
   position: Position | 'start';
   processed: number;
   updatedAt: Date;
+  /** Set when it stopped on an error it could not get past; cleared by a retry or a rebuild. */
+  failure: (FailureReport & { at: Date }) | null;
 }
 
 type CheckpointRow = {
@@ -31,6 +42,8 @@ type CheckpointRow = {
   position: string;
   processed: number;
   updated_at: Date;
+  failed_at: Date | null;
+  failure: FailureReport | string | null;
 };
 
 const toCheckpoint = (row: CheckpointRow): Checkpoint => ({
@@ -39,15 +52,48 @@ const toCheckpoint = (row: CheckpointRow): Checkpoint => ({
   position: row.position as Position | 'start',
   processed: row.processed,
   updatedAt: row.updated_at,
+  failure:
+    row.failed_at && row.failure
+      ? {
+          // PostgreSQL's client may hand jsonb back as text.
+          ...(typeof row.failure === 'string'
+            ? (JSON.parse(row.failure) as FailureReport)
+            : row.failure),
+          at: row.failed_at,
+        }
+      : null,
 });
 
 const SELECT_CHECKPOINTS = (s: string) =>
-  `SELECT name, version, position, processed, updated_at FROM ${s}.projection_checkpoints`;
+  `SELECT name, version, position, processed, updated_at, failed_at, failure FROM ${s}.projection_checkpoints`;
 
 export const readCheckpoint = async (db: SqlQueryable, s: string, name: string) => {
   const [row] = await db.query<CheckpointRow>(`${SELECT_CHECKPOINTS(s)} WHERE name = $1`, [name]);
   return row && toCheckpoint(row);
 };
+
+export const readCheckpoints = async (db: SqlQueryable, s: string) =>
+  (await db.query<CheckpointRow>(`${SELECT_CHECKPOINTS(s)} ORDER BY name`)).map(toCheckpoint);
+
+/** Marks a follower failed; its supervisor waits for the mark to go before trying again. */
+export const recordFailure = (db: SqlQueryable, s: string, name: string, failure: FailureReport) =>
+  db.query(
+    `UPDATE ${s}.projection_checkpoints SET failed_at = now(), failure = $2::jsonb WHERE name = $1`,
+    [name, JSON.stringify(failure)],
+  );
+
+/**
+ * Clears a follower's failure mark: its supervisor (polling the row) starts it again from its
+ * checkpoint. False when no follower of that name has a checkpoint.
+ */
+export const clearFailure = async (db: SqlQueryable, s: string, name: string) =>
+  (
+    await db.query<{ name: string }>(
+      `UPDATE ${s}.projection_checkpoints SET failed_at = NULL, failure = NULL
+        WHERE name = $1 RETURNING name`,
+      [name],
+    )
+  ).length > 0;
 
 /** Written in the same transaction as the batch's rows: both land, or neither does. */
 export const writeCheckpoint = (
@@ -63,7 +109,8 @@ export const writeCheckpoint = (
      VALUES ($1, $2, $3, $4, now())
      ON CONFLICT (name) DO UPDATE
        SET version = excluded.version, position = excluded.position,
-           processed = ${s}.projection_checkpoints.processed + excluded.processed, updated_at = now()`,
+           processed = ${s}.projection_checkpoints.processed + excluded.processed, updated_at = now(),
+           failed_at = NULL, failure = NULL`,
     [name, version, position, processed],
   );
 

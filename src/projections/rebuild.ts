@@ -189,6 +189,7 @@ const rebuildPass = async (pass: Pass): Promise<RebuildProgress> => {
   await sql.transaction(async (tx) => {
     for (const projection of projections) {
       // Holding the live checkpoint pauses the live runner until the new tables are in place.
+      // A failure mark goes with the old tables: a failed runner sees it cleared and starts again.
       // Events after the shadow's checkpoint are the live runner's to project: it resumes from
       // exactly there.
       const [rebuilt] = await tx.query<{ processed: number }>(
@@ -205,7 +206,8 @@ const rebuildPass = async (pass: Pass): Promise<RebuildProgress> => {
       }
       await tx.query(
         `UPDATE ${s}.projection_checkpoints
-            SET version = $2, position = $3, processed = $4, updated_at = now()
+            SET version = $2, position = $3, processed = $4, updated_at = now(),
+                failed_at = NULL, failure = NULL
           WHERE name = $1`,
         [projection.name, projection.version, position, rebuilt?.processed ?? 0],
       );

@@ -3,9 +3,15 @@ import {
   type EventBatch,
   type EventStore,
   type Position,
+  type RecordedEvent,
 } from '../storage/event-store/port.js';
 import { migrate } from '../storage/sql/migrate.js';
-import { assertSchemaName, quoteIdent, type SqlClient } from '../storage/sql/sql-client.js';
+import {
+  assertSchemaName,
+  quoteIdent,
+  type SqlClient,
+  type SqlQueryable,
+} from '../storage/sql/sql-client.js';
 import {
   checkpointMigrations,
   claimCheckpoint,
@@ -13,6 +19,8 @@ import {
   readCheckpoint,
   writeCheckpoint,
 } from './checkpoints.js';
+import { FollowerFailed, isDeterministic } from './failure.js';
+import type { Follower } from './follower.js';
 import { defaultBatchSize, type Projection, type TableNames } from './projection.js';
 import { liveTables } from './table-names.js';
 
@@ -24,14 +32,18 @@ export interface RunnerOptions {
   beforeCheckpoint?: (batch: EventBatch) => Promise<void> | void;
 }
 
-export interface ProjectionRunner {
+export interface FollowerRunner {
   readonly name: string;
-  /** Resolves once the read model has projected everything up to `position`. */
+  /** Resolves once the follower has handled everything up to `position`. */
   reached(position: Position | 'start'): Promise<void>;
-  /** Ends with the runner: resolves when stopped, rejects with what made it fail. */
+  /** Where its checkpoint stands. */
+  position(): Position | 'start';
+  /** Ends with the runner: resolves when stopped, rejects with a FollowerFailed. */
   readonly finished: Promise<void>;
   stop(): Promise<void>;
 }
+
+export type ProjectionRunner = FollowerRunner;
 
 export { liveTables };
 
@@ -50,24 +62,42 @@ export const prepareProjection = async (
   if (!existing?.found) await sql.transaction((tx) => tx.exec(projection.createTables(table)));
 };
 
+/** A read model as a follower of the log, writing its live tables in `schema`. */
+export const projectionFollower = (projection: Projection, schema: string): Follower => {
+  const table = liveTables(assertSchemaName(schema));
+  return {
+    kind: 'projection',
+    name: projection.name,
+    version: projection.version,
+    eventTypes: projection.eventTypes,
+    prepare: (sql) => prepareProjection(sql, schema, projection, table),
+    apply: (tx, events) => projection.apply(tx, events, table),
+  };
+};
+
 /**
- * Follows the event store from the projection's checkpoint and writes each batch's rows and the
- * new checkpoint in one transaction: after a crash the batch is projected again from scratch,
- * never twice. Batches come from the store already filtered to the projection's event types.
+ * Follows the event store from the follower's checkpoint. A projection writes each batch's rows
+ * and the new checkpoint in one transaction: after a crash the batch is projected again from
+ * scratch, never twice. A reactor acts on the batch, then moves its checkpoint. Batches come from
+ * the store already filtered to the follower's event types.
+ *
+ * A batch that fails with an error the same events would raise again (a constraint, a bug) is
+ * handled again one event at a time, each with its checkpoint: the events before the culprit are
+ * kept, and the failure names the culprit.
  */
-export const startProjection = async (
+export const startFollower = async (
   store: EventStore,
   sql: SqlClient,
-  projection: Projection,
+  follower: Follower,
   options: RunnerOptions = {},
-): Promise<ProjectionRunner> => {
+): Promise<FollowerRunner> => {
   const schema = assertSchemaName(options.schema ?? 'public');
   const s = quoteIdent(schema);
-  const table = liveTables(schema);
-  await prepareProjection(sql, schema, projection, table);
-  await ensureCheckpoint(sql, s, projection.name, projection.version);
+  await migrate(sql, schema, 'projections', checkpointMigrations);
+  await follower.prepare(sql, schema);
+  await ensureCheckpoint(sql, s, follower.name, follower.version);
   let position: Position | 'start' =
-    (await readCheckpoint(sql, s, projection.name))?.position ?? 'start';
+    (await readCheckpoint(sql, s, follower.name))?.position ?? 'start';
   const waiters = new Set<{
     target: Position | 'start';
     resolve: () => void;
@@ -84,33 +114,71 @@ export const startProjection = async (
     }
   };
 
-  /** Projects from `position` until stopped, or until the checkpoint moves under it (returns true). */
+  /**
+   * Handles events and moves the checkpoint to `to`; answers where the checkpoint was found
+   * instead when someone else moved it.
+   */
+  const commit = async (
+    events: readonly RecordedEvent[],
+    to: Position | 'start',
+    batch: EventBatch | undefined,
+  ): Promise<Position | 'start' | undefined> => {
+    if (follower.kind === 'reactor') {
+      const moved = await claimCheckpoint(sql, s, follower.name, position);
+      if (moved) return moved;
+      await follower.react(events);
+    }
+    return sql.transaction(async (tx: SqlQueryable) => {
+      const moved = await claimCheckpoint(tx, s, follower.name, position);
+      if (moved) return moved;
+      if (follower.kind === 'projection') {
+        // Losing the newest commits in a crash loses their checkpoint with them: safe to relax.
+        if (sql.dialect === 'postgres') await tx.query('SET LOCAL synchronous_commit = off');
+        await follower.apply(tx, events);
+      }
+      if (batch) await options.beforeCheckpoint?.(batch);
+      await writeCheckpoint(tx, s, follower.name, follower.version, to, events.length);
+      return undefined;
+    });
+  };
+
+  /** One event per commit, to keep those before the one that fails and to name it. */
+  const isolate = async (batch: EventBatch): Promise<Position | 'start' | undefined> => {
+    for (const event of batch.events) {
+      try {
+        const moved = await commit([event], event.position, undefined);
+        if (moved) return moved;
+      } catch (error) {
+        throw new FollowerFailed(follower.name, position, event, error);
+      }
+      position = event.position;
+    }
+    return batch.position === position ? undefined : commit([], batch.position, undefined);
+  };
+
+  const handleBatch = async (batch: EventBatch): Promise<Position | 'start' | undefined> => {
+    try {
+      return await commit(batch.events, batch.position, batch);
+    } catch (error) {
+      if (abort.signal.aborted) throw error;
+      if (batch.events.length === 1 && isDeterministic(error))
+        throw new FollowerFailed(follower.name, position, batch.events[0], error);
+      if (batch.events.length > 1 && isDeterministic(error)) return isolate(batch);
+      throw new FollowerFailed(follower.name, position, undefined, error);
+    }
+  };
+
+  /** Follows from `position` until stopped, or until the checkpoint moves under it (returns true). */
   const follow = async (): Promise<boolean> => {
     const batches = store.subscribe({
       from: position,
-      filter: { eventTypes: projection.eventTypes },
+      filter: { eventTypes: follower.eventTypes },
       batchSize: options.batchSize ?? defaultBatchSize(sql.dialect, false),
       signal: abort.signal,
     });
     for await (const batch of batches) {
       if (batch.events.length > 0 || batch.position !== position) {
-        const movedTo = await sql.transaction(async (tx) => {
-          const moved = await claimCheckpoint(tx, s, projection.name, position);
-          if (moved) return moved;
-          // Losing the newest commits in a crash loses their checkpoint with them: safe to relax.
-          if (sql.dialect === 'postgres') await tx.query('SET LOCAL synchronous_commit = off');
-          await projection.apply(tx, batch.events, table);
-          await options.beforeCheckpoint?.(batch);
-          await writeCheckpoint(
-            tx,
-            s,
-            projection.name,
-            projection.version,
-            batch.position,
-            batch.events.length,
-          );
-          return undefined;
-        });
+        const movedTo = await handleBatch(batch);
         if (movedTo) {
           position = movedTo;
           return true;
@@ -138,10 +206,11 @@ export const startProjection = async (
   };
   const finished = run();
   // Also what keeps a failure nobody awaits from crashing the process: callers see it via `finished`.
-  finished.then(() => endWaits(new Error(`projection ${projection.name} stopped`)), endWaits);
+  finished.then(() => endWaits(new Error(`${follower.name} stopped`)), endWaits);
 
   return {
-    name: projection.name,
+    name: follower.name,
+    position: () => position,
     reached: (target) =>
       new Promise<void>((resolve, reject) => {
         if (ended) return reject(ended);
@@ -155,3 +224,12 @@ export const startProjection = async (
     },
   };
 };
+
+/** Runs one read model: `startFollower` over its live tables. */
+export const startProjection = (
+  store: EventStore,
+  sql: SqlClient,
+  projection: Projection,
+  options: RunnerOptions = {},
+): Promise<ProjectionRunner> =>
+  startFollower(store, sql, projectionFollower(projection, options.schema ?? 'public'), options);

@@ -95,6 +95,8 @@ export const createApp = ({
         position: status.position,
         lag: status.lag ?? null,
         ...(projectionError(status.name) ? { error: projectionError(status.name) } : {}),
+        // Stopped on an event until `odyssey projections retry`: its code, the event, where.
+        ...(status.failure ? { error: status.failure.message, failure: status.failure } : {}),
       }));
       const failed = projections.some((p) => 'error' in p);
       res.status(failed ? 503 : 200).json({

@@ -1,0 +1,123 @@
+import type { Logger } from '../../log.js';
+import {
+  RangeTooLarge,
+  type BlockHeader,
+  type ChainAdapter,
+  type ChainTransfer,
+  type NativeBalance,
+} from '../adapter.js';
+import type { ChainConfig } from '../chain-config.js';
+import type { KnownBlock } from '../events.js';
+import { findReorg, type StoredChain } from './ancestry.js';
+import type { ChainFact } from './facts.js';
+import { grown, shrunk, type RangeWindow } from './range-window.js';
+
+export interface ChainSync {
+  chain: ChainConfig;
+  adapter: ChainAdapter;
+  stored: StoredChain;
+  log: Logger;
+  /** The range size, which outlives one run of the sync (a failed step starts a new one). */
+  window: RangeWindow;
+}
+
+/** A step that found nothing to tell: the chain moved under it, or a range was refused. */
+const AGAIN = 'again';
+
+/**
+ * One read against the chain from the stored tip: a range of blocks, a fork, or nothing new.
+ * Every block is checked against the stored chain of hashes, and a range is only told when the
+ * node gave the same `to` before and after its logs.
+ */
+const readStep = async (sync: ChainSync): Promise<ChainFact | typeof AGAIN> => {
+  const { chain, adapter, stored, log } = sync;
+  const head = await adapter.followedHead();
+  const position = stored.position();
+  const tip = position.tip;
+  const reorg = async () => (await findReorg(chain, adapter, stored, head)) ?? AGAIN;
+  // Block -1: a chain re-read from genesis after a resume, whose parent hash is zero.
+  if (tip && tip.number >= 0) {
+    const [now] = await adapter.headers([tip.number]);
+    // A node that does not have our tip yet is behind (a lagging replica), not forked.
+    if (!now) return { kind: 'caught-up', head };
+    if (now.hash !== tip.hash) return reorg();
+  }
+  const from = tip ? tip.number + 1 : chain.startBlock;
+  if (from > head) return { kind: 'caught-up', head };
+  const to = Math.min(head, from + sync.window.size - 1);
+  const [before] = await adapter.headers([to]);
+  if (!before) return { kind: 'caught-up', head };
+  let transfers: ChainTransfer[];
+  let nativeBalances: NativeBalance[];
+  try {
+    // Balances only at the followed head: state of older blocks may be pruned (a full node
+    // keeps about 128 blocks of it), so a backfill must not depend on an archive node.
+    const read = await adapter.readRange(from, to, to === head);
+    // The node that gave the logs must hold the same `to` as the one asked before: one that
+    // does not have it yet is behind (wait), one with another hash saw a fork (read again).
+    if (!read.last) return { kind: 'caught-up', head };
+    if (read.last.hash !== before.hash) return AGAIN;
+    transfers = read.transfers;
+    nativeBalances = read.nativeBalances;
+  } catch (error) {
+    if (!(error instanceof RangeTooLarge)) throw error;
+    const span = to - from + 1;
+    if (span === 1) {
+      throw new Error(
+        `the node refuses eth_getLogs even for block ${from} alone: ${error.message}`,
+        { cause: error },
+      );
+    }
+    sync.window = shrunk(sync.window, span, error.suggested);
+    log.debug({ chain: chain.id, from, to, range: sync.window.size }, 'range refused; shrinking');
+    return AGAIN;
+  }
+  // Blocks a reorg may still replace are fetched whole and their hashes kept; below that window
+  // the unchanged hash of `to` (read before and after the logs) is the proof of a stable range.
+  const windowStart = Math.max(from, head - chain.maxReorgDepth);
+  const wanted = new Set<number>([from, to]);
+  for (let n = windowStart; n <= to; n++) wanted.add(n);
+  const fetched = await adapter.headers([...wanted].sort((a, b) => a - b));
+  const headers = new Map<number, BlockHeader>();
+  for (const h of fetched) if (h) headers.set(h.number, h);
+  const first = headers.get(from);
+  const last = headers.get(to);
+  // The chain moved under us while we read (a fork, or a lagging replica): read again.
+  if (!first || !last || last.hash !== before.hash) return AGAIN;
+  if (tip && first.parentHash !== tip.hash) return reorg();
+  for (const t of transfers) {
+    const header = headers.get(t.blockNumber);
+    if (header && header.hash !== t.blockHash) return AGAIN;
+  }
+  for (const h of headers.values()) {
+    const parent = headers.get(h.number - 1);
+    if (parent && parent.hash !== h.parentHash) return AGAIN;
+  }
+  const known: KnownBlock[] = [
+    ...position.recent,
+    ...transfers.map((t): KnownBlock => [t.blockNumber, t.blockHash]),
+    ...[...headers.values()].map((h): KnownBlock => [h.number, h.hash]),
+  ];
+  sync.window = grown(sync.window);
+  return {
+    kind: 'blocks',
+    head,
+    from,
+    to: { number: to, hash: last.hash },
+    transfers,
+    nativeBalances,
+    known,
+  };
+};
+
+/**
+ * The chain as facts, read from wherever the stored chain stands when the consumer asks for
+ * the next one: the consumer records each fact (or pauses after `caught-up`) before asking again.
+ * Ends only by throwing (a node that fails); a new sync over the same `window` takes over.
+ */
+export async function* syncChain(sync: ChainSync): AsyncGenerator<ChainFact, never, undefined> {
+  for (;;) {
+    const fact = await readStep(sync);
+    if (fact !== AGAIN) yield fact;
+  }
+}

@@ -1,0 +1,47 @@
+import type { ChainTransfer, NativeBalance } from '../adapter.js';
+import type { KnownBlock } from '../events.js';
+
+/**
+ * What reading a chain found out, before anything is recorded: the sync part (chain-sync.ts)
+ * yields these, the ledger (../ledger) turns them into events. Every fact carries the head the
+ * sync was following when it found it.
+ */
+export type ChainFact = BlocksRead | Reorganized | Halted | CaughtUp;
+
+/** A stable range of blocks: its transfers, and the native balances read at its last block. */
+export interface BlocksRead {
+  kind: 'blocks';
+  head: number;
+  from: number;
+  to: { number: number; hash: string };
+  /** In chain order. */
+  transfers: ChainTransfer[];
+  /** Read only when `to` is the followed head (older state may be pruned); else empty. */
+  nativeBalances: NativeBalance[];
+  /** Hashes of the range's blocks that a reorg may still replace, with the stored ones. */
+  known: KnownBlock[];
+}
+
+/** The chain left the stored branch: everything above the common ancestor is orphaned. */
+export interface Reorganized {
+  kind: 'reorg';
+  head: number;
+  ancestor: KnownBlock;
+  depth: number;
+  /** Found after an operator's resume, however deep. */
+  resumed: boolean;
+}
+
+/** A reorg deeper than the chain's limit: the chain stops until someone looks. */
+export interface Halted {
+  kind: 'halt';
+  head: number;
+  reason: string;
+  depth: number | null;
+}
+
+/** Nothing new to read now: the stored tip is the followed head, or the node is behind. */
+export interface CaughtUp {
+  kind: 'caught-up';
+  head: number;
+}
