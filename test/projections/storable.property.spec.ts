@@ -123,7 +123,7 @@ const transform = fc.record({ position: vec3, rotation: vec3, scale: vec3 });
 const ACTORS = ['owner', 'admin', 'guest', 'other'] as const;
 type ActorName = (typeof ACTORS)[number];
 const actor = fc.constantFrom(...ACTORS);
-/** 0 is the world itself; n names the n-th object spawned in this run (or none, when there are fewer). */
+/** 0 is the world itself, 8 an object that does not exist; n the n-th object spawned in this run (counting round). */
 const node = fc.oneof(
   { arbitrary: fc.constant(0), weight: 1 },
   { arbitrary: fc.integer({ min: 1, max: 3 }), weight: 4 },
@@ -279,8 +279,13 @@ interface Cast {
 }
 
 const as = (cast: Cast, name: ActorName): Actor => ({ kind: 'user', userId: cast.users[name] });
+const UNKNOWN_NODE = 8;
 const nodeId = (cast: Cast, index: number) =>
-  index === 0 ? cast.worldId : (cast.objects[index - 1] ?? randomUUID());
+  index === 0
+    ? cast.worldId
+    : index === UNKNOWN_NODE
+      ? randomUUID()
+      : (cast.objects[(index - 1) % Math.max(cast.objects.length, 1)] ?? randomUUID());
 
 const walletUser = async (app: Application) => {
   const wallet = { network: 'ethereum' as const, address: `0x${randomBytes(20).toString('hex')}` };
@@ -530,6 +535,37 @@ const snapshot = async (client: SqlClient, schema: string) => {
 
 const HEAD_TIMEOUT_MS = 30_000;
 
+const issueCase: Step[] = [
+  {
+    kind: 'spawn',
+    by: 'owner',
+    parent: 0,
+    objectType: 'generic',
+    name: 'Chair',
+    transform: undefined,
+  },
+  {
+    kind: 'setAttribute',
+    by: 'owner',
+    node: 1,
+    pluginId: 'core',
+    name: 'note',
+    value: 'hello',
+    permissions: { read: 'any', write: 'any' },
+    live: true,
+  },
+  {
+    kind: 'setAttribute',
+    by: 'guest',
+    node: 1,
+    pluginId: 'core',
+    name: 'note',
+    value: null,
+    permissions: undefined,
+    live: undefined,
+  },
+];
+
 const backends: Array<[string, () => Promise<SqlClient | undefined>]> = [
   ['PGlite', () => openPgliteClient()],
   [
@@ -622,8 +658,6 @@ for (const [backend, connect] of backends) {
                 await new Promise((resolve) => setTimeout(resolve, 20));
               }
               await Promise.all(followers.map((f) => f.stop()));
-
-              if (process.env.PROPERTY_TALLY) console.log('at head', schema, steps.length);
               const live = await snapshot(client, schema);
               await rebuildProjections(store, client, PROJECTIONS, { schema });
               const rebuilt = await snapshot(client, schema);
@@ -639,7 +673,11 @@ for (const [backend, connect] of backends) {
             }
           },
         ),
-        { numRuns: Number(process.env.PROPERTY_RUNS ?? 30) },
+        {
+          numRuns: Number(process.env.PROPERTY_RUNS ?? 30),
+          // The case of issue 19: a guest writes null into an attribute anyone may write.
+          examples: [[issueCase]],
+        },
       );
       if (process.env.PROPERTY_TALLY) console.log(tally, refusals);
       // The runs must have tried both sides: values accepted, and values refused up front.
