@@ -23,5 +23,4 @@ export const assertStorableText = (text: string, code: string, what: string) => 
  * Text kept for people to read and relied on by nothing (a file's original name): what cannot be
  * stored becomes U+FFFD, the replacement character, rather than refusing what holds it.
  */
-export const toStorableText = (text: string) =>
-  text.toWellFormed().replaceAll('\u0000', '\uFFFD');
+export const toStorableText = (text: string) => text.toWellFormed().replaceAll('\u0000', '\uFFFD');

@@ -121,7 +121,8 @@ const assertProfile = (profile: Partial<Profile>) => {
   ) {
     throw invalid('invalid_avatar', 'an avatar hash has at most 256 characters');
   }
-  if (profile.avatarHash) assertStorableText(profile.avatarHash, 'invalid_avatar', 'an avatar hash');
+  if (profile.avatarHash)
+    assertStorableText(profile.avatarHash, 'invalid_avatar', 'an avatar hash');
   if (profile.links !== undefined) {
     // The link is kept as given, so it must be storable as well as a URL.
     const wellFormed = (link: string) =>
@@ -131,7 +132,10 @@ const assertProfile = (profile: Partial<Profile>) => {
       !link.includes('\u0000') &&
       link.isWellFormed();
     if (profile.links.length > 10 || !profile.links.every(wellFormed)) {
-      throw invalid('invalid_links', 'at most 10 links, each an http(s) URL of at most 2048 characters');
+      throw invalid(
+        'invalid_links',
+        'at most 10 links, each an http(s) URL of at most 2048 characters',
+      );
     }
   }
 };
@@ -207,7 +211,9 @@ export const decideUser = (command: UserCommand, { user, target }: UserContext):
             userId,
             worldId: command.data.worldId,
             // A position the client sent that JSON cannot carry is forgotten, not the leave.
-            lastPosition: isFiniteVec3(command.data.lastPosition) ? command.data.lastPosition : null,
+            lastPosition: isFiniteVec3(command.data.lastPosition)
+              ? command.data.lastPosition
+              : null,
           },
         },
       ];

@@ -224,7 +224,8 @@ export const subtreeOf = (world: ActiveWorld, nodeId: string): string[] => {
 const decideSpawn = ({ data, actor }: SpawnObject, world: ActiveWorld): ObjectSpawned[] => {
   assertName(data.name);
   assertFiniteTransform(data.transform);
-  if (data.assetId !== undefined) assertStorableText(data.assetId, 'invalid_asset_id', 'an asset id');
+  if (data.assetId !== undefined)
+    assertStorableText(data.assetId, 'invalid_asset_id', 'an asset id');
   if (world.objects.has(data.objectId) || data.objectId === world.id) {
     throw conflict('object_exists', `object ${data.objectId} already exists`);
   }
