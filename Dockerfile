@@ -18,4 +18,4 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 USER node
 EXPOSE 4000
-CMD ["node", "dist/main.js", "serve"]
+CMD ["node", "dist/cli/main.js", "serve"]

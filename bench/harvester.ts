@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Wallet } from 'ethers';
 import { parseChainRegistry, type ChainConfig } from '../src/harvester/chain-config.js';
-import { chainStream } from '../src/harvester/events.js';
+import { chainStream } from '../src/domain/chain/events.js';
 import { startHarvester } from '../src/harvester/harvester.js';
-import { createLogger } from '../src/log.js';
+import { createLogger } from '../src/shared/log.js';
 import { chainsProjection } from '../src/projections/chains/projection.js';
 import { startProjection } from '../src/projections/runner.js';
 import type { SqlClient } from '../src/storage/sql/sql-client.js';

@@ -1,8 +1,10 @@
 import type { Command, Event } from '../domain/decider.js';
 import { decideInTurn } from '../domain/decider.js';
+import { invalid } from '../domain/errors.js';
 import { WrongExpectedVersion } from '../storage/event-store/errors.js';
 import type { EventStore, JsonObject, NewEvent, Position } from '../storage/event-store/port.js';
 import { toDomainEvent } from '../storage/event-store/to-domain-event.js';
+import { commandHash } from './command-hash.js';
 import { metadataFor, stamp, type CommandEnvelope, type Unstamped } from './envelope.js';
 import { eventIdFor } from './ids.js';
 
@@ -39,7 +41,14 @@ export interface StreamState<State> {
   /** Where the stream's last event is in the global log. */
   position: Position | 'start';
   /** The stream's latest commands and their events, to answer a retried command without redoing it. */
-  commands: Map<string, { events: Event[]; position: Position }>;
+  commands: Map<string, RememberedCommand>;
+}
+
+export interface RememberedCommand {
+  events: Event[];
+  position: Position;
+  /** What the command was (see command-hash.ts); unknown for events written before it was kept. */
+  hash: string | undefined;
 }
 
 export interface CommandBusOptions {
@@ -127,6 +136,7 @@ export const createCommandBus = (
         commands.set(commandId, {
           events: [...(earlier?.events ?? []), toDomainEvent<E>(event)],
           position: event.position,
+          hash: event.metadata.commandHash,
         });
         if (commands.size > REMEMBERED_COMMANDS) dropOldest(commands);
       }
@@ -170,10 +180,18 @@ export const createCommandBus = (
     envelope: CommandEnvelope,
   ) => {
     const commands = unstamped.map((command) => stamp<C>(command, envelope));
+    const hash = commandHash(unstamped);
     return oneAtATime(stream, async (): Promise<Handled<E>> => {
       for (let attempt = 0; ; attempt++) {
         const { state, revision, position, commands: earlier } = await load(aggregate, stream);
         const done = earlier.get(envelope.commandId);
+        // A command id stands for one command: answering a different one with the first one's
+        // result would drop the change without a word.
+        if (done?.hash !== undefined && done.hash !== hash)
+          throw invalid(
+            'idempotency_key_reused',
+            `command id (Idempotency-Key) ${envelope.commandId} was already used for a different request`,
+          );
         // The remembered events were decided by this aggregate for this very command.
         if (done)
           return { events: done.events as E[], position: done.position, alreadyHandled: true };
@@ -183,7 +201,7 @@ export const createCommandBus = (
         if (decided.length === 0) return { events: [], position, alreadyHandled: false };
         await aggregate.afterDecision?.(commands, envelope);
 
-        const metadata = metadataFor(envelope);
+        const metadata = { ...metadataFor(envelope), commandHash: hash };
         const newEvents: NewEvent[] = decided.map((event, index) => ({
           id: eventIdFor(envelope.commandId, stream, index),
           type: event.type,

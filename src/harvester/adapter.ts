@@ -1,5 +1,8 @@
-import type { Logger } from '../log.js';
-import type { ChainConfig, ContractKind } from './chain-config.js';
+import type { Logger } from '../shared/log.js';
+import type { ChainTransfer } from '../domain/chain/events.js';
+
+export type { ChainTransfer };
+import type { ChainConfig } from './chain-config.js';
 
 /** A block as the harvester needs it: where it is and what it follows. */
 export interface BlockHeader {
@@ -7,22 +10,6 @@ export interface BlockHeader {
   hash: string;
   parentHash: string;
 }
-
-/** One token movement read from a chain, before it becomes an event (a type, so it is JSON). */
-export type ChainTransfer = {
-  contract: string;
-  contractKind: ContractKind;
-  from: string;
-  to: string;
-  /** Fungible amount as a decimal string; "1" for an NFT. */
-  amount: string;
-  /** The NFT's id as a decimal string; null for fungible tokens. */
-  tokenId: string | null;
-  blockNumber: number;
-  blockHash: string;
-  txHash: string;
-  logIndex: number;
-};
 
 /** A configured wallet's balance of the chain's own coin, in wei as a decimal string. */
 export type NativeBalance = {

@@ -1,3 +1,4 @@
+import { CONTRACT_KINDS, type ContractKind } from '../domain/chain/events.js';
 import { readFileSync } from 'node:fs';
 import { getAddress, isAddress } from 'ethers';
 import { z } from 'zod';
@@ -6,9 +7,6 @@ import { z } from 'zod';
  * The chain registry: which chains to follow, through which RPC endpoints, how far behind the
  * head to stay, how deep a reorg may go before a human must look, and which contracts to read.
  */
-
-export const CONTRACT_KINDS = ['erc20', 'erc721', 'world-nft'] as const;
-export type ContractKind = (typeof CONTRACT_KINDS)[number];
 
 export const CHAIN_KINDS = ['evm'] as const;
 export type ChainKind = (typeof CHAIN_KINDS)[number];

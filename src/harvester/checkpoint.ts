@@ -9,7 +9,7 @@ import {
   type NativeBalanceReverted,
   type TokenTransferred,
   type TokenTransferReverted,
-} from './events.js';
+} from '../domain/chain/events.js';
 
 /** Where a chain's pipeline stands: read back from the last events of its stream. */
 export interface ChainPosition {

@@ -1,4 +1,4 @@
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import type { EventStore } from '../storage/event-store/port.js';
 import type { SqlClient } from '../storage/sql/sql-client.js';
 import type { AdapterFactory } from './adapter.js';

@@ -1,4 +1,4 @@
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import { WrongExpectedVersion } from '../storage/event-store/errors.js';
 import type { EventStore } from '../storage/event-store/port.js';
 import type { ChainAdapter } from './adapter.js';

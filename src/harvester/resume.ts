@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { EventStore } from '../storage/event-store/port.js';
 import { readChainPosition } from './checkpoint.js';
-import { chainStream, checkpointEventId, type ChainResumed } from './events.js';
+import { chainStream, type ChainResumed } from '../domain/chain/events.js';
+import { checkpointEventId } from './event-ids.js';
 
 /**
  * Letting a halted chain go on, once an operator has looked at the reorg that stopped it. The

@@ -1,4 +1,4 @@
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import { DomainError } from '../domain/errors.js';
 import type { WalletClaimEvent } from '../domain/user/wallet-claim.js';
 import type { WorldCommand } from '../domain/world/world.js';
@@ -8,7 +8,8 @@ import type { ReactorFollower } from '../projections/follower.js';
 import type { EventStore, RecordedEvent } from '../storage/event-store/port.js';
 import { migrate, type Migration } from '../storage/sql/migrate.js';
 import { assertSchemaName, quoteIdent, type SqlClient } from '../storage/sql/sql-client.js';
-import { worldIdForNft, ZERO_ADDRESS, type ChainEvent, type TransferData } from './events.js';
+import { ZERO_ADDRESS, type ChainEvent, type TransferData } from '../domain/chain/events.js';
+import { worldIdForNft } from '../application/world/world-of-nft.js';
 
 /**
  * Worlds follow their Odyssey world NFT. Minting one to a wallet creates the world for the

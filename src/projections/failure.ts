@@ -1,4 +1,4 @@
-import { messageWithoutValues } from '../log.js';
+import { messageWithoutValues } from '../shared/log.js';
 import type { Position, RecordedEvent } from '../storage/event-store/port.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import type { EventStore } from '../storage/event-store/port.js';
 import { assertSchemaName, quoteIdent, type SqlClient } from '../storage/sql/sql-client.js';
 import { readCheckpoint, recordFailure } from './checkpoints.js';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createApplication, type Application } from '../../src/application/application.js';
+import { commandHash } from '../../src/application/command-hash.js';
 import { createCommandBus } from '../../src/application/command-bus.js';
 import type { CommandEnvelope, Unstamped } from '../../src/application/envelope.js';
 import { objectAggregate } from '../../src/application/world/object-commands.js';
@@ -53,6 +54,12 @@ for (const [name, connect] of backends) {
       client = connected;
       store = await openSqlEventStore(client, { schema });
       app = createApplication(store);
+      // Admins are users who exist: the world checks the ones it names.
+      for (const userId of [OWNER, ADMIN])
+        await app.user.handle(
+          { type: 'RegisterGuest', data: { userId, name: userId } },
+          envelope({ kind: 'service', name: 'sign-in' }),
+        );
     });
     after(async () => {
       if (!client) return;
@@ -102,6 +109,12 @@ for (const [name, connect] of backends) {
       assert.deepEqual(recorded?.metadata, {
         actor: { kind: 'user', id: OWNER, auth: 'ethereum' },
         commandId: command.commandId,
+        commandHash: commandHash([
+          {
+            type: 'ChangeWorldDetails',
+            data: { worldId, name: 'Renamed', description: 'A place' },
+          },
+        ]),
         correlationId: command.correlationId,
         causationId: command.commandId,
         occurredAt: AT,
@@ -144,6 +157,45 @@ for (const [name, connect] of backends) {
         (e) => e.type === 'ObjectSpawned',
       );
       assert.equal(spawns.length, 2, 'the fountain and one bench');
+    });
+
+    it('refuses a command id reused for a different command, and appends nothing for it', async () => {
+      const command = envelope(asUser(OWNER));
+      const rename = (name: string): Unstamped<WorldCommand> => ({
+        type: 'ChangeWorldDetails',
+        data: { worldId, name },
+      });
+      await app.world.handle(rename('First'), command);
+      const before = await store.readStream(worldStream(worldId));
+      await assert.rejects(
+        app.world.handle(rename('Second'), command),
+        (error: unknown) =>
+          error instanceof DomainError &&
+          error.code === 'idempotency_key_reused' &&
+          error.kind === 'invalid',
+      );
+      assert.equal((await store.readStream(worldStream(worldId))).length, before.length);
+      // The same command again is still a retry, answered with its first result.
+      assert.equal((await app.world.handle(rename('First'), command)).alreadyHandled, true);
+    });
+
+    it('refuses a command id reused for a different command in a fresh process too', async () => {
+      const command = envelope(asUser(OWNER));
+      await app.world.handle({ type: 'ChangeWorldDetails', data: { worldId, name: 'A' } }, command);
+      await assert.rejects(
+        createApplication(store).world.handle(
+          { type: 'ChangeWorldDetails', data: { worldId, description: 'B' } },
+          command,
+        ),
+        (error: unknown) => error instanceof DomainError && error.code === 'idempotency_key_reused',
+      );
+    });
+
+    it('refuses to make a user id that names nobody an admin', async () => {
+      await assert.rejects(
+        world({ type: 'GrantAdmin', data: { worldId, nodeId: worldId, userId: randomUUID() } }),
+        (error: unknown) => error instanceof DomainError && error.code === 'user_not_found',
+      );
     });
 
     it('refuses to spawn an object with an id used in another world, even one never edited', async () => {

@@ -30,6 +30,11 @@ describe('architecture boundaries (npm run lint)', () => {
       code: "export { quoteIdent } from '../../../../storage/sql/sql-client.js';\n",
     },
     {
+      what: 'a domain file importing the application',
+      file: 'src/domain/world/probe.ts',
+      code: "export { createCommandBus } from '../../application/command-bus.js';\n",
+    },
+    {
       what: 'the application importing the gateway',
       file: 'src/application/world/probe.ts',
       code: "export { API_PREFIX } from '../../gateway/http/api/api.js';\n",
@@ -37,7 +42,7 @@ describe('architecture boundaries (npm run lint)', () => {
     {
       what: 'the shipped client importing the server',
       file: 'src/client/probe.ts',
-      code: "export * from '../gateway/posbus/protocol.js';\n",
+      code: "export * from '../gateway/posbus/tick-planner.js';\n",
     },
   ];
 
@@ -54,6 +59,19 @@ describe('architecture boundaries (npm run lint)', () => {
       "export { conflict } from '../errors.js';\n",
     );
     assert.deepEqual(errors, []);
+  });
+
+  it('lets the gateway name a storage type it passes on, but not run storage code', async () => {
+    const typeOnly = await boundaryErrors(
+      'src/gateway/posbus/probe.ts',
+      "import type { SqlClient } from '../../storage/sql/sql-client.js';\nexport type Db = SqlClient;\n",
+    );
+    assert.deepEqual(typeOnly, []);
+    const value = await boundaryErrors(
+      'src/gateway/posbus/probe.ts',
+      "import { openPostgresClient } from '../../storage/sql/postgres-client.js';\nexport const open = openPostgresClient;\n",
+    );
+    assert.ok(value.length > 0);
   });
 
   it('refuses a file under src that belongs to no layer', async () => {

@@ -140,12 +140,18 @@ describe('user decider', () => {
   describe('presence', () => {
     it('enters a world, leaving the one the user was in', () =>
       user
-        .given(alone(registered(ALICE), entered(ALICE, 'w1')))
+        .given({ ...alone(registered(ALICE), entered(ALICE, 'w1')), worldIsOpen: true })
         .when(command('EnterWorld', { userId: ALICE, worldId: 'w2' }))
         .then([
           { type: 'UserLeftWorld', data: { userId: ALICE, worldId: 'w1', lastPosition: null } },
           { type: 'UserEnteredWorld', data: { userId: ALICE, worldId: 'w2' } },
         ]));
+
+    it('enters no world that does not exist, or was deleted', () =>
+      user
+        .given({ ...alone(registered(ALICE), entered(ALICE, 'w1')), worldIsOpen: false })
+        .when(command('EnterWorld', { userId: ALICE, worldId: 'w2' }))
+        .thenRefuses('world_not_found', 'not_found'));
 
     it('leaves with the last known position, only the world the user is in', () => {
       const lastPosition = { x: 1, y: 0, z: 5 };

@@ -757,7 +757,7 @@ for (const backend of ['PGlite', 'PostgreSQL'] as Backend[]) {
           ['GET', `/api/v1/worlds/${worldId}?after=garbage`, { token: t }, 400, 'invalid_position'],
           ['GET', `/api/v1/worlds/${worldId}?colour=red`, { token: t }, 400, 'invalid_request'],
           ['GET', '/api/v1/worlds?limit=100000', { token: t }, 400, 'invalid_request'],
-          ['DELETE', `/api/v1/worlds/${worldId}`, { token: t }, 404, 'not_found'],
+          ['DELETE', `/api/v1/worlds/${worldId}`, { token: t }, 409, 'world_has_owner'],
           [
             'PUT',
             `/api/v1/objects/${objectId}/attributes/core/deep`,

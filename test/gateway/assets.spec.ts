@@ -14,7 +14,7 @@ import { buffer } from 'node:stream/consumers';
 import { Wallet as EthersWallet } from 'ethers';
 import S3rver from 's3rver';
 import sharp from 'sharp';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/app/config.js';
 import { contentIdOfDigest } from '../../src/domain/asset/content-id.js';
 import { assetStream } from '../../src/domain/asset/asset.js';
 import { openPgliteClient } from '../../src/storage/sql/pglite-client.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/shared/log.js';
 import { connectNatsRelay, LOCK_TTL_MS } from '../../src/gateway/posbus/nats-relay.js';
 import type { GatewayRelay } from '../../src/gateway/posbus/relay.js';
 import { natsUnavailable, testNatsUrl } from '../support/nats.js';

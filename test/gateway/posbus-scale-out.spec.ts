@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { PosBusClient } from '../../src/client/posbus-client.js';
 import { CloseCode } from '../../src/client/wire/protocol.js';
-import type { Config } from '../../src/config.js';
+import type { Config } from '../../src/app/config.js';
 import type { SqlClient } from '../../src/storage/sql/sql-client.js';
 import { apiClient, openBackend, startApiServer, type ApiServer } from '../support/api-server.js';
 import { natsUnavailable, testNatsUrl } from '../support/nats.js';

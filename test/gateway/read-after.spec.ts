@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers are checked against the OpenAPI document at run time (see apiClient), not typed here. */
 import assert from 'node:assert/strict';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/shared/log.js';
 import { projectionsNamed } from '../../src/projections/catalog.js';
 import { checkpointMigrations } from '../../src/projections/checkpoints.js';
 import {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/app/config.js';
 
 describe('image and texture configuration', () => {
   it('defaults to 16,384 pixels a side, 128 MiB decoded, two textures at once', () => {

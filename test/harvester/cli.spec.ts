@@ -14,7 +14,7 @@ import {
   transferErc20,
   type Anvil,
 } from '../support/anvil.js';
-import { NATIVE_CONTRACT } from '../../src/harvester/events.js';
+import { NATIVE_CONTRACT } from '../../src/domain/chain/events.js';
 import { runOdyssey, startServer } from '../support/odyssey-process.js';
 import { spawnProcess, stopProcess } from '../support/processes.js';
 

@@ -3,9 +3,9 @@ import { Wallet } from 'ethers';
 import { ChainUnreachable } from '../../src/harvester/adapter.js';
 import { ChainConfigError, parseChainRegistry } from '../../src/harvester/chain-config.js';
 import { startHarvester } from '../../src/harvester/harvester.js';
-import { chainStream, NATIVE_CONTRACT } from '../../src/harvester/events.js';
+import { chainStream, NATIVE_CONTRACT } from '../../src/domain/chain/events.js';
 import { TRANSFER_TOPIC } from '../../src/harvester/evm/evm-adapter.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/app/config.js';
 import {
   balancesAtHead,
   deployErc20,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseChainRegistry, type ChainConfig } from '../../src/harvester/chain-config.js';
-import { chainStream } from '../../src/harvester/events.js';
-import { createLogger } from '../../src/log.js';
+import { chainStream } from '../../src/domain/chain/events.js';
+import { createLogger } from '../../src/shared/log.js';
 import { chainsProjection } from '../../src/projections/chains/projection.js';
 import { startProjection, type ProjectionRunner } from '../../src/projections/runner.js';
 import type { EventStore } from '../../src/storage/event-store/port.js';

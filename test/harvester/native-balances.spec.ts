@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Wallet } from 'ethers';
 import { startHarvester, type Harvester } from '../../src/harvester/harvester.js';
-import { chainStream, NATIVE_CONTRACT } from '../../src/harvester/events.js';
+import { chainStream, NATIVE_CONTRACT } from '../../src/domain/chain/events.js';
 import { chainsProjection } from '../../src/projections/chains/projection.js';
 import { rebuildProjections } from '../../src/projections/rebuild.js';
 import {

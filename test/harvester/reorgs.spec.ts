@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Wallet } from 'ethers';
 import { startHarvester, type Harvester } from '../../src/harvester/harvester.js';
-import { chainStream } from '../../src/harvester/events.js';
+import { chainStream } from '../../src/domain/chain/events.js';
 import { ChainHaltedError } from '../../src/harvester/pipeline.js';
 import { ChainNotHalted, ChainNotHarvested, resumeChain } from '../../src/harvester/resume.js';
 import { chainsProjection } from '../../src/projections/chains/projection.js';

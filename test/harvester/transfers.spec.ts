@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Wallet } from 'ethers';
 import { startHarvester, type Harvester } from '../../src/harvester/harvester.js';
-import { chainStream } from '../../src/harvester/events.js';
+import { chainStream } from '../../src/domain/chain/events.js';
 import { TRANSFER_TOPIC } from '../../src/harvester/evm/evm-adapter.js';
 import {
   balancesAtHead,

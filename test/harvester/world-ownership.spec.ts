@@ -3,10 +3,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Wallet } from 'ethers';
 import { startHarvester, type Harvester } from '../../src/harvester/harvester.js';
-import { worldIdForNft } from '../../src/harvester/events.js';
+import { worldIdForNft } from '../../src/application/world/world-of-nft.js';
 import {
+  burnErc721,
   deployErc20,
   deployErc721,
+  erc721,
   mintErc20,
   mintErc721,
   sendAndMine,
@@ -176,6 +178,43 @@ describe('harvester: worlds follow the Odyssey world NFT', function () {
     );
     assert.equal(created.body.ownerId, c.userId);
     assert.equal((await rename(worldId, c.token)).status, 200);
+  });
+
+  it('leaves the world of a burned NFT ownerless, with its admins, who may edit and delete it', async () => {
+    const holder = await signIn(api, Wallet.createRandom());
+    const admin = await signIn(api, Wallet.createRandom());
+    const supply = await anvil.rpc<string>('eth_call', [
+      { to: nft, data: erc721.encodeFunctionData('totalSupply') },
+      'latest',
+    ]);
+    const tokenId = BigInt(supply); // the next id the auto-id preset mints, while none was burned
+    await anvil.rpc('anvil_impersonateAccount', [holder.address]);
+    await anvil.rpc('anvil_setBalance', [holder.address, '0xde0b6b3a7640000']);
+    await sendAndMine(anvil, [mintErc721(anvil, nft, holder.address)]);
+    const worldId = worldIdForNft('arbitrum', nft, tokenId.toString());
+    await eventually(
+      () => world(worldId, holder.token),
+      (r) => r.body.ownerId === holder.userId,
+      'the world appears',
+    );
+    const granted = await api.request('POST', `/api/v1/worlds/${worldId}/members`, {
+      token: holder.token,
+      body: { userId: admin.userId, role: 'admin' },
+    });
+    assert.equal(granted.status, 200, JSON.stringify(granted.body));
+
+    await sendAndMine(anvil, [burnErc721(holder.address, nft, tokenId)]);
+    await eventually(
+      () => world(worldId, admin.token),
+      (r) => r.status === 200 && r.body.ownerId === null,
+      'the world is ownerless',
+    );
+    assert.equal((await rename(worldId, holder.token)).status, 403, 'the burner may not edit');
+    assert.equal((await rename(worldId, admin.token)).status, 200, 'its admin may');
+    const deleted = await api.request('DELETE', `/api/v1/worlds/${worldId}`, {
+      token: admin.token,
+    });
+    assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
   });
 
   it('lists chains and balances, and refuses malformed addresses and token ids', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { errorWithoutValues } from '../../src/log.js';
+import { errorWithoutValues } from '../../src/shared/log.js';
 import { readCheckpoint } from '../../src/projections/checkpoints.js';
 import type { Projection } from '../../src/projections/projection.js';
 import { projectionStatus, retryFollower } from '../../src/projections/status.js';

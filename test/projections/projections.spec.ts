@@ -541,9 +541,16 @@ for (const [backend, connect] of backends) {
         actor: asUser(alice),
       });
       await user({ type: 'LeaveWorld', data: { userId: bob, worldId }, actor: asUser(bob) });
+      // Users enter only worlds that exist.
+      const elsewhere = randomUUID();
+      await world({
+        type: 'CreateWorld',
+        data: { worldId: elsewhere, ownerId: alice, name: 'Elsewhere' },
+        actor: asUser(alice),
+      });
       await user({
         type: 'EnterWorld',
-        data: { userId: bob, worldId: 'elsewhere' },
+        data: { userId: bob, worldId: elsewhere },
         actor: asUser(bob),
       });
       await user({ type: 'EnterWorld', data: { userId: alice, worldId }, actor: asUser(alice) });

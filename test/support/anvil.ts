@@ -199,6 +199,13 @@ export const transferErc721 = (from: string, nft: string, to: string, tokenId: b
   data: erc721.encodeFunctionData('transferFrom', [from, to, tokenId]),
 });
 
+/** The holder burns the token: a Transfer to the zero address. */
+export const burnErc721 = (from: string, nft: string, tokenId: bigint): Tx => ({
+  from,
+  to: nft,
+  data: erc721.encodeFunctionData('burn', [tokenId]),
+});
+
 /** balanceOf for each (contract, wallet) at head, as decimal strings. */
 export const balancesAtHead = async (anvil: Anvil, pairs: ReadonlyArray<[string, string]>) => {
   const results = await anvil.batch<string>(

@@ -75,7 +75,8 @@ export const stopAllProcesses = async () => {
 };
 
 // Root hook (this module is imported by every spec that starts a process): after the last test.
-after(stopAllProcesses);
+// The benchmarks start processes through it too, outside mocha, where there are no hooks.
+if (typeof after === 'function') after(stopAllProcesses);
 // mocha ends with process.exit (`exit: true`): a process the hooks missed still goes. So it does
 // when the run is interrupted or killed by a timeout, and then the signal ends the run as it would.
 const killAll = () => {

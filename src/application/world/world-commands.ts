@@ -7,7 +7,13 @@ import {
   type WorldCommand,
   type WorldEvent,
 } from '../../domain/world/world.js';
+import {
+  decideWorldWithUsers,
+  usersConcerned,
+  type UserStatus,
+} from '../../domain/world/world-context.js';
 import type { Aggregate, CommandBus } from '../command-bus.js';
+import { userStatus } from '../user/user-commands.js';
 import type { CommandEnvelope, Unstamped } from '../envelope.js';
 import { reserveSpawnedObjectIds } from './spawn-object.js';
 
@@ -20,7 +26,18 @@ const worldFold = {
 
 export const worldAggregate = (bus: CommandBus): Aggregate<World, WorldCommand, WorldEvent> => ({
   ...worldFold,
-  decider: () => Promise.resolve(worldDecider.decide),
+  // The users a decision concerns (the owner, a new admin or owner) are read from their streams.
+  decider: async (commands) => {
+    const [first] = commands;
+    const world = first ? await loadWorld(bus, first.data.worldId) : worldDecider.initialState();
+    const concerned = new Set(commands.flatMap((command) => usersConcerned(command, world)));
+    const users = new Map<string, UserStatus>(
+      await Promise.all(
+        [...concerned].map(async (userId) => [userId, await userStatus(bus, userId)] as const),
+      ),
+    );
+    return (command, state) => decideWorldWithUsers(command, { world: state, users });
+  },
   // Decided first, so a refused spawn claims nothing; then its id is claimed for good.
   afterDecision: (commands, envelope) => reserveSpawnedObjectIds(bus, commands, envelope),
 });

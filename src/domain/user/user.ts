@@ -94,10 +94,15 @@ export type User = { status: 'absent' } | ActiveUser | { status: 'deleted'; id: 
 
 export const initialUser = (): User => ({ status: 'absent' });
 
-/** A high-five also needs the other user's state; other commands only the user's own. */
+/**
+ * A high-five also needs the other user's state, entering a world whether the world is there;
+ * other commands only the user's own.
+ */
 export interface UserContext {
   user: User;
   target?: User;
+  /** Whether the world an EnterWorld names exists and was not deleted. */
+  worldIsOpen?: boolean;
 }
 
 const sameWallet = (a: Wallet, b: Wallet) => a.network === b.network && a.address === b.address;
@@ -145,7 +150,10 @@ const activeUser = (user: User | undefined, userId: string): ActiveUser => {
   return user;
 };
 
-export const decideUser = (command: UserCommand, { user, target }: UserContext): UserEvent[] => {
+export const decideUser = (
+  command: UserCommand,
+  { user, target, worldIsOpen }: UserContext,
+): UserEvent[] => {
   const { actor } = command;
   const { userId } = command.data;
   // Users act for themselves; services (sign-in, sweepers) act for the system.
@@ -188,6 +196,8 @@ export const decideUser = (command: UserCommand, { user, target }: UserContext):
     case 'EnterWorld': {
       const active = activeUser(user, userId);
       const { worldId } = command.data;
+      if (worldIsOpen !== true)
+        throw notFound('world_not_found', `world ${worldId} does not exist`);
       if (active.presentIn === worldId) return [];
       const leave: UserEvent[] = active.presentIn
         ? [

@@ -32,9 +32,16 @@ export type WorldSettingsChanged = Event<
   'WorldSettingsChanged',
   { worldId: string; settings: WorldSettings }
 >;
+/** `ownerId` null: the world is ownerless (its NFT was burned, or `reason` says why). */
 export type WorldOwnerChanged = Event<
   'WorldOwnerChanged',
-  { worldId: string; previousOwnerId: string | null; ownerId: string | null }
+  {
+    worldId: string;
+    previousOwnerId: string | null;
+    ownerId: string | null;
+    /** Set when ownership ended without a command to end it: the owner was deleted. */
+    reason?: 'owner_deleted';
+  }
 >;
 export type AdminGranted = Event<
   'AdminGranted',

@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import type { Application } from '../../application/application.js';
 import { ApiError } from '../http/api/errors.js';
 import type { Caller } from '../http/api/route.js';
-import type { Activity } from './activity.js';
+import type { Activity } from '../../storage/sql/activity-recorder.js';
 import type { TokenService } from './tokens.js';
 
 // The scheme name is case-insensitive (RFC 7235 §2.1), and one or more spaces may follow it.

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../shared/log.js';
 import type { Application } from '../../application/application.js';
 import { inactiveGuests } from '../../projections/users/inactive-guests.js';
 import { liveTables } from '../../projections/table-names.js';

@@ -3,18 +3,20 @@ import express, { type Express, type Router } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
-import type { Config } from '../../config.js';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../shared/log.js';
 import { PROJECTIONS } from '../../projections/catalog.js';
 import { projectionStatus } from '../../projections/status.js';
-import type { Storage } from '../../storage/open-storage.js';
+import type { EventStore } from '../../storage/event-store/port.js';
+import type { SqlClient } from '../../storage/sql/sql-client.js';
+import type { HttpConfig } from './http-config.js';
 import { API_PREFIX } from './api/api.js';
 import { ApiError, errorBody, errorHandler } from './api/errors.js';
 
 export interface AppParts {
-  storage: Storage;
+  /** What /ready asks: the event store and the read models' database. */
+  storage: { events: EventStore; sql: SqlClient };
   log: Logger;
-  http: Config['http'];
+  http: HttpConfig;
   /** Why a projection's runner is down (it is being restarted), or undefined while it runs. */
   projectionError: (name: string) => string | undefined;
   /** Live figures of the real-time gateway, served at /metrics. */

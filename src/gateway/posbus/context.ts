@@ -1,4 +1,4 @@
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../shared/log.js';
 import type { PosBusCommands } from './commands.js';
 import type { Counters } from './metrics.js';
 import type { PosBusOptions } from './options.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { pack, unpack } from 'msgpackr';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../shared/log.js';
 import type { GatewayRelay, LockClaim, LockHolder, RelayListener, RelayPresence } from './relay.js';
 
 /**

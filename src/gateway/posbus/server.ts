@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../shared/log.js';
 import type { Application } from '../../application/application.js';
 import type { EventStore } from '../../storage/event-store/port.js';
 import type { SqlClient } from '../../storage/sql/sql-client.js';

@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../shared/log.js';
 import type { Connection, ConnectionHandlers, PreparedFrame, Transport } from './connection.js';
 import { writePrepared } from './prepared-frame.js';
 

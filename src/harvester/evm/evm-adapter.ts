@@ -1,7 +1,8 @@
 import { id as keccakId } from 'ethers';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../shared/log.js';
 import type { BlockHeader, ChainAdapter, ChainTransfer } from '../adapter.js';
-import type { ChainConfig, ContractKind } from '../chain-config.js';
+import type { ChainConfig } from '../chain-config.js';
+import type { ContractKind } from '../../domain/chain/events.js';
 import { openRpcPool } from './rpc-pool.js';
 
 /** ERC20 and ERC721 share this signature; ERC721 indexes the token id as a fourth topic. */

@@ -5,7 +5,7 @@ import {
   type JsonRpcPayload,
   type JsonRpcResult,
 } from 'ethers';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../shared/log.js';
 import { ChainUnreachable, RangeTooLarge } from '../adapter.js';
 
 /**

@@ -4,17 +4,19 @@ import type { ChainTransfer } from '../adapter.js';
 import type { ChainConfig } from '../chain-config.js';
 import type { OrphanedEvent } from '../checkpoint.js';
 import {
-  checkpointEventId,
-  nativeBalanceEventId,
-  revertEventId,
-  transferEventId,
   type ChainBlocksIngested,
   type ChainEvent,
   type ChainHalted,
   type ChainReorganized,
   type NativeBalanceData,
   type TransferData,
-} from '../events.js';
+} from '../../domain/chain/events.js';
+import {
+  checkpointEventId,
+  nativeBalanceEventId,
+  revertEventId,
+  transferEventId,
+} from '../event-ids.js';
 
 /**
  * A chain event as appended: its data is checked to be JSON by the compiler (the stored

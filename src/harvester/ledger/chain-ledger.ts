@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../shared/log.js';
 import type { EventStore } from '../../storage/event-store/port.js';
 import type { ChainTransfer, NativeBalance } from '../adapter.js';
 import type { ChainConfig } from '../chain-config.js';
@@ -10,7 +10,7 @@ import {
   storedBlocks,
   type ChainPosition,
 } from '../checkpoint.js';
-import { chainStream, type KnownBlock, type NativeBalanceData } from '../events.js';
+import { chainStream, type KnownBlock, type NativeBalanceData } from '../../domain/chain/events.js';
 import type { StoredChain } from '../sync/ancestry.js';
 import type { BlocksRead, Halted, Reorganized } from '../sync/facts.js';
 import {

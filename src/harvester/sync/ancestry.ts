@@ -1,7 +1,7 @@
 import type { ChainAdapter } from '../adapter.js';
 import type { ChainConfig } from '../chain-config.js';
 import type { ChainPosition } from '../checkpoint.js';
-import { ZERO_HASH, type KnownBlock } from '../events.js';
+import { ZERO_HASH, type KnownBlock } from '../../domain/chain/events.js';
 import type { Halted, Reorganized } from './facts.js';
 
 /** What the sync reads of the stored chain: where it stands, and every block it holds. */

@@ -1,4 +1,4 @@
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../shared/log.js';
 import {
   RangeTooLarge,
   type BlockHeader,
@@ -7,7 +7,7 @@ import {
   type NativeBalance,
 } from '../adapter.js';
 import type { ChainConfig } from '../chain-config.js';
-import type { KnownBlock } from '../events.js';
+import type { KnownBlock } from '../../domain/chain/events.js';
 import { findReorg, type StoredChain } from './ancestry.js';
 import type { ChainFact } from './facts.js';
 import { grown, shrunk, type RangeWindow } from './range-window.js';

@@ -1,5 +1,5 @@
 import type { ChainTransfer, NativeBalance } from '../adapter.js';
-import type { KnownBlock } from '../events.js';
+import type { KnownBlock } from '../../domain/chain/events.js';
 
 /**
  * What reading a chain found out, before anything is recorded: the sync part (chain-sync.ts)

@@ -1,5 +1,5 @@
-import type { ChainEvent, TransferData } from '../../harvester/events.js';
-import { CHAIN_EVENT_TYPES, NATIVE_CONTRACT, ZERO_ADDRESS } from '../../harvester/events.js';
+import type { ChainEvent, TransferData } from '../../domain/chain/events.js';
+import { CHAIN_EVENT_TYPES, NATIVE_CONTRACT, ZERO_ADDRESS } from '../../domain/chain/events.js';
 import { toDomainEvent } from '../../storage/event-store/to-domain-event.js';
 import type { RecordedEvent } from '../../storage/event-store/port.js';
 import { pipeline, type Projection } from '../projection.js';

@@ -2,7 +2,7 @@ import type { ErrorRequestHandler } from 'express';
 import type { z } from 'zod';
 import { DomainError, type DomainErrorKind } from '../../../domain/errors.js';
 import { EventStoreError } from '../../../storage/event-store/errors.js';
-import type { Logger } from '../../../log.js';
+import type { Logger } from '../../../shared/log.js';
 
 /** A refusal the client can act on: an HTTP status and a stable snake_case code. */
 export class ApiError extends Error {

@@ -1,6 +1,6 @@
 import { getAddress, isAddress } from 'ethers';
 import { z } from 'zod';
-import { worldIdForNft } from '../../../../harvester/events.js';
+import { worldIdForNft } from '../../../../application/world/world-of-nft.js';
 import {
   balancesOf,
   findNftHolder,

@@ -180,6 +180,24 @@ export const worldRoutes = (context: ApiContext): Route[] => [
     },
   }),
   route({
+    method: 'delete',
+    path: '/worlds/:worldId',
+    operationId: 'deleteWorld',
+    summary: 'Delete an ownerless world (its admins); a world with an owner is refused (409)',
+    tags: ['worlds'],
+    auth: 'user',
+    limits: ['write'],
+    params: WorldId,
+    responses: { 200: { description: 'Deleted', schema: Written } },
+    handle: async ({ caller, params, request }) => {
+      const { position } = await context.app.world.handle(
+        { type: 'DeleteWorld', data: { worldId: params.worldId } },
+        envelopeFor(request, caller),
+      );
+      return { body: { position } };
+    },
+  }),
+  route({
     method: 'get',
     path: '/worlds/:worldId/members',
     operationId: 'listMembers',

@@ -1,10 +1,10 @@
-import type { BlobConfig } from '../../config.js';
-import { openDiskBlobStore } from './disk.js';
-import type { BlobStore } from './port.js';
+import type { BlobConfig } from './config.js';
+import { openDiskBlobStore } from '../storage/blobs/disk.js';
+import type { BlobStore } from '../storage/blobs/port.js';
 
 // The S3 client is loaded only when configured: it is large, and most installs use the disk.
 const openS3 = async (config: Extract<BlobConfig, { store: 's3' }>) => {
-  const { openS3BlobStore } = await import('./s3.js');
+  const { openS3BlobStore } = await import('../storage/blobs/s3.js');
   return openS3BlobStore(config);
 };
 

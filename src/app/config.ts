@@ -1,7 +1,12 @@
+import type { HttpConfig } from '../gateway/http/http-config.js';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './domain/asset/image-limits.js';
-import { ChainConfigError, loadChainRegistry, type ChainConfig } from './harvester/chain-config.js';
+import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from '../domain/asset/image-limits.js';
+import {
+  ChainConfigError,
+  loadChainRegistry,
+  type ChainConfig,
+} from '../harvester/chain-config.js';
 
 /** Where each part of the system keeps its data, decided once at start from the environment. */
 export interface Config {
@@ -37,17 +42,7 @@ export interface Config {
     /** NATS server shared by several gateways (positions, presence, locks); none when alone. */
     natsUrl: string | undefined;
   };
-  http: {
-    /** Origins allowed by CORS: '*' or a list. */
-    corsOrigins: '*' | string[];
-    bodyLimitBytes: number;
-    signInPerMinute: number;
-    writesPerMinute: number;
-    /** How long a read that names a position waits for the read model to reach it. */
-    readWaitMs: number;
-    /** Trust X-Forwarded-For from this many proxies in front (for per-IP limits). */
-    trustProxyHops: number;
-  };
+  http: HttpConfig;
   blobs: BlobConfig;
   /** Largest upload of each kind of asset, in bytes. */
   assetLimits: Record<'image' | 'model' | 'audio' | 'video', number>;

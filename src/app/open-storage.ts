@@ -1,13 +1,13 @@
 import { join } from 'node:path';
-import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
-import { describeBlobStore, openBlobStore } from './blobs/open-blob-store.js';
-import type { BlobStore } from './blobs/port.js';
-import type { EventStore } from './event-store/port.js';
-import { openPgliteClient } from './sql/pglite-client.js';
-import { openPostgresClient } from './sql/postgres-client.js';
-import type { SqlClient } from './sql/sql-client.js';
-import { openSqlEventStore } from './sql/sql-event-store.js';
+import type { Config } from './config.js';
+import type { Logger } from '../shared/log.js';
+import { describeBlobStore, openBlobStore } from './open-blob-store.js';
+import type { BlobStore } from '../storage/blobs/port.js';
+import type { EventStore } from '../storage/event-store/port.js';
+import { openPgliteClient } from '../storage/sql/pglite-client.js';
+import { openPostgresClient } from '../storage/sql/postgres-client.js';
+import type { SqlClient } from '../storage/sql/sql-client.js';
+import { openSqlEventStore } from '../storage/sql/sql-event-store.js';
 
 /** The event log and the SQL database that holds read models. */
 export interface Storage {
@@ -36,7 +36,7 @@ const openReadModelDatabase = async (config: Config, log: Logger) => {
 
 // Loaded only when configured: the KurrentDB client brings a native addon and gRPC.
 const openKurrentDb = async (url: string, log: Logger) => {
-  const { openKurrentDbEventStore } = await import('./kurrentdb/kurrentdb-event-store.js');
+  const { openKurrentDbEventStore } = await import('../storage/kurrentdb/kurrentdb-event-store.js');
   return openKurrentDbEventStore(url, { log });
 };
 

@@ -1,35 +1,35 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Express } from 'express';
 import { createApplication } from '../application/application.js';
-import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
+import type { Config } from './config.js';
+import type { Logger } from '../shared/log.js';
 import { PROJECTIONS } from '../projections/catalog.js';
 import { superviseProjection } from '../projections/supervisor.js';
 import { liveTables } from '../projections/table-names.js';
-import type { Storage } from '../storage/open-storage.js';
+import type { Storage } from './open-storage.js';
 import { assertSchemaName } from '../storage/sql/sql-client.js';
 import { openUsedNonces } from '../storage/sql/used-nonces.js';
-import { openActivity } from './auth/activity.js';
-import { createAuthenticator } from './auth/authenticate.js';
-import { createChallenges } from './auth/challenges.js';
-import { startGuestSweeper } from './auth/guest-sweeper.js';
-import { createTokenService, loadTokenSecret } from './auth/tokens.js';
-import { API_PREFIX, apiRouter, apiRoutes, openApiDocument } from './http/api/api.js';
-import { createConsistency } from './http/api/consistency.js';
-import type { ApiContext } from './http/api/context.js';
-import { createLimiters } from './http/api/rate-limits.js';
-import { createApp } from './http/app.js';
-import { assetRouter } from './http/assets/asset-router.js';
-import { assetPaths } from './http/assets/openapi.js';
+import { openActivity } from '../storage/sql/activity-recorder.js';
+import { createAuthenticator } from '../gateway/auth/authenticate.js';
+import { createChallenges } from '../gateway/auth/challenges.js';
+import { startGuestSweeper } from '../gateway/auth/guest-sweeper.js';
+import { createTokenService, loadTokenSecret } from '../gateway/auth/tokens.js';
+import { API_PREFIX, apiRouter, apiRoutes, openApiDocument } from '../gateway/http/api/api.js';
+import { createConsistency } from '../gateway/http/api/consistency.js';
+import type { ApiContext } from '../gateway/http/api/context.js';
+import { createLimiters } from '../gateway/http/api/rate-limits.js';
+import { createApp } from '../gateway/http/app.js';
+import { assetRouter } from '../gateway/http/assets/asset-router.js';
+import { assetPaths } from '../gateway/http/assets/openapi.js';
 import {
   DEFAULT_POSBUS_OPTIONS,
   startPosBus,
   type PosBus,
   type PosBusOptions,
-} from './posbus/server.js';
-import { connectNatsRelay } from './posbus/nats-relay.js';
-import { singleGateway, type GatewayRelay } from './posbus/relay.js';
-import { startWorldHub } from './posbus/world-hub.js';
+} from '../gateway/posbus/server.js';
+import { connectNatsRelay } from '../gateway/posbus/nats-relay.js';
+import { singleGateway, type GatewayRelay } from '../gateway/posbus/relay.js';
+import { startWorldHub } from '../gateway/posbus/world-hub.js';
 
 export interface Gateway {
   app: Express;

@@ -1,6 +1,24 @@
-import type { Event } from '../domain/decider.js';
-import { uuidOfText } from '../application/ids.js';
-import type { ChainTransfer } from './adapter.js';
+import type { Event } from '../decider.js';
+
+/** What kind of contract a transfer came from: it decides how the transfer counts. */
+export const CONTRACT_KINDS = ['erc20', 'erc721', 'world-nft'] as const;
+export type ContractKind = (typeof CONTRACT_KINDS)[number];
+
+/** One token movement read from a chain, before it becomes an event (a type, so it is JSON). */
+export type ChainTransfer = {
+  contract: string;
+  contractKind: ContractKind;
+  from: string;
+  to: string;
+  /** Fungible amount as a decimal string; "1" for an NFT. */
+  amount: string;
+  /** The NFT's id as a decimal string; null for fungible tokens. */
+  tokenId: string | null;
+  blockNumber: number;
+  blockHash: string;
+  txHash: string;
+  logIndex: number;
+};
 
 /**
  * Events of a chain's stream (`chain-<id>`). Every append ends with the checkpoint it reaches, so
@@ -104,30 +122,6 @@ export const CHAIN_EVENT_TYPES = [
 ] as const satisfies readonly ChainEvent['type'][];
 
 export const chainStream = (chain: string) => `chain-${chain}`;
-
-/** The same log always gets the same id: ingesting it twice cannot count it twice. */
-export const transferEventId = (
-  t: Pick<TransferData, 'chain' | 'blockHash' | 'txHash' | 'logIndex'>,
-) => uuidOfText(`transfer\u0000${t.chain}\u0000${t.blockHash}\u0000${t.txHash}\u0000${t.logIndex}`);
-
-/** One reading per wallet and block: reading the same block again cannot record it twice. */
-export const nativeBalanceEventId = (
-  b: Pick<NativeBalanceData, 'chain' | 'blockHash' | 'wallet'>,
-) => uuidOfText(`native\u0000${b.chain}\u0000${b.blockHash}\u0000${b.wallet}`);
-
-export const revertEventId = (transferId: string) => uuidOfText(`revert\u0000${transferId}`);
-
-export const checkpointEventId = (
-  chain: string,
-  type: string,
-  blockNumber: number,
-  blockHash: string,
-  salt = '',
-) => uuidOfText(`${type}\u0000${chain}\u0000${blockNumber}\u0000${blockHash}\u0000${salt}`);
-
-/** The id of the world an Odyssey world NFT stands for. */
-export const worldIdForNft = (chain: string, contract: string, tokenId: string) =>
-  uuidOfText(`world-nft\u0000${chain}\u0000${contract}\u0000${tokenId}`);
 
 /** The parent hash of a genesis block: the checkpoint of a chain re-read from block 0. */
 export const ZERO_HASH = `0x${'0'.repeat(64)}`;

@@ -1,6 +1,6 @@
-import type { SqlClient } from '../../storage/sql/sql-client.js';
-import { prepareUserActivity, recordUserSeen } from '../../storage/sql/user-activity.js';
-import type { Logger } from '../../log.js';
+import type { SqlClient } from './sql-client.js';
+import { prepareUserActivity, recordUserSeen } from './user-activity.js';
+import type { Logger } from '../../shared/log.js';
 
 /**
  * When each user was last seen making a request. Not an event: it changes on every request and

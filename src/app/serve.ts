@@ -1,12 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
-import type { Config } from '../../config.js';
-import type { Logger } from '../../log.js';
-import { openStorage } from '../../storage/open-storage.js';
-import { startHarvester, type Harvester } from '../../harvester/harvester.js';
-import { progressLogger } from '../../harvester/progress-log.js';
-import { createGateway } from '../gateway.js';
-import { answerClientErrorsInJson } from './client-errors.js';
+import type { Config } from './config.js';
+import type { Logger } from '../shared/log.js';
+import { openStorage } from './open-storage.js';
+import { startHarvester, type Harvester } from '../harvester/harvester.js';
+import { progressLogger } from '../harvester/progress-log.js';
+import { createGateway } from './gateway.js';
+import { answerClientErrorsInJson } from '../gateway/http/client-errors.js';
 
 export class PortInUse extends Error {
   constructor(readonly port: number) {

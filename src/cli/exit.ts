@@ -1,0 +1,37 @@
+import { ConfigError } from '../app/config.js';
+import { PortInUse } from '../app/serve.js';
+import { RelayUnavailable } from '../gateway/posbus/nats-relay.js';
+import { ChainUnreachable } from '../harvester/adapter.js';
+import { ChainNotHalted, ChainNotHarvested } from '../harvester/resume.js';
+import { UnknownProjection } from '../projections/catalog.js';
+import { createLogger } from '../shared/log.js';
+import { DataDirLocked } from '../storage/sql/data-dir-lock.js';
+
+/** Exit codes: 2 bad usage, 73 data folder or port in use, 78 bad configuration (sysexits). */
+export const EXIT = { usage: 2, inUse: 73, config: 78, failure: 1 } as const;
+
+/** Ends the process with the exit code and the one line that an expected failure deserves. */
+export const fail = (error: unknown): never => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`odyssey: ${error.message}\n`);
+    process.exit(EXIT.config);
+  }
+  if (error instanceof ChainUnreachable || error instanceof RelayUnavailable) {
+    process.stderr.write(`odyssey: ${error.message}\n`);
+    process.exit(EXIT.config);
+  }
+  if (
+    error instanceof UnknownProjection ||
+    error instanceof ChainNotHalted ||
+    error instanceof ChainNotHarvested
+  ) {
+    process.stderr.write(`odyssey: ${error.message}\n`);
+    process.exit(EXIT.usage);
+  }
+  if (error instanceof DataDirLocked || error instanceof PortInUse) {
+    process.stderr.write(`odyssey: ${error.message}\n`);
+    process.exit(EXIT.inUse);
+  }
+  createLogger().fatal({ err: error }, 'odyssey failed');
+  process.exit(EXIT.failure);
+};

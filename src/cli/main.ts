@@ -1,0 +1,61 @@
+import { Command } from 'commander';
+import { EXIT, fail } from './exit.js';
+import { harvestAction, resumeAction } from './harvest.js';
+import { rebuildAction, retryAction, statusAction } from './projections.js';
+import { serveAction } from './serve.js';
+
+/** The `odyssey` command: its subcommands and their help; each action lives in its own file. */
+const program = new Command('odyssey')
+  .description('Event-sourced back end for Odyssey shared 3D worlds')
+  .showHelpAfterError()
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : EXIT.usage));
+
+program
+  .command('serve')
+  .description(
+    'run the HTTP server (PGlite under ./data unless DATABASE_URL / KURRENTDB_URL are set)',
+  )
+  .action(serveAction);
+
+const harvest = program
+  .command('harvest')
+  .description(
+    'follow the configured chains (HARVESTER_CONFIG or CHAINS) into the event store, without the HTTP server',
+  )
+  .action(harvestAction);
+
+harvest
+  .command('resume')
+  .argument('<chain>', 'the id of a halted chain')
+  .option('--reason <text>', 'why, recorded with the event')
+  .description(
+    'let a chain halted by a deep reorg go on: its harvester re-syncs it from the common ancestor',
+  )
+  .action(resumeAction);
+
+const projections = program
+  .command('projections')
+  .description('read models: where they stand, and rebuilding them');
+
+projections
+  .command('status')
+  .description("print each projection's position, lag (events not yet projected) and rate")
+  .action(statusAction);
+
+projections
+  .command('retry')
+  .argument('<name>', 'a projection (or reactor) that failed')
+  .description(
+    'start a failed projection again from its checkpoint, once the cause is fixed; a running server picks it up within seconds',
+  )
+  .action(retryAction);
+
+projections
+  .command('rebuild')
+  .argument('[names...]', 'projections to rebuild (all when none is named)')
+  .description(
+    'project the whole log into shadow tables and swap them in; safe to interrupt and run again',
+  )
+  .action(rebuildAction);
+
+await program.parseAsync(process.argv).catch(fail);
