@@ -13,7 +13,8 @@ export const IDENTITY: Transform = {
   scale: { x: 1, y: 1, z: 1 },
 };
 
-const isFiniteVec3 = (value: unknown): value is Vec3 => {
+/** Whether a value is a vector of finite numbers; it checks the shape too, for any input. */
+export const isFiniteVec3 = (value: unknown): value is Vec3 => {
   const v = value as Partial<Record<'x' | 'y' | 'z', unknown>> | null;
   return (
     typeof v === 'object' &&

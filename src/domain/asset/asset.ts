@@ -2,7 +2,7 @@ import { Map as ImmutableMap } from 'immutable';
 import type { Command, Decider, Event } from '../decider.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
 import { TEXTURE_WIDTHS, type AssetKind } from './asset-types.js';
-import { clip } from '../text.js';
+import { assertStorableText, clip, toStorableText } from '../text.js';
 
 /**
  * An asset's stream, named by its content id: who uploaded it (each uploader keeps an entry in
@@ -118,6 +118,7 @@ const assertName = (name: string) => {
   if (name.trim().length === 0 || name.length > MAX_NAME) {
     throw invalid('invalid_name', `a name must have 1 to ${MAX_NAME} characters`);
   }
+  assertStorableText(name, 'invalid_name', 'a name');
 };
 
 /** The name an upload first gets in the library: its file name without folders or extension. */
@@ -147,6 +148,9 @@ export const requireUsableAsset = (asset: Asset, assetId: string, use: 'skybox' 
 
 const decideUpload = ({ data, actor }: RecordUpload, asset: Asset): AssetEvent[] => {
   if (actor.kind !== 'user') throw forbidden('not_allowed', 'assets are uploaded by users');
+  // The read model keeps the size as a bigint.
+  if (!Number.isSafeInteger(data.size) || data.size < 0)
+    throw invalid('invalid_size', 'a size is a whole number of bytes');
   if (asset.status === 'stored') {
     if (asset.size !== data.size || asset.contentType !== data.contentType) {
       throw conflict('asset_mismatch', `asset ${data.assetId} is known with another size or type`);
@@ -162,7 +166,7 @@ const decideUpload = ({ data, actor }: RecordUpload, asset: Asset): AssetEvent[]
         kind: data.kind,
         contentType: data.contentType,
         size: data.size,
-        originalName: clip(data.originalName, MAX_ORIGINAL_NAME),
+        originalName: clip(toStorableText(data.originalName), MAX_ORIGINAL_NAME),
       },
     },
   ];

@@ -2,7 +2,8 @@ import { Map as ImmutableMap } from 'immutable';
 import type { Command, Decider, Event } from '../decider.js';
 import { forbidden, invalid, notFound } from '../errors.js';
 import { isFiniteTransform, type Transform } from '../geometry.js';
-import type { JsonValue } from '../json.js';
+import { assertStorableJson, type JsonValue } from '../json.js';
+import { assertStorableText, isStorableText } from '../text.js';
 import { mayEditNode } from '../world/permissions.js';
 import type { ActiveWorld, World } from '../world/world.js';
 
@@ -107,6 +108,7 @@ const assertName = (name: string) => {
   if (name.trim().length === 0 || name.length > MAX_NAME) {
     throw invalid('invalid_name', `a name must have 1 to ${MAX_NAME} characters`);
   }
+  assertStorableText(name, 'invalid_name', 'a name');
 };
 
 const assertAttributeName = (pluginId: string, name: string) => {
@@ -115,11 +117,12 @@ const assertAttributeName = (pluginId: string, name: string) => {
     pluginId.length > 64 ||
     name.length === 0 ||
     name.length > 128 ||
-    (pluginId + name).includes('\u0000')
+    !isStorableText(pluginId) ||
+    !isStorableText(name)
   ) {
     throw invalid(
       'invalid_attribute',
-      'an attribute needs a plugin id (1-64 characters) and a name (1-128)',
+      'an attribute needs a plugin id (1-64 characters) and a name (1-128), without NUL or lone surrogates',
     );
   }
 };
@@ -155,6 +158,8 @@ export const decideObject = (
       return [{ type: 'ObjectRenamed', data: { worldId, objectId, name: command.data.name } }];
     case 'ChangeObjectAsset':
       requireEditor();
+      if (command.data.assetId !== null)
+        assertStorableText(command.data.assetId, 'invalid_asset_id', 'an asset id');
       return [
         { type: 'ObjectAssetChanged', data: { worldId, objectId, assetId: command.data.assetId } },
       ];
@@ -173,6 +178,8 @@ export const decideObject = (
     case 'SetObjectAttribute': {
       const { pluginId, name, value } = command.data;
       assertAttributeName(pluginId, name);
+      // JSON null is a value like any other; only what no store can keep is refused.
+      assertStorableJson(value, 'invalid_attribute_value', 'an attribute value');
       const existing = object.attributes.get(attributeKey(pluginId, name));
       const permissions =
         command.data.permissions ?? existing?.permissions ?? DEFAULT_ATTRIBUTE_PERMISSIONS;

@@ -1,6 +1,7 @@
 import type { Command, Decider, Event } from '../decider.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
-import type { Vec3 } from '../geometry.js';
+import { isFiniteVec3, type Vec3 } from '../geometry.js';
+import { assertStorableText } from '../text.js';
 
 export type Network = 'ethereum' | 'polkadot';
 /** A wallet address as the gateway normalised it (lower-case hex for Ethereum, SS58 for Polkadot). */
@@ -113,14 +114,33 @@ const assertProfile = (profile: Partial<Profile>) => {
   ) {
     throw invalid('invalid_name', 'a name must have 1 to 64 characters');
   }
+  if (profile.name !== undefined) assertStorableText(profile.name, 'invalid_name', 'a name');
   if (profile.bio !== undefined && profile.bio.length > 1024) {
     throw invalid('invalid_bio', 'a bio must have at most 1024 characters');
   }
+  if (profile.bio !== undefined) assertStorableText(profile.bio, 'invalid_bio', 'a bio');
+  if (
+    profile.avatarHash !== undefined &&
+    profile.avatarHash !== null &&
+    profile.avatarHash.length > 256
+  ) {
+    throw invalid('invalid_avatar', 'an avatar hash has at most 256 characters');
+  }
+  if (profile.avatarHash)
+    assertStorableText(profile.avatarHash, 'invalid_avatar', 'an avatar hash');
   if (profile.links !== undefined) {
+    // The link is kept as given, so it must be storable as well as a URL.
     const wellFormed = (link: string) =>
-      URL.canParse(link) && /^https?:$/.test(new URL(link).protocol);
+      link.length <= 2048 &&
+      URL.canParse(link) &&
+      /^https?:$/.test(new URL(link).protocol) &&
+      !link.includes('\u0000') &&
+      link.isWellFormed();
     if (profile.links.length > 10 || !profile.links.every(wellFormed)) {
-      throw invalid('invalid_links', 'at most 10 links, each an http(s) URL');
+      throw invalid(
+        'invalid_links',
+        'at most 10 links, each an http(s) URL of at most 2048 characters',
+      );
     }
   }
 };
@@ -200,7 +220,10 @@ export const decideUser = (
           data: {
             userId,
             worldId: command.data.worldId,
-            lastPosition: command.data.lastPosition ?? null,
+            // A position the client sent that JSON cannot carry is forgotten, not the leave.
+            lastPosition: isFiniteVec3(command.data.lastPosition)
+              ? command.data.lastPosition
+              : null,
           },
         },
       ];

@@ -2,6 +2,7 @@ import { Map as ImmutableMap, Set as ImmutableSet } from 'immutable';
 import type { Command, Decider, Event } from '../decider.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
 import { isFiniteTransform, type SpawnPoint, type Transform } from '../geometry.js';
+import { assertStorableText } from '../text.js';
 import { OBJECT_TYPES, type ObjectTypeName } from './object-types.js';
 import { isWorldAdmin, mayEditNode, type ActorId } from './permissions.js';
 
@@ -169,6 +170,7 @@ const assertName = (name: string) => {
   if (name.trim().length === 0 || name.length > MAX_NAME) {
     throw invalid('invalid_name', `a name must have 1 to ${MAX_NAME} characters`);
   }
+  assertStorableText(name, 'invalid_name', 'a name');
 };
 
 const assertDescription = (description: string | undefined) => {
@@ -177,6 +179,20 @@ const assertDescription = (description: string | undefined) => {
       'invalid_description',
       `a description must have at most ${MAX_DESCRIPTION} characters`,
     );
+  }
+  if (description !== undefined)
+    assertStorableText(description, 'invalid_description', 'a description');
+};
+
+const MAX_SETTING = 256;
+
+/** The settings that are text: asset ids and controller names, each a short, storable string. */
+const assertSettings = ({ skyboxAssetId, avatarController, skyboxController }: WorldSettings) => {
+  for (const text of [skyboxAssetId, avatarController, skyboxController]) {
+    if (text === undefined) continue;
+    if (text.length > MAX_SETTING)
+      throw invalid('invalid_settings', `a setting has at most ${MAX_SETTING} characters`);
+    assertStorableText(text, 'invalid_settings', 'a setting');
   }
 };
 
@@ -215,6 +231,8 @@ export const subtreeOf = (world: ActiveWorld, nodeId: string): string[] => {
 const decideSpawn = ({ data, actor }: SpawnObject, world: ActiveWorld): ObjectSpawned[] => {
   assertName(data.name);
   assertFiniteTransform(data.transform);
+  if (data.assetId !== undefined)
+    assertStorableText(data.assetId, 'invalid_asset_id', 'an asset id');
   if (world.objects.has(data.objectId) || data.objectId === world.id) {
     throw conflict('object_exists', `object ${data.objectId} already exists`);
   }
@@ -291,6 +309,7 @@ export const decideWorld = (command: WorldCommand, world: World): WorldEvent[] =
       requireEditor(active, actor, active.id, 'the world');
       const { spawnPoint } = command.data.settings;
       if (spawnPoint) assertFiniteTransform({ ...spawnPoint, scale: { x: 1, y: 1, z: 1 } });
+      assertSettings(command.data.settings);
       return [
         {
           type: 'WorldSettingsChanged',

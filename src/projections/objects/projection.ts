@@ -233,9 +233,10 @@ export const objectsProjection: Projection = {
     }
     if (setAttributes.length > 0) {
       // Only for objects that still exist: an edit that raced the removal leaves no trace.
+      // jsonb_to_recordset reads a JSON null as SQL NULL; the attribute's value is JSON null.
       sql.query(
         `INSERT INTO ${t('rm_object_attributes')} (object_id, plugin_id, name, value, permissions, live, updated_at)
-         SELECT r.object_id, r.plugin_id, r.name, r.value, r.permissions, r.live, r.updated_at
+         SELECT r.object_id, r.plugin_id, r.name, coalesce(r.value, 'null'::jsonb), r.permissions, r.live, r.updated_at
            FROM jsonb_to_recordset($1::text::jsonb) AS r(object_id text, plugin_id text, name text, value jsonb,
                 permissions jsonb, live boolean, updated_at timestamptz)
           WHERE EXISTS (SELECT 1 FROM ${t('rm_objects')} o WHERE o.object_id = r.object_id)
