@@ -116,6 +116,8 @@ export const connectNatsRelay = async (url: string, log: Logger): Promise<Gatewa
     try {
       lock.revision = await locks.update(key, lock.value, lock.revision);
     } catch (error) {
+      // Released while this renewal was on its way: nothing was lost.
+      if (held.get(key) !== lock) return;
       // Not at our revision any more: it lapsed and someone else holds it now.
       if ((await current(key).catch(() => undefined))?.value === lock.value) return;
       held.delete(key);
@@ -142,10 +144,20 @@ export const connectNatsRelay = async (url: string, log: Logger): Promise<Gatewa
   };
 
   const release = async (key: string, value: string) => {
-    const now = await current(key);
-    // Only if still ours: after a lapse, another holder's entry must stay.
-    if (now?.value === value) await locks.delete(key, { previousSeq: now.revision });
+    // No renewal starts after this; one already on its way may still move the revision, so a
+    // delete refused for its revision reads the entry again and tries once more.
     held.delete(key);
+    for (let attempt = 0; ; attempt++) {
+      const now = await current(key);
+      // Only if still ours: after a lapse, another holder's entry must stay.
+      if (now?.value !== value) return;
+      try {
+        await locks.delete(key, { previousSeq: now.revision });
+        return;
+      } catch (error) {
+        if (attempt >= 3 || !/wrong last sequence/i.test((error as Error).message)) throw error;
+      }
+    }
   };
 
   return {
