@@ -1,3 +1,4 @@
+import type { Position } from '../storage/event-store/port.js';
 import type { SqlQueryable } from '../storage/sql/sql-client.js';
 import type { TableNames } from './projection.js';
 
@@ -6,18 +7,15 @@ import type { TableNames } from './projection.js';
  * projected them, so a replica that only serves reads sees it too.
  */
 
-/** The position each named read model has reached; a read model not started yet is absent. */
-export const projectedPositions = async (
+/** Where every read model's checkpoint stands, by name: one query for all of them. */
+export const checkpointPositions = async (
   db: SqlQueryable,
   t: TableNames,
-  names: readonly string[],
-): Promise<Map<string, string>> => {
+): Promise<ReadonlyMap<string, Position | 'start'>> => {
   const rows = await db.query<{ name: string; position: string }>(
-    `SELECT name, position FROM ${t('projection_checkpoints')}
-      WHERE name IN (SELECT jsonb_array_elements_text($1::text::jsonb))`,
-    [JSON.stringify(names)],
+    `SELECT name, position FROM ${t('projection_checkpoints')}`,
   );
-  return new Map(rows.map((row) => [row.name, row.position]));
+  return new Map(rows.map((row) => [row.name, row.position as Position | 'start']));
 };
 
 /**

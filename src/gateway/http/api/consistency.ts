@@ -1,4 +1,5 @@
-import { checkpointPositions, sqlLogFrontier } from '../../../projections/wait-positions.js';
+import { checkpointPositions } from '../../../projections/progress.js';
+import { sqlLogFrontier } from '../../../projections/log-frontier.js';
 import { isAfter, type EventStore, type Position } from '../../../storage/event-store/port.js';
 import { liveTables } from '../../../projections/table-names.js';
 import type { SqlClient } from '../../../storage/sql/sql-client.js';

@@ -1,18 +1,6 @@
 import type { Position } from '../storage/event-store/port.js';
 import { formatPosition } from '../storage/sql/positions.js';
 import type { SqlQueryable } from '../storage/sql/sql-client.js';
-import type { TableNames } from './projection.js';
-
-/** Where every projection's checkpoint stands, by projection name: one query for all of them. */
-export const checkpointPositions = async (
-  db: SqlQueryable,
-  t: TableNames,
-): Promise<ReadonlyMap<string, Position | 'start'>> => {
-  const rows = await db.query<{ name: string; position: string }>(
-    `SELECT name, position FROM ${t('projection_checkpoints')}`,
-  );
-  return new Map(rows.map((row) => [row.name, row.position as Position | 'start']));
-};
 
 /**
  * The first position of the SQL event log that no transaction has begun to write. Past the head
