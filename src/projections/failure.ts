@@ -41,9 +41,6 @@ export const errorCode = (error: unknown): string => {
   return error instanceof Error ? error.name : 'unknown';
 };
 
-/** The message, unless it may quote a value; then the names of what was refused. */
-export const safeMessage = messageWithoutValues;
-
 /** A follower's batch failed: the error, with the event it failed on when known. */
 export class FollowerFailed extends Error {
   constructor(
@@ -53,7 +50,7 @@ export class FollowerFailed extends Error {
     override readonly cause: unknown,
   ) {
     super(
-      `${follower} failed${event ? ` on ${event.type} ${event.id} at ${event.position}` : ''}: ${safeMessage(cause)}`,
+      `${follower} failed${event ? ` on ${event.type} ${event.id} at ${event.position}` : ''}: ${messageWithoutValues(cause)}`,
     );
     this.name = 'FollowerFailed';
   }
@@ -61,7 +58,7 @@ export class FollowerFailed extends Error {
   report(): FailureReport {
     return {
       code: errorCode(this.cause),
-      message: safeMessage(this.cause),
+      message: messageWithoutValues(this.cause),
       event: this.event
         ? { id: this.event.id, type: this.event.type, position: this.event.position }
         : null,
@@ -76,6 +73,6 @@ export const loggableError = (error: unknown) => {
   return {
     name: cause instanceof Error ? cause.name : typeof cause,
     code: errorCode(cause),
-    message: safeMessage(cause),
+    message: messageWithoutValues(cause),
   };
 };

@@ -6,7 +6,9 @@ import {
   type SqlClient,
   type SqlQueryable,
 } from '../storage/sql/sql-client.js';
+import { migrate } from '../storage/sql/migrate.js';
 import {
+  checkpointMigrations,
   claimCheckpoint,
   ensureCheckpoint,
   readCheckpoint,
@@ -14,7 +16,8 @@ import {
 } from './checkpoints.js';
 import { defaultBatchSize, type Projection, type TableNames } from './projection.js';
 import { readAhead } from './read-ahead.js';
-import { liveTables, prepareProjection } from './runner.js';
+import { prepareProjection } from './runner.js';
+import { liveTables } from './table-names.js';
 
 export interface RebuildProgress {
   /** The projections rebuilt together, in one pass over the log. */
@@ -237,6 +240,7 @@ export const rebuildProjections = async (
   const live = liveTables(schema);
   const shadow: TableNames = (base) => live(`${base}${SHADOW_SUFFIX}`);
   const resumed: Array<[Projection, Position | 'start']> = [];
+  await migrate(sql, schema, 'projections', checkpointMigrations);
   for (const projection of projections) {
     await prepareProjection(sql, schema, projection, live);
     await ensureCheckpoint(sql, s, projection.name, projection.version);

@@ -45,16 +45,13 @@ export interface FollowerRunner {
 
 export type ProjectionRunner = FollowerRunner;
 
-export { liveTables };
-
-/** Creates the projection's tables unless they exist; the checkpoints table too. */
+/** Creates the projection's tables unless they exist (the checkpoints table is the caller's). */
 export const prepareProjection = async (
   sql: SqlClient,
   schema: string,
   projection: Projection,
   table: TableNames,
 ) => {
-  await migrate(sql, schema, 'projections', checkpointMigrations);
   const [existing] = await sql.query<{ found: string | null }>(
     'SELECT to_regclass($1)::text AS found',
     [table(projection.tables[0]!)],

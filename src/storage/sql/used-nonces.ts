@@ -49,9 +49,16 @@ export interface UsedNonces {
 export const openUsedNonces = async (sql: SqlClient, schema = 'public'): Promise<UsedNonces> => {
   await migrate(sql, schema, 'auth', migrations);
   const table = `${quoteIdent(schema)}.auth_used_nonces`;
+  // Expired nonces go at most once a minute, not on every sign-in: they only take up room.
+  let prunedAt = 0;
+  const pruneNow = () => {
+    if (Date.now() - prunedAt < 60_000) return Promise.resolve();
+    prunedAt = Date.now();
+    return sql.query(`DELETE FROM ${table} WHERE expires_at < now() - ${KEPT_AFTER_EXPIRY}`);
+  };
   return {
     markUsed: async (nonce, expiresAt) => {
-      await sql.query(`DELETE FROM ${table} WHERE expires_at < now() - ${KEPT_AFTER_EXPIRY}`);
+      await pruneNow();
       const recorded = await sql.query(
         `INSERT INTO ${table} (nonce, expires_at) VALUES ($1, $2)
          ON CONFLICT (nonce) DO NOTHING RETURNING nonce`,
