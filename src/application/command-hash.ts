@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto';
 import type { Command } from '../domain/decider.js';
 import type { Unstamped } from './envelope.js';
 
-/** JSON with object keys sorted, so the same data is written the same way whatever its key order. */
+/**
+ * JSON with object keys sorted, so the same data is written the same way whatever its key order.
+ * Not the event store's canonicalJson: that one refuses what no event may hold (a lone
+ * surrogate), and a command is hashed before the domain has had its say on such input.
+ */
 const sortedJson = (value: unknown): string => {
   if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {

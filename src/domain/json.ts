@@ -8,7 +8,7 @@ export type JsonValue =
 export const MAX_JSON_DEPTH = 32;
 
 /** Why a value is not storable JSON, or undefined when it is. */
-const whyNotStorable = (value: unknown): string | undefined => {
+export const whyNotStorable = (value: unknown): string | undefined => {
   const pending: Array<[unknown, number]> = [[value, 0]];
   for (let next = pending.pop(); next; next = pending.pop()) {
     const [current, depth] = next;

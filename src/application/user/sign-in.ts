@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Actor } from '../../domain/decider.js';
 import { conflict, DomainError } from '../../domain/errors.js';
-import type { ActiveUser, Wallet } from '../../domain/user/user.js';
+import { sameWallet, type ActiveUser, type Wallet } from '../../domain/user/user.js';
 import type { Position } from '../../storage/event-store/port.js';
 import type { CommandBus } from '../command-bus.js';
 import { stepOf, type CommandEnvelope } from '../envelope.js';
@@ -85,9 +85,7 @@ export const signInWithWallet = async (
   }
   const existing = await loadUser(bus, userId);
   if (existing.status === 'active') {
-    const attached = existing.wallets.some(
-      (w) => w.network === wallet.network && w.address === wallet.address,
-    );
+    const attached = existing.wallets.some((w) => sameWallet(w, wallet));
     if (attached) return { user: existing, position: latest(claimed), created: false };
     // Claimed for this user by an attach that did not finish: finish it.
     const handled = await handleUserCommand(

@@ -1,7 +1,7 @@
 import type { Command, Decider, Event } from '../decider.js';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
 import { isFiniteVec3, type Vec3 } from '../geometry.js';
-import { assertStorableText } from '../text.js';
+import { assertStorableText, isStorableText } from '../text.js';
 
 export type Network = 'ethereum' | 'polkadot';
 /** A wallet address as the gateway normalised it (lower-case hex for Ethereum, SS58 for Polkadot). */
@@ -105,7 +105,8 @@ export interface UserContext {
   worldIsOpen?: boolean;
 }
 
-const sameWallet = (a: Wallet, b: Wallet) => a.network === b.network && a.address === b.address;
+export const sameWallet = (a: Wallet, b: Wallet) =>
+  a.network === b.network && a.address === b.address;
 
 const assertProfile = (profile: Partial<Profile>) => {
   if (
@@ -134,8 +135,7 @@ const assertProfile = (profile: Partial<Profile>) => {
       link.length <= 2048 &&
       URL.canParse(link) &&
       /^https?:$/.test(new URL(link).protocol) &&
-      !link.includes('\u0000') &&
-      link.isWellFormed();
+      isStorableText(link);
     if (profile.links.length > 10 || !profile.links.every(wellFormed)) {
       throw invalid(
         'invalid_links',

@@ -106,8 +106,6 @@ export const leaveRoom = (session: InWorldSession): SignedInSession =>
     room: undefined,
   });
 
-export const isSignedIn = (session: Session): session is SignedIn => session.stage !== 'greeting';
-
 /** Who holds a lock taken through this session. */
 export const holderOf = (session: SignedIn): LockHolder => ({
   userId: session.userId,

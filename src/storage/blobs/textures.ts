@@ -114,6 +114,9 @@ const PNG = { format: 'png', type: 'image/png' } as const;
  * from images within the limits (checked at upload too, and again here for images stored
  * before a limit was lowered).
  */
+/** Widths read from older textures' bytes, kept so each is read once (about 50 bytes each). */
+const WIDTHS_KEPT = 10_000;
+
 export const createTextureMaker = (
   assets: TextureRecords,
   blobs: BlobStore,
@@ -125,6 +128,7 @@ export const createTextureMaker = (
   sharp.cache(false);
   const queue = new PQueue({ concurrency: options.concurrency });
   const inFlight = new Map<string, Promise<Texture>>();
+  const widthsRead = new Map<string, number>();
 
   const scale = async (asset: StoredAsset, source: Buffer, header: ImageHeader, width: number) => {
     const output = OUTPUT[asset.contentType] ?? PNG;
@@ -202,9 +206,18 @@ export const createTextureMaker = (
       }
       return pending;
     },
-    /** The size of a texture recorded before its scaled width was kept, read from its bytes. */
-    widthOf: async (texture: Texture): Promise<number> =>
-      texture.scaledWidth ??
-      (await readImageHeader(await buffer(await blobs.read(texture.textureId)))).width,
+    /**
+     * The width of a texture as sent. One recorded before its scaled width was kept is read from
+     * its bytes once: a texture is named by its content, so its width never changes.
+     */
+    widthOf: async (texture: Texture): Promise<number> => {
+      if (texture.scaledWidth !== undefined) return texture.scaledWidth;
+      const known = widthsRead.get(texture.textureId);
+      if (known !== undefined) return known;
+      const { width } = await readImageHeader(await buffer(await blobs.read(texture.textureId)));
+      if (widthsRead.size >= WIDTHS_KEPT) widthsRead.clear();
+      widthsRead.set(texture.textureId, width);
+      return width;
+    },
   };
 };

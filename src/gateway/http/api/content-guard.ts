@@ -1,37 +1,14 @@
+import { whyNotStorable } from '../../../domain/json.js';
 import { ApiError } from './errors.js';
-
-/** Deep enough for any real attribute value; recursive validators would overflow long before JSON.parse does. */
-export const MAX_JSON_DEPTH = 32;
-
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/** Text PostgreSQL cannot store (NUL) or that is not Unicode (a lone surrogate). */
-const unstorable = (text: string) => text.includes('\u0000') || LONE_SURROGATE.test(text);
 
 /**
  * Refuses request input that would pass the schemas but fail deeper down: text the database
- * cannot hold, and JSON nested so deep that validating it would exhaust the stack.
+ * cannot hold, and JSON nested so deep that validating it would exhaust the stack. The rule is
+ * the domain's own (src/domain/json.ts), answered here as a 400 before any schema walks it.
  */
 export const guardContent = (where: string, value: unknown) => {
-  const pending: Array<[unknown, number]> = [[value, 0]];
-  while (pending.length > 0) {
-    const [current, depth] = pending.pop()!;
-    if (typeof current === 'string') {
-      if (unstorable(current))
-        throw new ApiError(400, 'invalid_content', `${where}: text with a NUL or a lone surrogate`);
-      continue;
-    }
-    if (current === null || typeof current !== 'object') continue;
-    if (depth >= MAX_JSON_DEPTH)
-      throw new ApiError(400, 'invalid_content', `${where}: nested deeper than ${MAX_JSON_DEPTH}`);
-    for (const [key, item] of Object.entries(current)) {
-      if (unstorable(key))
-        throw new ApiError(
-          400,
-          'invalid_content',
-          `${where}: a key with a NUL or a lone surrogate`,
-        );
-      pending.push([item, depth + 1]);
-    }
-  }
+  // No body, no query: nothing to guard (a part may be optional, as the guest sign-in's body).
+  if (value === undefined) return;
+  const reason = whyNotStorable(value);
+  if (reason) throw new ApiError(400, 'invalid_content', `${where} ${reason}`);
 };

@@ -2,6 +2,7 @@ import {
   CloseCode,
   decodeBody,
   encode,
+  idField,
   PROTOCOL_VERSION,
   ServerOp,
   type Hello,
@@ -36,6 +37,13 @@ export const hello = async (ctx: HandlerContext, session: Greeting, frame: Uint8
     );
     return;
   }
+  // A resume names the world and the last position seen; anything else is a malformed frame.
+  const resume = body.resume
+    ? {
+        worldId: idField(body.resume as Record<string, unknown>, 'worldId'),
+        position: idField(body.resume as Record<string, unknown>, 'position'),
+      }
+    : undefined;
   const caller = await ctx.tokens.verify(String(body.token)).catch(() => undefined);
   if (!caller || !(await ctx.commands.userIsActive(caller.userId))) {
     session.connection.close(CloseCode.badToken, 'invalid or expired token');
@@ -43,9 +51,6 @@ export const hello = async (ctx: HandlerContext, session: Greeting, frame: Uint8
   }
   // The socket may have closed while the token was checked: it must not replace anyone.
   if (!session.connection.isOpen) return;
-  const resume = body.resume
-    ? { worldId: String(body.resume.worldId), position: String(body.resume.position) }
-    : undefined;
   const signedIn = signIn(session, {
     userId: caller.userId,
     auth: caller.auth,
