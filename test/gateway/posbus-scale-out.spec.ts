@@ -87,7 +87,7 @@ describe('PosBus scaled out over NATS', function () {
     );
     assert.equal(b.world!.objects.get(objectId)!.name, 'Renamed');
 
-    const gone = once(a, 'presence');
+    const gone = a.waitFor('presence');
     await b.close();
     await gone;
     await until(() => !present(a, visitor.userId), 'the visitor gone');
@@ -124,14 +124,14 @@ describe('PosBus scaled out over NATS', function () {
     await a.join(worldId);
     await b.join(worldId);
 
-    const seenByB = once(b, 'lock');
+    const seenByB = b.waitFor('lock');
     a.lock(objectId);
     assert.deepEqual((await seenByB)[0], { objectId, holder: owner.userId });
-    const refused = once(b, 'failure');
+    const refused = b.waitFor('failure');
     b.lock(objectId);
     assert.equal((await refused)[0].code, 'object_locked');
 
-    const live = once(b, 'objectTransform');
+    const live = b.waitFor('objectTransform');
     const transform = {
       position: { x: 3, y: 0, z: 3 },
       rotation: { x: 0, y: 0, z: 0 },
@@ -140,10 +140,10 @@ describe('PosBus scaled out over NATS', function () {
     a.moveObject(objectId, transform);
     assert.deepEqual((await live)[0].transform, transform);
 
-    const released = once(b, 'lock');
+    const released = b.waitFor('lock');
     await a.close();
     assert.deepEqual((await released)[0], { objectId, holder: null });
-    const mine = once(b, 'lock');
+    const mine = b.waitFor('lock');
     b.lock(objectId);
     assert.deepEqual((await mine)[0], { objectId, holder: admin.userId });
   });
@@ -151,8 +151,8 @@ describe('PosBus scaled out over NATS', function () {
   it('replaces a connection on one gateway when the same user signs in on another', async () => {
     const { owner } = await worldWithObject(api);
     const older = await connect(first, owner.token);
-    const signalled = once(older, 'signal');
-    const closed = once(older, 'close');
+    const signalled = older.waitFor('signal');
+    const closed = older.waitFor('close');
     await connect(second, owner.token);
     assert.deepEqual((await signalled)[0], { kind: 'replaced' });
     assert.equal((await closed)[0], CloseCode.replaced);

@@ -135,14 +135,14 @@ describe('PosBus', function () {
     a.highFive(stranger.userId);
     assert.equal((await highFive).data.targetUserId, stranger.userId);
 
-    const refused = once(b, 'failure');
+    const refused = b.waitFor('failure');
     b.lock(objectId);
     assert.equal((await refused)[0].code, 'not_allowed');
-    const locked = once(b, 'lock');
+    const locked = b.waitFor('lock');
     a.lock(objectId);
     assert.deepEqual((await locked)[0], { objectId, holder: owner.userId });
 
-    const live = once(b, 'objectTransform');
+    const live = b.waitFor('objectTransform');
     const transform = {
       position: { x: 9, y: 0, z: 9 },
       rotation: { x: 0, y: 0, z: 0 },
@@ -155,7 +155,7 @@ describe('PosBus', function () {
     assert.deepEqual((await persisted).data.transform, transform);
 
     // The holder leaving releases the lock.
-    const released = once(b, 'lock');
+    const released = b.waitFor('lock');
     await a.close();
     assert.deepEqual((await released)[0], { objectId, holder: null });
   });
@@ -173,7 +173,7 @@ describe('PosBus', function () {
         recorded.push((event.data.transform as any).position.x);
     });
     b.on('objectTransform', (move) => live.push((move.transform as any).position.x));
-    const locked = once(b, 'lock');
+    const locked = b.waitFor('lock');
     a.lock(objectId);
     await locked;
     const at = (x: number) => ({
@@ -232,8 +232,8 @@ describe('PosBus', function () {
   it('replaces an older connection of the same user, with a signal to it', async () => {
     const { owner } = await worldWithObject(api);
     const first = await connect(owner.token);
-    const signalled = once(first, 'signal');
-    const closed = once(first, 'close');
+    const signalled = first.waitFor('signal');
+    const closed = first.waitFor('close');
     await connect(owner.token);
     assert.deepEqual((await signalled)[0], { kind: 'replaced' });
     assert.equal((await closed)[0], CloseCode.replaced);
@@ -243,7 +243,7 @@ describe('PosBus', function () {
     await assert.rejects(PosBusClient.connect(server.url, 'not-a-token'), /4001/);
     const { owner } = await worldWithObject(api);
     const client = await connect(owner.token);
-    const closed = once(client, 'close');
+    const closed = client.waitFor('close');
     for (let i = 0; i < 12; i++) client.sendRaw(new Uint8Array([0x7f, 1, 2, 3]));
     assert.equal((await closed)[0], CloseCode.invalidFrames);
   });
@@ -283,12 +283,12 @@ describe('PosBus', function () {
     await Promise.all([renamed, mine]);
 
     const tooBig = await connect((await signIn(api)).token);
-    const closedBig = once(tooBig, 'close');
+    const closedBig = tooBig.waitFor('close');
     tooBig.sendRaw(new Uint8Array(10_000));
     assert.equal((await closedBig)[0], 1009);
 
     const flooder = await connect((await signIn(api)).token);
-    const closedFlood = once(flooder, 'close');
+    const closedFlood = flooder.waitFor('close');
     for (let i = 0; i < 100; i++) flooder.sendRaw(new Uint8Array([0x03, 0x80]));
     assert.equal((await closedFlood)[0], CloseCode.tooManyMessages);
 
@@ -340,7 +340,7 @@ describe('PosBus', function () {
     client.drop();
     const resumed = await client.resume();
     assert.equal(resumed.recovered, false);
-    assert.ok(Array.isArray(resumed.objects));
+    assert.ok('objects' in resumed && Array.isArray(resumed.objects));
     const after = (await (await fetch(`${server.url}/metrics`)).json()) as any;
     assert.equal(after.posbus.resumeMisses, before.posbus.resumeMisses + 1);
   });
@@ -385,7 +385,7 @@ describe('PosBus with a client that stops reading', function () {
       );
       const sleeper = await PosBusClient.connect(server.url, (await signIn(api)).token);
       await sleeper.join(world.body.id);
-      const sleeperClosed = once(sleeper, 'close');
+      const sleeperClosed = sleeper.waitFor('close');
       sleeper.pauseReading();
       const watcher = movers[0]!;
       const ticks = new Set<number>();

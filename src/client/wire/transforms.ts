@@ -1,4 +1,4 @@
-import type { Vec3 } from '../../domain/geometry.js';
+import type { Vec3 } from './geometry.js';
 
 /**
  * Avatar transforms on the wire: fixed-size little-endian records, read and written with
