@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { PosBusClient } from '../../src/client/posbus-client.js';
 import { CloseCode } from '../../src/client/wire/protocol.js';
 import type { Config } from '../../src/app/config.js';

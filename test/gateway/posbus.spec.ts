@@ -1,6 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- REST answers are checked against the OpenAPI document at run time (see apiClient). */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { PosBusClient } from '../../src/client/posbus-client.js';
 import { ClientOp, CloseCode, encode } from '../../src/client/wire/protocol.js';
 import type { WireEvent, WireEventOf, WireEventType } from '../../src/client/wire/events.js';
