@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- REST answers are checked against the OpenAPI document at run time (see apiClient). */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -13,7 +12,7 @@ import { chromium } from 'playwright-core';
 import type { SqlClient } from '../../src/storage/sql/sql-client.js';
 import { apiClient, openBackend, startApiServer, type ApiServer } from '../support/api-server.js';
 import { spawnProcess } from '../support/processes.js';
-import { signInWithWallet, worldWithObject } from '../support/sign-in.js';
+import { worldWithObject } from '../support/sign-in.js';
 import type { SessionParams, SessionResult } from './session.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
