@@ -44,6 +44,11 @@ describe('architecture boundaries (npm run lint)', () => {
       file: 'src/client/probe.ts',
       code: "export * from '../gateway/posbus/tick-planner.js';\n",
     },
+    {
+      what: 'the shipped client importing the domain (it is packaged alone)',
+      file: 'src/client/wire/probe.ts',
+      code: "export type { Vec3 } from '../../domain/geometry.js';\n",
+    },
   ];
 
   for (const { what, file, code } of refused) {
