@@ -134,8 +134,11 @@ export const ERROR_CODE_DOCS = {
 export type ErrorCode = keyof typeof ERROR_CODE_DOCS;
 
 /** Close codes that come from the WebSocket layer rather than from PosBus. */
-export const TRANSPORT_CLOSE_DOCS: ReadonlyArray<{ code: number; when: string; reconnect: boolean }> =
-  [
-    { code: 1006, when: 'the connection broke (network, a gateway gone)', reconnect: true },
-    { code: 1009, when: 'a frame over 4 KiB', reconnect: false },
-  ];
+export const TRANSPORT_CLOSE_DOCS: ReadonlyArray<{
+  code: number;
+  when: string;
+  reconnect: boolean;
+}> = [
+  { code: 1006, when: 'the connection broke (network, a gateway gone)', reconnect: true },
+  { code: 1009, when: 'a frame over 4 KiB', reconnect: false },
+];
