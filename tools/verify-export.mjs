@@ -99,7 +99,17 @@ const keyId = (key) => key.export({ format: 'jwk' }).x;
 const checkSignature = (text, signature, key) =>
   verify(null, Buffer.from(text, 'utf8'), key, Buffer.from(signature, 'base64url'));
 
-const SEAL_FIELDS = ['format', 'sequence', 'position', 'events', 'streams', 'root', 'previous', 'sealedAt', 'publicKey'];
+const SEAL_FIELDS = [
+  'format',
+  'sequence',
+  'position',
+  'events',
+  'streams',
+  'root',
+  'previous',
+  'sealedAt',
+  'publicKey',
+];
 const sealBody = (seal) => Object.fromEntries(SEAL_FIELDS.map((f) => [f, seal[f]]));
 const sealHash = (seal) =>
   sha256(canonical({ ...sealBody(seal), signature: seal.signature })).toString('hex');
@@ -154,28 +164,41 @@ const main = async () => {
   const settle = (position) => {
     while (
       pending[0] &&
-      (position === undefined || pending[0].seal.position === 'start' || position > pending[0].seal.position)
+      (position === undefined ||
+        pending[0].seal.position === 'start' ||
+        position > pending[0].seal.position)
     ) {
       const { seal, proofs } = pending.shift();
       const where = `seal #${seal.sequence}`;
       if (seal.position !== 'start' && (lastPosition === undefined || seal.position > lastPosition))
-        fail(`${where}: it seals the log up to ${seal.position}, but the export's last event before it is at ${lastPosition ?? 'the start'} (line ${lineNo}): events were removed`);
+        fail(
+          `${where}: it seals the log up to ${seal.position}, but the export's last event before it is at ${lastPosition ?? 'the start'} (line ${lineNo}): events were removed`,
+        );
       if (manifest.complete) {
         if (events !== seal.events)
-          fail(`${where}: it covers ${seal.events} events; the export holds ${events} up to its position`);
+          fail(
+            `${where}: it covers ${seal.events} events; the export holds ${events} up to its position`,
+          );
         if (merkleRoot(heads) !== seal.root)
-          fail(`${where}: the exported stream heads at its position do not match its root: an event at or before it was changed, rewritten or removed`);
+          fail(
+            `${where}: the exported stream heads at its position do not match its root: an event at or before it was changed, rewritten or removed`,
+          );
       }
       for (const proof of proofs) {
         const head = heads.get(proof.stream);
         if (!head) heads.set(proof.stream, { revision: proof.revision, hash: proof.hash, line: 0 });
         else if (head.revision !== proof.revision || head.hash !== proof.hash)
-          fail(`line ${head.line}: ${where} proves stream ${proof.stream}'s head is revision ${proof.revision} (${proof.hash}); the export has revision ${head.revision} (${head.hash}) there`);
+          fail(
+            `line ${head.line}: ${where} proves stream ${proof.stream}'s head is revision ${proof.revision} (${proof.hash}); the export has revision ${head.revision} (${head.hash}) there`,
+          );
       }
     }
   };
 
-  const lines = createInterface({ input: createReadStream(join(folder, 'events.jsonl')), crlfDelay: Infinity });
+  const lines = createInterface({
+    input: createReadStream(join(folder, 'events.jsonl')),
+    crlfDelay: Infinity,
+  });
   let lastReport = Date.now();
   for await (const text of lines) {
     lineNo += 1;
@@ -187,25 +210,38 @@ const main = async () => {
       fail(`line ${lineNo}: not JSON`);
     }
     const { lineHash, ...line } = e;
-    if (typeof e.position !== 'string' || typeof e.stream !== 'string' || !Number.isSafeInteger(e.revision))
+    if (
+      typeof e.position !== 'string' ||
+      typeof e.stream !== 'string' ||
+      !Number.isSafeInteger(e.revision)
+    )
       fail(`line ${lineNo}: not an event line`);
+    // First, so that a changed position or time is named on its own line, not where it leads.
+    const expectedLineHash = sha256(Buffer.from(lastLineHash, 'hex'), canonical(line)).toString(
+      'hex',
+    );
+    if (expectedLineHash !== lineHash)
+      fail(`line ${lineNo}: it does not match its lineHash: the line was changed after the export`);
     if (lastPosition !== undefined && !(e.position > lastPosition))
-      fail(`line ${lineNo}: position ${e.position} does not come after the line before: the order is broken`);
+      fail(
+        `line ${lineNo}: position ${e.position} does not come after the line before: the order is broken`,
+      );
     settle(e.position);
     const head = heads.get(e.stream);
     if (head) {
       if (e.revision !== head.revision + 1)
-        fail(`line ${lineNo}: stream ${e.stream} revision ${e.revision} follows revision ${head.revision}: an event is missing`);
+        fail(
+          `line ${lineNo}: stream ${e.stream} revision ${e.revision} follows revision ${head.revision}: an event is missing`,
+        );
       if (e.prevHash !== head.hash)
-        fail(`line ${lineNo}: its prevHash does not match the previous event of stream ${e.stream}: the stream was rewritten`);
+        fail(
+          `line ${lineNo}: its prevHash does not match the previous event of stream ${e.stream}: the stream was rewritten`,
+        );
     } else if (e.revision === 0 && e.prevHash !== null) {
       fail(`line ${lineNo}: the first event of stream ${e.stream} has a prevHash`);
     }
     if (eventHash(e) !== e.hash)
       fail(`line ${lineNo}: its content does not match its hash: the event was changed`);
-    const expectedLineHash = sha256(Buffer.from(lastLineHash, 'hex'), canonical(line)).toString('hex');
-    if (expectedLineHash !== lineHash)
-      fail(`line ${lineNo}: it does not match its lineHash: the line was changed`);
     lastLineHash = lineHash;
     heads.set(e.stream, { revision: e.revision, hash: e.hash, line: lineNo });
     lastPosition = e.position;
@@ -217,9 +253,13 @@ const main = async () => {
   }
   settle(undefined);
   if (events !== manifest.events)
-    fail(`events.jsonl: it holds ${events} events; the manifest says ${manifest.events}: lines were removed or added`);
+    fail(
+      `events.jsonl: it holds ${events} events; the manifest says ${manifest.events}: lines were removed or added`,
+    );
   if (lastLineHash !== manifest.lastLineHash)
-    fail(`events.jsonl: its last lineHash is not the one the manifest signs: lines were removed, added or rewritten`);
+    fail(
+      `events.jsonl: its last lineHash is not the one the manifest signs: lines were removed, added or rewritten`,
+    );
   process.stdout.write(
     `OK: ${events} events in ${heads.size} streams, ${seals.length} seals, signed by ${trusted}\n`,
   );

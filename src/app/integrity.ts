@@ -89,7 +89,9 @@ export const startIntegrity = async (
     const bad = compareWithSeal(checker, lastSeal);
     if (bad) failure = { kind: 'seal', sequence: lastSeal.sequence, reason: bad };
   }
-  const checkedFrom: IntegrityStatus['checkedFrom'] = lastSeal ? { seal: lastSeal.sequence } : 'start';
+  const checkedFrom: IntegrityStatus['checkedFrom'] = lastSeal
+    ? { seal: lastSeal.sequence }
+    : 'start';
   const startEvents = checker.events;
   const began = Date.now();
   if (!failure) {
@@ -152,7 +154,10 @@ export const startIntegrity = async (
   };
   const follow = (async () => {
     if (failure) return;
-    for await (const batch of store.subscribe({ from: checker.position, signal: stopping.signal })) {
+    for await (const batch of store.subscribe({
+      from: checker.position,
+      signal: stopping.signal,
+    })) {
       for (const event of batch.events) {
         const reason = checker.check(event);
         if (reason) {
@@ -218,7 +223,9 @@ export const startIntegrity = async (
       if (timer) clearInterval(timer);
       await sealing;
       // Sealing at stop leaves the next start little to check.
-      await sealNow().catch((error: unknown) => log.error({ err: error }, 'sealing at stop failed'));
+      await sealNow().catch((error: unknown) =>
+        log.error({ err: error }, 'sealing at stop failed'),
+      );
       stopping.abort();
       await follow;
     },

@@ -1,5 +1,11 @@
 import { once } from 'node:events';
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
+import {
+  createWriteStream,
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+  type WriteStream,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../app/config.js';
 import { openStorage, type Storage } from '../app/open-storage.js';

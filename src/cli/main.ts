@@ -72,7 +72,10 @@ const audit = program
 
 audit
   .command('verify')
-  .option('--from-seal <n>', 'start at seal n (its stream heads checked against it) instead of the beginning')
+  .option(
+    '--from-seal <n>',
+    'start at seal n (its stream heads checked against it) instead of the beginning',
+  )
   .option('--public-key <file>', 'also trust seals signed by this key (PEM; repeatable)', collect)
   .description(
     "check every stream's hash chain, the global order and every seal; exit 65 naming the first event or seal that fails",
@@ -81,7 +84,9 @@ audit
 
 audit
   .command('seal')
-  .description('verify the whole log, then sign a seal of it (a running server also seals every AUDIT_SEAL_INTERVAL_SECONDS)')
+  .description(
+    'verify the whole log, then sign a seal of it (a running server also seals every AUDIT_SEAL_INTERVAL_SECONDS)',
+  )
   .action(sealAction);
 
 audit.command('seals').description('print every seal, one JSON line each').action(sealsAction);
@@ -93,11 +98,16 @@ audit
 
 audit
   .command('export')
-  .requiredOption('--out <folder>', 'folder to write events.jsonl, seals.jsonl, manifest.json and public-key.pem into')
+  .requiredOption(
+    '--out <folder>',
+    'folder to write events.jsonl, seals.jsonl, manifest.json and public-key.pem into',
+  )
   .option('--from <position|time>', 'first event: a position or an ISO time (inclusive)')
   .option('--to <position|time>', 'last event: a position or an ISO time (inclusive)')
   .option('--stream-prefix <prefix>', 'only streams starting with this (repeatable)', collect)
-  .description('write events as JSON Lines with their hashes, and the seals, for tools/verify-export.mjs')
+  .description(
+    'write events as JSON Lines with their hashes, and the seals, for tools/verify-export.mjs',
+  )
   .action(exportAction);
 
 await program.parseAsync(process.argv).catch(fail);

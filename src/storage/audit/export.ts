@@ -1,6 +1,11 @@
 import { createHash, sign } from 'node:crypto';
 import { canonicalJson } from '../event-store/canonical-json.js';
-import { isAfter, type EventStore, type Position, type RecordedEvent } from '../event-store/port.js';
+import {
+  isAfter,
+  type EventStore,
+  type Position,
+  type RecordedEvent,
+} from '../event-store/port.js';
 import { headProofs, type HeadProof, type StreamHead } from './merkle.js';
 import type { Seal, SealKey } from './seal.js';
 import { pagesAfter } from './verify-log.js';
@@ -22,7 +27,12 @@ export interface ExportOptions {
   to?: Bound;
   streamPrefixes?: readonly string[];
   pageSize?: number;
-  onProgress?: (progress: { read: number; written: number; total?: number; eventsPerSecond: number }) => void;
+  onProgress?: (progress: {
+    read: number;
+    written: number;
+    total?: number;
+    eventsPerSecond: number;
+  }) => void;
 }
 
 export interface ExportLine {
@@ -179,8 +189,10 @@ export const exportLog = async (
   };
   return {
     ...unsigned,
-    signature: sign(null, Buffer.from(canonicalJson(unsigned, 'manifest')), key.privateKey).toString(
-      'base64url',
-    ),
+    signature: sign(
+      null,
+      Buffer.from(canonicalJson(unsigned, 'manifest')),
+      key.privateKey,
+    ).toString('base64url'),
   };
 };

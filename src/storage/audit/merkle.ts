@@ -84,7 +84,8 @@ export const headProofs = (heads: Heads, streams: Iterable<string>): HeadProof[]
     const path: ProofStep[] = [];
     for (const level of levels.slice(0, -1)) {
       const sibling = i % 2 === 0 ? level[i + 1] : level[i - 1];
-      if (sibling) path.push({ side: i % 2 === 0 ? 'right' : 'left', hash: sibling.toString('hex') });
+      if (sibling)
+        path.push({ side: i % 2 === 0 ? 'right' : 'left', hash: sibling.toString('hex') });
       i = Math.floor(i / 2);
     }
     proofs.push({ stream, revision: head.revision, hash: head.hash, path });

@@ -77,10 +77,10 @@ export const openSealStore = async (sql: SqlClient, schema = 'public'): Promise<
           },
           key,
         );
-        await tx.query(`INSERT INTO ${s}.audit_seals (sequence, seal) VALUES ($1, $2::text::jsonb)`, [
-          seal.sequence,
-          JSON.stringify(seal),
-        ]);
+        await tx.query(
+          `INSERT INTO ${s}.audit_seals (sequence, seal) VALUES ($1, $2::text::jsonb)`,
+          [seal.sequence, JSON.stringify(seal)],
+        );
         return seal;
       }),
   };

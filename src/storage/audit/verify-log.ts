@@ -1,4 +1,9 @@
-import { isAfter, type EventStore, type Position, type RecordedEvent } from '../event-store/port.js';
+import {
+  isAfter,
+  type EventStore,
+  type Position,
+  type RecordedEvent,
+} from '../event-store/port.js';
 import { createLogChecker, type LogChecker } from './log-checker.js';
 import { merkleRoot, type Heads } from './merkle.js';
 import { checkSealSignature, sealHash, type Seal } from './seal.js';
@@ -102,7 +107,10 @@ export async function* pagesAfter(
     const page = await next;
     const last = page.at(-1);
     if (!last) return;
-    next = page.length < pageSize ? Promise.resolve([]) : store.readAll({ from: last.position, limit: pageSize });
+    next =
+      page.length < pageSize
+        ? Promise.resolve([])
+        : store.readAll({ from: last.position, limit: pageSize });
     // A page read ahead and never awaited (the consumer stopped) must not be an unhandled rejection.
     next.catch(() => undefined);
     yield page;
@@ -143,7 +151,9 @@ export const verifyLog = async (store: EventStore, options: VerifyOptions): Prom
     const now = Date.now();
     if (!options.onProgress || (!force && now - lastReport < 500)) return;
     lastReport = now;
-    const checked = checker.events - (fromSeal === undefined ? 0 : (seals.find((s) => s.sequence === fromSeal)?.events ?? 0));
+    const checked =
+      checker.events -
+      (fromSeal === undefined ? 0 : (seals.find((s) => s.sequence === fromSeal)?.events ?? 0));
     options.onProgress({
       checked,
       ...(total === undefined ? {} : { total }),
@@ -171,7 +181,8 @@ export const verifyLog = async (store: EventStore, options: VerifyOptions): Prom
       const sealBad = settleSealsBefore(event.position);
       if (sealBad) return { ok: false, failure: sealBad, events: checker.events };
       const reason = checker.check(event);
-      if (reason) return { ok: false, failure: eventFailure(event, reason), events: checker.events };
+      if (reason)
+        return { ok: false, failure: eventFailure(event, reason), events: checker.events };
     }
     report();
   }
