@@ -13,9 +13,11 @@
 //     exported stream heads; otherwise each exported stream's head is proven against it).
 // Exit 0 when everything holds; 1 naming the first line or seal that does not; 2 on bad usage.
 // The hashing rules are those of src/storage/event-store/hash-chain.ts and src/storage/audit.
+import { Buffer } from 'node:buffer';
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import process from 'node:process';
 import { createInterface } from 'node:readline';
 
 const usage = () => {

@@ -169,7 +169,9 @@ const Environment = z.object({
   TEXTURE_TIMEOUT_SECONDS: optional(wholeNumber(1, 3600)),
   TEXTURE_REQUESTS_PER_MINUTE: optional(wholeNumber(1, 1_000_000)),
   HARVESTER_CONFIG: optional(z.string().min(1)),
-  AUDIT_SEAL_KEY: optional(z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key' })),
+  AUDIT_SEAL_KEY: optional(
+    z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key' }),
+  ),
   AUDIT_SEAL_KEY_FILE: optional(z.string().min(1)),
   AUDIT_SEAL_INTERVAL_SECONDS: optional(wholeNumber(0, 31_536_000)),
   AUDIT_ON_MISMATCH: optional(z.enum(['refuse', 'warn'])),

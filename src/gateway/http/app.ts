@@ -107,8 +107,7 @@ export const createApp = ({
         ...(status.failure ? { error: status.failure.message, failure: status.failure } : {}),
       }));
       const logIntegrity = integrity?.();
-      const failed =
-        projections.some((p) => 'error' in p) || logIntegrity?.writes === 'refused';
+      const failed = projections.some((p) => 'error' in p) || logIntegrity?.writes === 'refused';
       res.status(failed ? 503 : 200).json({
         status: failed ? 'degraded' : 'ready',
         eventStore: { kind: storage.events.kind, head },

@@ -91,7 +91,7 @@ export const checkSealSignature = (
 ): string | undefined => {
   if (!trusted.has(seal.publicKey))
     return `signed by key ${seal.publicKey}, which is not a trusted seal key`;
-  let good = false;
+  let good: boolean;
   try {
     good = verify(
       null,
@@ -100,6 +100,7 @@ export const checkSealSignature = (
       Buffer.from(seal.signature, 'base64url'),
     );
   } catch {
+    // A malformed key or signature is a signature that does not hold.
     good = false;
   }
   return good ? undefined : 'its signature does not match its content';
