@@ -20,7 +20,7 @@ interface Ready {
 
 describe('odyssey audit, as an auditor runs it (PGlite data folder)', function () {
   // Each step starts a process that opens PGlite: most of a minute on a busy machine.
-  this.timeout(600_000);
+  this.timeout(1_200_000);
   let dataDir: string;
   beforeEach(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'odyssey-audit-cli-'));
