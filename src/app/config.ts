@@ -51,6 +51,18 @@ export interface Config {
   textures: TextureConfig;
   /** Chains the harvester follows (HARVESTER_CONFIG file or CHAINS JSON); none: no harvester. */
   chains: ChainConfig[];
+  audit: AuditConfig;
+}
+
+/** Seals and the integrity check at start. */
+export interface AuditConfig {
+  /** Ed25519 private key (PEM) given directly; else the file below, generated when absent. */
+  sealKeyPem: string | undefined;
+  sealKeyFile: string;
+  /** Seconds between seals while events come in; 0: only on demand. */
+  sealIntervalSeconds: number;
+  /** What a failed integrity check does: refuse writes (default) or only warn. */
+  onMismatch: 'refuse' | 'warn';
 }
 
 /** How much texture work a process takes on. */
@@ -157,6 +169,12 @@ const Environment = z.object({
   TEXTURE_TIMEOUT_SECONDS: optional(wholeNumber(1, 3600)),
   TEXTURE_REQUESTS_PER_MINUTE: optional(wholeNumber(1, 1_000_000)),
   HARVESTER_CONFIG: optional(z.string().min(1)),
+  AUDIT_SEAL_KEY: optional(
+    z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key' }),
+  ),
+  AUDIT_SEAL_KEY_FILE: optional(z.string().min(1)),
+  AUDIT_SEAL_INTERVAL_SECONDS: optional(wholeNumber(0, 31_536_000)),
+  AUDIT_ON_MISMATCH: optional(z.enum(['refuse', 'warn'])),
   CHAINS: optional(z.string().min(1)),
   KURRENTDB_URL: optional(
     urlWithScheme([
@@ -199,6 +217,12 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const dataDir = resolve(e.DATA_DIR ?? 'data');
   return {
     chains: loadChains(e.HARVESTER_CONFIG, e.CHAINS),
+    audit: {
+      sealKeyPem: e.AUDIT_SEAL_KEY,
+      sealKeyFile: resolve(e.AUDIT_SEAL_KEY_FILE ?? join(dataDir, 'audit-seal-key.pem')),
+      sealIntervalSeconds: e.AUDIT_SEAL_INTERVAL_SECONDS ?? 3600,
+      onMismatch: e.AUDIT_ON_MISMATCH ?? 'refuse',
+    },
     port: e.PORT ?? 4000,
     host: e.HOST ?? '0.0.0.0',
     dataDir,

@@ -7,6 +7,7 @@ import { PROJECTIONS } from '../projections/catalog.js';
 import { superviseProjection } from '../projections/supervisor.js';
 import { liveTables } from '../projections/table-names.js';
 import type { Storage } from './open-storage.js';
+import type { IntegrityStatus } from './integrity.js';
 import { assertSchemaName } from '../storage/sql/sql-client.js';
 import { openUsedNonces } from '../storage/sql/used-nonces.js';
 import { openActivity } from '../storage/sql/activity-recorder.js';
@@ -51,6 +52,8 @@ export interface GatewayOptions {
   posbus?: Partial<PosBusOptions>;
   /** How this gateway hears the others; by default NATS at NATS_URL, else none. */
   relay?: GatewayRelay;
+  /** The event log's integrity, reported by /ready. */
+  integrity?: () => IntegrityStatus;
 }
 
 /**
@@ -108,6 +111,7 @@ export const createGateway = async (
     log,
     http: config.http,
     projectionError: (name) => projections.find((p) => p.name === name)?.error(),
+    ...(options.integrity ? { integrity: options.integrity } : {}),
     metrics: () => {
       const cpu = process.cpuUsage();
       const memory = process.memoryUsage();

@@ -2,7 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import type { Config } from './config.js';
 import type { Logger } from '../shared/log.js';
-import { openStorage } from './open-storage.js';
+import { openStorage, type Storage } from './open-storage.js';
+import { startIntegrity, type Integrity } from './integrity.js';
 import { startHarvester, type Harvester } from '../harvester/harvester.js';
 import { progressLogger } from '../harvester/progress-log.js';
 import { createGateway } from './gateway.js';
@@ -21,11 +22,22 @@ export interface RunningServer {
 }
 
 export const serve = async (config: Config, log: Logger): Promise<RunningServer> => {
-  const storage = await openStorage(config, log);
+  const opened = await openStorage(config, log);
+  // Before anything can write: the log since the last seal is verified, and every writer goes
+  // through the store that refuses writes once the log has failed its check.
+  let integrity: Integrity;
+  try {
+    integrity = await startIntegrity(opened.events, opened.sql, config.audit, log);
+  } catch (error) {
+    await opened.close();
+    throw error;
+  }
+  const storage: Storage = { ...opened, events: integrity.events };
   let gateway;
   try {
-    gateway = await createGateway(storage, config, log);
+    gateway = await createGateway(storage, config, log, { integrity: integrity.status });
   } catch (error) {
+    await integrity.stop();
     await storage.close();
     throw error;
   }
@@ -39,6 +51,7 @@ export const serve = async (config: Config, log: Logger): Promise<RunningServer>
       });
     } catch (error) {
       await gateway.stop();
+      await integrity.stop();
       await storage.close();
       throw error;
     }
@@ -52,6 +65,7 @@ export const serve = async (config: Config, log: Logger): Promise<RunningServer>
   const stopRunners = async () => {
     await harvester?.stop();
     await gateway.stop();
+    await integrity.stop();
   };
   try {
     await once(server, 'listening');

@@ -6,13 +6,22 @@ import { ChainNotHalted, ChainNotHarvested } from '../harvester/resume.js';
 import { UnknownProjection } from '../projections/catalog.js';
 import { createLogger } from '../shared/log.js';
 import { DataDirLocked } from '../storage/sql/data-dir-lock.js';
+import { SealKeyError } from '../storage/audit/seal.js';
 
 /** Exit codes: 2 bad usage, 73 data folder or port in use, 78 bad configuration (sysexits). */
 export const EXIT = { usage: 2, inUse: 73, config: 78, failure: 1 } as const;
 
+/** A command used wrongly (a flag's value): exit 2 with the one line. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
 /** Ends the process with the exit code and the one line that an expected failure deserves. */
 export const fail = (error: unknown): never => {
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof SealKeyError) {
     process.stderr.write(`odyssey: ${error.message}\n`);
     process.exit(EXIT.config);
   }
@@ -21,6 +30,7 @@ export const fail = (error: unknown): never => {
     process.exit(EXIT.config);
   }
   if (
+    error instanceof UsageError ||
     error instanceof UnknownProjection ||
     error instanceof ChainNotHalted ||
     error instanceof ChainNotHarvested

@@ -3,6 +3,14 @@ import { EXIT, fail } from './exit.js';
 import { harvestAction, resumeAction } from './harvest.js';
 import { rebuildAction, retryAction, statusAction } from './projections.js';
 import { serveAction } from './serve.js';
+import {
+  collect,
+  exportAction,
+  publicKeyAction,
+  sealAction,
+  sealsAction,
+  verifyAction,
+} from './audit.js';
 
 /** The `odyssey` command: its subcommands and their help; each action lives in its own file. */
 const program = new Command('odyssey')
@@ -57,5 +65,49 @@ projections
     'project the whole log into shadow tables and swap them in; safe to interrupt and run again',
   )
   .action(rebuildAction);
+
+const audit = program
+  .command('audit')
+  .description('tamper evidence: verify the log, seal it, export it for an independent check');
+
+audit
+  .command('verify')
+  .option(
+    '--from-seal <n>',
+    'start at seal n (its stream heads checked against it) instead of the beginning',
+  )
+  .option('--public-key <file>', 'also trust seals signed by this key (PEM; repeatable)', collect)
+  .description(
+    "check every stream's hash chain, the global order and every seal; exit 65 naming the first event or seal that fails",
+  )
+  .action(verifyAction);
+
+audit
+  .command('seal')
+  .description(
+    'verify the whole log, then sign a seal of it (a running server also seals every AUDIT_SEAL_INTERVAL_SECONDS)',
+  )
+  .action(sealAction);
+
+audit.command('seals').description('print every seal, one JSON line each').action(sealsAction);
+
+audit
+  .command('public-key')
+  .description("print the seal key's public half (PEM) for auditors")
+  .action(publicKeyAction);
+
+audit
+  .command('export')
+  .requiredOption(
+    '--out <folder>',
+    'folder to write events.jsonl, seals.jsonl, manifest.json and public-key.pem into',
+  )
+  .option('--from <position|time>', 'first event: a position or an ISO time (inclusive)')
+  .option('--to <position|time>', 'last event: a position or an ISO time (inclusive)')
+  .option('--stream-prefix <prefix>', 'only streams starting with this (repeatable)', collect)
+  .description(
+    'write events as JSON Lines with their hashes, and the seals, for tools/verify-export.mjs',
+  )
+  .action(exportAction);
 
 await program.parseAsync(process.argv).catch(fail);

@@ -28,12 +28,18 @@ export const sqlSubject = (
       schemas.set(opened, schema);
       return opened;
     },
+    // As an attacker with the rights to switch off the append-only trigger would.
     tamper: async (store, stream, revision) => {
-      await client().query(
-        `UPDATE "${schemas.get(store)}".es_events SET data = jsonb_set(data, '{i}', '999')
-          WHERE stream_id = $1 AND stream_version = $2`,
-        [stream, revision],
-      );
+      const table = `"${schemas.get(store)}".es_events`;
+      await client().transaction(async (tx) => {
+        await tx.query(`ALTER TABLE ${table} DISABLE TRIGGER es_events_append_only`);
+        await tx.query(
+          `UPDATE ${table} SET data = jsonb_set(data, '{i}', '999')
+            WHERE stream_id = $1 AND stream_version = $2`,
+          [stream, revision],
+        );
+        await tx.query(`ALTER TABLE ${table} ENABLE TRIGGER es_events_append_only`);
+      });
     },
   };
 };

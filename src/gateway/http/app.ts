@@ -19,6 +19,11 @@ export interface AppParts {
   http: HttpConfig;
   /** Why a projection's runner is down (it is being restarted), or undefined while it runs. */
   projectionError: (name: string) => string | undefined;
+  /**
+   * The event log's integrity check (app/integrity.ts): `ok`, and whether writes are refused.
+   * Writes refused make the server not ready; a failure in warn mode is reported only.
+   */
+  integrity?: () => { ok: boolean; writes: 'allowed' | 'refused' };
   /** Live figures of the real-time gateway, served at /metrics. */
   metrics: () => Record<string, unknown>;
   api: {
@@ -35,6 +40,7 @@ export const createApp = ({
   log,
   http,
   projectionError,
+  integrity,
   metrics,
   api,
 }: AppParts): Express => {
@@ -100,10 +106,12 @@ export const createApp = ({
         // Stopped on an event until `odyssey projections retry`: its code, the event, where.
         ...(status.failure ? { error: status.failure.message, failure: status.failure } : {}),
       }));
-      const failed = projections.some((p) => 'error' in p);
+      const logIntegrity = integrity?.();
+      const failed = projections.some((p) => 'error' in p) || logIntegrity?.writes === 'refused';
       res.status(failed ? 503 : 200).json({
         status: failed ? 'degraded' : 'ready',
         eventStore: { kind: storage.events.kind, head },
+        ...(logIntegrity ? { integrity: logIntegrity } : {}),
         readModels: { reachable: true },
         projections,
       });

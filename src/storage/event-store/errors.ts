@@ -12,7 +12,8 @@ export type EventStoreErrorCode =
   | 'invalid_limit'
   | 'invalid_revision'
   | 'event_store_unavailable'
-  | 'log_order_broken';
+  | 'log_order_broken'
+  | 'integrity_failed';
 
 /** Every failure the port reports carries a machine-readable code the gateway can map to HTTP. */
 export class EventStoreError extends Error {

@@ -123,6 +123,14 @@ export interface EventStore {
    * where counting is not cheap.
    */
   countEvents?(options?: { filter?: EventFilter; after?: StartingPoint }): Promise<number>;
+  /**
+   * Every stream's last revision and hash at a position, and how many events lie at or before
+   * it: what a seal signs, without reading the events. Absent where it is not cheap (KurrentDB).
+   */
+  streamHeads?(at: Position | 'start'): Promise<{
+    heads: Map<string, { revision: number; hash: string }>;
+    events: number;
+  }>;
   /** Position of the newest event every subscriber can already see, or 'start' when the log is empty. */
   headPosition(): Promise<Position | 'start'>;
   close(): Promise<void>;

@@ -165,6 +165,25 @@ BEGIN
 END $fn$;
 `;
 
+/**
+ * The log is append-only in the database itself: UPDATE, DELETE and TRUNCATE of es_events are
+ * refused (SQLSTATE OD004) whoever runs them. No path of the store needs them: a soft delete or
+ * a tombstone only marks the stream in es_streams, and the events stay. Someone with the rights to
+ * disable a trigger can still rewrite the table; seals and `odyssey audit verify` catch that.
+ */
+const appendOnlyEvents = (s: string) => `
+CREATE FUNCTION ${s}.es_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  RAISE EXCEPTION USING ERRCODE = 'OD004',
+    MESSAGE = 'es_events is append-only: ' || TG_OP || ' refused (delete or tombstone the stream instead)';
+END $fn$;
+CREATE TRIGGER es_events_append_only BEFORE UPDATE OR DELETE ON ${s}.es_events
+  FOR EACH ROW EXECUTE FUNCTION ${s}.es_events_append_only();
+CREATE TRIGGER es_events_no_truncate BEFORE TRUNCATE ON ${s}.es_events
+  FOR EACH STATEMENT EXECUTE FUNCTION ${s}.es_events_append_only();
+`;
+
 export const eventStoreMigrations: readonly Migration[] = [
   { id: 1, name: 'event log, append and delete functions', sql: createEventLog },
+  { id: 2, name: 'append-only event log (audit)', sql: appendOnlyEvents },
 ];

@@ -3,6 +3,7 @@ import { AppendSignal } from '../event-store/append-signal.js';
 import {
   DuplicateEventId,
   InvalidEvent,
+  InvalidPosition,
   LogOrderBroken,
   StreamDeleted,
   WrongExpectedVersion,
@@ -546,6 +547,25 @@ export const openSqlEventStore = async (
         [from.tx, from.position, ...where.params],
       );
       return row?.count ?? 0;
+    },
+    streamHeads: async (at) => {
+      const until = parsePosition(at);
+      if (until === 'end') throw new InvalidPosition(at);
+      const [row] = await client.query<{ heads: string | null; events: number }>(
+        `SELECT (SELECT json_agg(json_build_array(h.stream_id, h.stream_version, encode(h.hash, 'hex')))::text
+                   FROM (SELECT DISTINCT ON (e.stream_id) e.stream_id, e.stream_version, e.hash
+                           FROM ${s}.es_events e
+                          WHERE (e.tx_id, e.global_position) <= ($1::text::xid8, $2::int8)
+                          ORDER BY e.stream_id, e.stream_version DESC) h) AS heads,
+                (SELECT count(*)::int8 FROM ${s}.es_events e
+                  WHERE (e.tx_id, e.global_position) <= ($1::text::xid8, $2::int8)) AS events`,
+        [until.tx, until.position],
+      );
+      const list = row?.heads ? (JSON.parse(row.heads) as [string, number, string][]) : [];
+      return {
+        heads: new Map(list.map(([stream, revision, hash]) => [stream, { revision, hash }])),
+        events: row?.events ?? 0,
+      };
     },
     headPosition: async () => {
       const head = await stableHead();

@@ -68,6 +68,7 @@ const toApiError = (error: unknown): ApiError | undefined => {
     if (error.code === 'invalid_event') return new ApiError(400, 'invalid_content', error.message);
     if (error.code === 'duplicate_event_id')
       return new ApiError(409, 'duplicate_request', 'this request was already made differently');
+    if (error.code === 'integrity_failed') return new ApiError(503, error.code, error.message);
     if (error.code === 'event_store_unavailable')
       return new ApiError(503, error.code, error.message, { 'retry-after': '1' });
     return undefined;
