@@ -5,7 +5,7 @@ import {
   type Position,
   type RecordedEvent,
 } from '../../storage/event-store/port.js';
-import type { SnapshotBound, SnapshotStore } from '../../storage/snapshots/port.js';
+import type { SnapshotBound, SnapshotStore } from '../../storage/event-store/snapshots.js';
 
 /** A point in the log's past: a position of the global log, or a moment (by record time). */
 export type PointInTime = { position: Position } | { time: Date };
@@ -72,7 +72,7 @@ export const foldAsOf = async <State>(
       }
     : { state: fold.initial(), revision: undefined, position: 'start', recordedAt: undefined };
   const kept: Parameters<SnapshotStore['save']>[0][number][] = [];
-  for (let done = false; !done; ) {
+  for (let done = false; !done;) {
     const from = result.revision === undefined ? 0 : result.revision + 1;
     const events = await store.readStream(stream, { fromRevision: from, limit: pageSize });
     done = events.length < pageSize;

@@ -4,7 +4,7 @@ import { worldStream } from '../../domain/world/world.js';
 import { objectStream } from '../../domain/object/object.js';
 import { userStream } from '../../domain/user/user.js';
 import type { EventStore, Position } from '../../storage/event-store/port.js';
-import type { SnapshotStore } from '../../storage/snapshots/port.js';
+import type { SnapshotStore } from '../../storage/event-store/snapshots.js';
 import type { Application } from '../application.js';
 import { foldAsOf, type AsOfOptions, type PointInTime, type StateAsOf } from './as-of.js';
 import { readHistory, type HistoryOptions, type HistoryQuery } from './history.js';
@@ -133,10 +133,7 @@ export const createAudit = (
     if (worldId === undefined) return undefined;
     const world = await fold.world(worldId, at);
     const object = await fold.object(objectId, at);
-    const streams = [
-      pointOf(worldStream(worldId), world),
-      pointOf(objectStream(objectId), object),
-    ];
+    const streams = [pointOf(worldStream(worldId), world), pointOf(objectStream(objectId), object)];
     const { world: state, objects } = world.state;
     const node = state.status === 'active' ? state.objects.get(objectId) : undefined;
     const spawned = objects.get(objectId);

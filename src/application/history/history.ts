@@ -1,4 +1,9 @@
-import type { EventStore, JsonObject, Position, RecordedEvent } from '../../storage/event-store/port.js';
+import type {
+  EventStore,
+  JsonObject,
+  Position,
+  RecordedEvent,
+} from '../../storage/event-store/port.js';
 
 /** What a history read asks for. Filters combine: an event shows when it passes every one given. */
 export interface HistoryQuery {
@@ -92,7 +97,8 @@ export const readHistory = async (
   const matching = matches(query);
   const found: RecordedEvent[] = [];
   let scanned = 0;
-  let next = query.afterRevision === undefined ? undefined : query.afterRevision + (backwards ? -1 : 1);
+  let next =
+    query.afterRevision === undefined ? undefined : query.afterRevision + (backwards ? -1 : 1);
   let lastScanned: number | undefined;
   let exhausted = false;
   while (found.length <= query.limit) {
@@ -113,7 +119,11 @@ export const readHistory = async (
       if (matching(event)) found.push(event);
       if (found.length > query.limit) break;
       // Past the time range in the query's order: nothing further can match.
-      if (backwards ? query.since && event.recordedAt < query.since : query.until && event.recordedAt > query.until) {
+      if (
+        backwards
+          ? query.since && event.recordedAt < query.since
+          : query.until && event.recordedAt > query.until
+      ) {
         exhausted = true;
         break;
       }
@@ -127,10 +137,6 @@ export const readHistory = async (
   const items = found.slice(0, query.limit);
   const more = found.length > query.limit;
   // A full page ends at its last item; a page cut short by the scan limit resumes where it stopped.
-  const nextAfterRevision = more
-    ? items.at(-1)?.revision
-    : exhausted
-      ? undefined
-      : lastScanned;
+  const nextAfterRevision = more ? items.at(-1)?.revision : exhausted ? undefined : lastScanned;
   return { items: items.map(toHistoryEntry), nextAfterRevision, scanned };
 };

@@ -258,7 +258,8 @@ export const userViewFold: AsOfFold<UserView> = {
     const user = evolveUser(view.user, event);
     return {
       user,
-      createdAt: event.type === 'UserRegistered' && view.createdAt === undefined ? at : view.createdAt,
+      createdAt:
+        event.type === 'UserRegistered' && view.createdAt === undefined ? at : view.createdAt,
       updatedAt: user !== view.user ? at : view.updatedAt,
     };
   },

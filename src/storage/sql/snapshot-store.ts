@@ -1,5 +1,5 @@
 import type { JsonValue, Position } from '../event-store/port.js';
-import type { Snapshot, SnapshotBound, SnapshotStore } from '../snapshots/port.js';
+import type { Snapshot, SnapshotBound, SnapshotStore } from '../event-store/snapshots.js';
 import { migrate, type Migration } from './migrate.js';
 import { assertSchemaName, quoteIdent, type SqlClient } from './sql-client.js';
 
@@ -39,10 +39,10 @@ const BOUND_CONDITION = {
 
 const boundParam = (bound: SnapshotBound) =>
   'revision' in bound
-    ? ['revision', bound.revision] as const
+    ? (['revision', bound.revision] as const)
     : 'position' in bound
-      ? ['position', bound.position] as const
-      : ['time', bound.time.toISOString()] as const;
+      ? (['position', bound.position] as const)
+      : (['time', bound.time.toISOString()] as const);
 
 /** Snapshots in the SQL database that holds the read models (also when events are in KurrentDB). */
 export const openSqlSnapshotStore = async (

@@ -1,4 +1,4 @@
-import type { JsonValue, Position } from '../event-store/port.js';
+import type { JsonValue, Position } from './port.js';
 
 /**
  * A stream's state folded up to one revision, kept apart from the events so that reading a long
@@ -17,10 +17,7 @@ export interface Snapshot {
 }
 
 /** How far into a stream a snapshot may reach: up to a revision, a position, or a time. */
-export type SnapshotBound =
-  | { revision: number }
-  | { position: Position }
-  | { time: Date };
+export type SnapshotBound = { revision: number } | { position: Position } | { time: Date };
 
 export interface SnapshotStore {
   /** The latest snapshot of the stream by this fold at or before the bound, if any. */
