@@ -28,13 +28,10 @@ const HistoryEvent = z
         .meta({ description: "How they signed in: 'guest', 'ethereum', 'polkadot', 'service'" }),
     }),
     command: z.object({
-      type: z
-        .string()
-        .nullable()
-        .meta({
-          description:
-            "The command's type ('SpawnObject', …); null for facts such as chain events and events written before it was kept",
-        }),
+      type: z.string().nullable().meta({
+        description:
+          "The command's type ('SpawnObject', …); null for facts such as chain events and events written before it was kept",
+      }),
       id: z.string().nullable(),
     }),
     correlationId: z.string(),
@@ -52,12 +49,9 @@ const HistoryPage = z
     stream: z.string(),
     order: z.enum(['newest', 'oldest']),
     items: z.array(HistoryEvent),
-    nextCursor: z
-      .string()
-      .nullable()
-      .meta({
-        description: 'Pass as `cursor` (with the same filters) for the next page; null at the end',
-      }),
+    nextCursor: z.string().nullable().meta({
+      description: 'Pass as `cursor` (with the same filters) for the next page; null at the end',
+    }),
   })
   .meta({ id: 'HistoryPage' });
 
