@@ -1,4 +1,5 @@
 import { assetsBench } from './assets.js';
+import { auditBench } from './audit.js';
 import { eventStoreBench } from './eventstore.js';
 import { harvesterBench } from './harvester.js';
 import { posbusBench } from './posbus.js';
@@ -12,6 +13,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   posbus: posbusBench,
   assets: assetsBench,
   harvester: harvesterBench,
+  audit: auditBench,
 };
 
 const names = process.argv.slice(2);
