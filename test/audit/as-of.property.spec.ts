@@ -7,7 +7,7 @@ import type { PointInTime } from '../../src/application/history/as-of.js';
 import { DomainError } from '../../src/domain/errors.js';
 import { PROJECTIONS } from '../../src/projections/catalog.js';
 import { replayProjections } from '../../src/projections/replay.js';
-import type { EventStore, Position } from '../../src/storage/event-store/port.js';
+import type { EventStore } from '../../src/storage/event-store/port.js';
 import { openPgliteClient } from '../../src/storage/sql/pglite-client.js';
 import type { SqlClient } from '../../src/storage/sql/sql-client.js';
 import { openSqlEventStore } from '../../src/storage/sql/sql-event-store.js';
