@@ -96,7 +96,7 @@ export const measureAsOf = async (client: SqlClient, results: Results, backend: 
     const snapshots = await openSqlSnapshotStore(client, { schema });
     const audit = createAudit(createApplication(store), store, snapshots);
     const head = EVENTS - 1;
-    // The first read of the whole stream folds it all, keeping a snapshot every 500 events.
+    // The first read of the whole stream folds it all, keeping a snapshot every 100 events.
     set(
       asOfMetrics[2],
       await timed(() => audit.worldAsOf(worldId, { time: new Date(Date.now() + 60_000) })),

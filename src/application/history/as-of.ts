@@ -38,7 +38,8 @@ export interface AsOfOptions {
   pageSize?: number;
 }
 
-export const DEFAULT_SNAPSHOT_EVERY = 500;
+/** Often enough that a read folds at most one page of events (one round trip) past its snapshot. */
+export const DEFAULT_SNAPSHOT_EVERY = 100;
 
 const isPast = (event: RecordedEvent, at: PointInTime) =>
   'position' in at ? isAfter(event.position, at.position) : event.recordedAt > at.time;

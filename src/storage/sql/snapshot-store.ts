@@ -18,7 +18,10 @@ const snapshotMigrations: readonly Migration[] = [
         state       jsonb       NOT NULL,
         created_at  timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (stream_id, kind, revision)
-      );`,
+      );
+      -- A stream's positions and times grow with its revisions: each bound finds its row by index.
+      CREATE INDEX es_snapshots_position_idx ON ${s}.es_snapshots (stream_id, kind, position COLLATE "C");
+      CREATE INDEX es_snapshots_time_idx ON ${s}.es_snapshots (stream_id, kind, recorded_at);`,
   },
 ];
 
@@ -31,10 +34,11 @@ interface SnapshotRow {
   state: string;
 }
 
+// Positions compare as plain strings (byte order), whatever the database's collation.
 const BOUND_CONDITION = {
-  revision: 'revision <= $3::int8',
-  position: 'position <= $3',
-  time: 'recorded_at <= $3::timestamptz',
+  revision: 'revision <= $3::int8 ORDER BY revision DESC',
+  position: 'position COLLATE "C" <= $3 ORDER BY position COLLATE "C" DESC',
+  time: 'recorded_at <= $3::timestamptz ORDER BY recorded_at DESC',
 } as const;
 
 const boundParam = (bound: SnapshotBound) =>
@@ -58,8 +62,9 @@ export const openSqlSnapshotStore = async (
       const rows = await client.query<SnapshotRow>(
         `SELECT stream_id, kind, revision, position, recorded_at, state::text AS state
            FROM ${s}.es_snapshots
-          WHERE stream_id = $1 AND kind = $2${which ? ` AND ${BOUND_CONDITION[which]}` : ''}
-          ORDER BY revision DESC LIMIT 1`,
+          WHERE stream_id = $1 AND kind = $2
+            ${which ? `AND ${BOUND_CONDITION[which]}` : 'ORDER BY revision DESC'}
+          LIMIT 1`,
         which ? [stream, kind, value] : [stream, kind],
       );
       const row = rows[0];
