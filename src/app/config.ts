@@ -51,6 +51,11 @@ export interface Config {
   textures: TextureConfig;
   /** Chains the harvester follows (HARVESTER_CONFIG file or CHAINS JSON); none: no harvester. */
   chains: ChainConfig[];
+  /**
+   * Wallet addresses (AUDITOR_WALLETS, comma-separated) whose users hold the auditor role: they
+   * read the history of every stream.
+   */
+  auditorWallets: string[];
   audit: AuditConfig;
 }
 
@@ -169,6 +174,23 @@ const Environment = z.object({
   TEXTURE_TIMEOUT_SECONDS: optional(wholeNumber(1, 3600)),
   TEXTURE_REQUESTS_PER_MINUTE: optional(wholeNumber(1, 1_000_000)),
   HARVESTER_CONFIG: optional(z.string().min(1)),
+  AUDITOR_WALLETS: optional(
+    z
+      .string()
+      .transform((value) =>
+        value
+          .split(',')
+          .map((address) => address.trim())
+          .filter((address) => address.length > 0),
+      )
+      .refine(
+        (addresses) =>
+          addresses.every((a) => /^(0x[0-9a-fA-F]{40}|[1-9A-HJ-NP-Za-km-z]{46,48})$/.test(a)),
+        {
+          message: 'must be wallet addresses (0x… Ethereum or SS58 Polkadot), separated by commas',
+        },
+      ),
+  ),
   AUDIT_SEAL_KEY: optional(
     z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key' }),
   ),
@@ -217,6 +239,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const dataDir = resolve(e.DATA_DIR ?? 'data');
   return {
     chains: loadChains(e.HARVESTER_CONFIG, e.CHAINS),
+    auditorWallets: e.AUDITOR_WALLETS ?? [],
     audit: {
       sealKeyPem: e.AUDIT_SEAL_KEY,
       sealKeyFile: resolve(e.AUDIT_SEAL_KEY_FILE ?? join(dataDir, 'audit-seal-key.pem')),

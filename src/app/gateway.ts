@@ -1,6 +1,8 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Express } from 'express';
 import { createApplication } from '../application/application.js';
+import { createAudit } from '../application/history/audit.js';
+import { openSqlSnapshotStore } from '../storage/sql/snapshot-store.js';
 import type { Config } from './config.js';
 import type { Logger } from '../shared/log.js';
 import { PROJECTIONS } from '../projections/catalog.js';
@@ -93,6 +95,12 @@ export const createGateway = async (
       schema,
       timeoutMs: config.http.readWaitMs,
     }),
+    audit: createAudit(
+      application,
+      storage.events,
+      await openSqlSnapshotStore(storage.sql, { schema }),
+      { auditorWallets: config.auditorWallets },
+    ),
   };
   const routes = apiRoutes(context);
   const middleware = {

@@ -1,5 +1,4 @@
 import type { Command, Event } from '../domain/decider.js';
-import { decideInTurn } from '../domain/decider.js';
 import { invalid } from '../domain/errors.js';
 import { WrongExpectedVersion } from '../storage/event-store/errors.js';
 import type { EventStore, JsonObject, NewEvent, Position } from '../storage/event-store/port.js';
@@ -92,6 +91,26 @@ const jitter = (attempt: number) =>
 const dropOldest = <K, V>(map: Map<K, V>) => {
   const oldest = map.keys().next();
   if (!oldest.done) map.delete(oldest.value);
+};
+
+/**
+ * Commands decided one after another, each seeing the state the ones before it made (as
+ * decideInTurn does), each event kept with the type of the command that decided it.
+ */
+const decideEach = <State, C extends Command, E extends Event>(
+  commands: readonly C[],
+  initial: State,
+  decide: (command: C, state: State) => readonly E[],
+  evolve: (state: State, event: E) => State,
+) => {
+  const decided: Array<{ event: E; commandType: string }> = [];
+  let state = initial;
+  for (const command of commands) {
+    const events = decide(command, state);
+    for (const event of events) decided.push({ event, commandType: command.type });
+    state = events.reduce(evolve, state);
+  }
+  return decided;
 };
 
 /** The command side of one app instance: its caches and queues live and die with it. */
@@ -201,23 +220,28 @@ export const createCommandBus = (
           return { events: done.events as E[], position: done.position, alreadyHandled: true };
 
         const decide = await aggregate.decider(commands, state);
-        const decided = decideInTurn(commands, state, (c, s) => decide(c, s), aggregate.evolve);
+        const decided = decideEach(commands, state, decide, aggregate.evolve);
         if (decided.length === 0) return { events: [], position, alreadyHandled: false };
         await aggregate.afterDecision?.(commands, envelope);
 
         const metadata = { ...metadataFor(envelope), commandHash: hash };
-        const newEvents: NewEvent[] = decided.map((event, index) => ({
+        const newEvents: NewEvent[] = decided.map(({ event, commandType }, index) => ({
           id: eventIdFor(envelope.commandId, stream, index),
           type: event.type,
           // Domain event data is plain JSON by the domain's own rule (see domain/decider.ts).
           data: event.data as JsonObject,
-          metadata,
+          // Each event names the command that decided it: an auditor sees what was asked.
+          metadata: { ...metadata, commandType },
         }));
         try {
           const appended = await store.append(stream, newEvents, {
             expectedRevision: revision === undefined ? 'no_stream' : revision,
           });
-          return { events: decided, position: appended.position, alreadyHandled: false };
+          return {
+            events: decided.map(({ event }) => event),
+            position: appended.position,
+            alreadyHandled: false,
+          };
         } catch (error) {
           if (error instanceof WrongExpectedVersion && attempt < maxRetries) {
             await jitter(attempt + 1);

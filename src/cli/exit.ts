@@ -4,6 +4,7 @@ import { RelayUnavailable } from '../gateway/posbus/nats-relay.js';
 import { ChainUnreachable } from '../harvester/adapter.js';
 import { ChainNotHalted, ChainNotHarvested } from '../harvester/resume.js';
 import { UnknownProjection } from '../projections/catalog.js';
+import { ReplayIntoLiveSchema } from '../projections/replay.js';
 import { createLogger } from '../shared/log.js';
 import { DataDirLocked } from '../storage/sql/data-dir-lock.js';
 import { SealKeyError } from '../storage/audit/seal.js';
@@ -32,6 +33,7 @@ export const fail = (error: unknown): never => {
   if (
     error instanceof UsageError ||
     error instanceof UnknownProjection ||
+    error instanceof ReplayIntoLiveSchema ||
     error instanceof ChainNotHalted ||
     error instanceof ChainNotHarvested
   ) {

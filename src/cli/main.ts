@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { EXIT, fail } from './exit.js';
 import { harvestAction, resumeAction } from './harvest.js';
 import { rebuildAction, retryAction, statusAction } from './projections.js';
+import { replayAction } from './replay.js';
 import { serveAction } from './serve.js';
 import {
   collect,
@@ -109,5 +110,17 @@ audit
     'write events as JSON Lines with their hashes, and the seals, for tools/verify-export.mjs',
   )
   .action(exportAction);
+program
+  .command('replay')
+  .argument('[names...]', 'projections to replay (all when none is named)')
+  .requiredOption('--to <position|time>', 'a position of the log, or an ISO 8601 time')
+  .requiredOption(
+    '--into <schema|folder>',
+    'a PostgreSQL schema (with DATABASE_URL) or a PGlite data folder, not the live one',
+  )
+  .description(
+    'build the read models as they were at a past point into a schema or folder of their own, with progress; live tables are not touched',
+  )
+  .action(replayAction);
 
 await program.parseAsync(process.argv).catch(fail);

@@ -109,6 +109,7 @@ for (const [name, connect] of backends) {
       assert.deepEqual(recorded?.metadata, {
         actor: { kind: 'user', id: OWNER, auth: 'ethereum' },
         commandId: command.commandId,
+        commandType: 'ChangeWorldDetails',
         commandHash: commandHash([
           {
             type: 'ChangeWorldDetails',

@@ -36,7 +36,8 @@ export const registerGuest = async (
   const handled = await handleUserCommand(
     bus,
     { type: 'RegisterGuest', data: { userId, name } },
-    { ...envelope, actor: asUser(userId) },
+    // The new guest acts, and proved nothing else: 'guest' is how they signed in.
+    { ...envelope, auth: envelope.auth ?? 'guest', actor: asUser(userId) },
   );
   const user = await loadUser(bus, userId);
   if (user.status !== 'active') throw new Error(`guest ${userId} was not registered`);
@@ -73,7 +74,9 @@ export const signInWithWallet = async (
   envelope: SignInEnvelope,
 ): Promise<Account> => {
   let userId = await freeStaleClaim(bus, wallet, envelope);
-  const step = (name: string) => stepOf({ ...envelope, actor: asUser(userId) }, name);
+  // The wallet's signature is how the user signed in, for every step of the sign-in.
+  const step = (name: string) =>
+    stepOf({ ...envelope, auth: envelope.auth ?? wallet.network, actor: asUser(userId) }, name);
   let claimed: Position | 'start' | undefined;
   try {
     claimed = (

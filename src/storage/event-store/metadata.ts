@@ -23,6 +23,8 @@ export const NewEventMetadata = z.looseObject({
   correlationId: z.string().min(1),
   causationId: z.string().min(1).optional(),
   commandId: z.string().min(1).optional(),
+  /** What the command was ('SpawnObject', …): an auditor reads it beside the command id. */
+  commandType: z.string().min(1).optional(),
   /** SHA-256 of the command(s) the command id stood for, to refuse the id's reuse for others. */
   commandHash: z.string().min(1).optional(),
   /** Business time; defaults to the append time. */

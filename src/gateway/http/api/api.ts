@@ -5,6 +5,7 @@ import { mountRoute, openApiPaths, type Route, type RouteMiddleware } from './ro
 import { assetRoutes } from './routes/assets.js';
 import { authRoutes } from './routes/auth.js';
 import { chainRoutes } from './routes/chains.js';
+import { historyRoutes } from './routes/history.js';
 import { objectRoutes } from './routes/objects.js';
 import { userRoutes } from './routes/users.js';
 import { worldRoutes } from './routes/worlds.js';
@@ -18,6 +19,7 @@ export const apiRoutes = (context: ApiContext): Route[] => [
   ...objectRoutes(context),
   ...assetRoutes(context),
   ...chainRoutes(context),
+  ...historyRoutes(context),
 ];
 
 /** The OpenAPI 3.1 document, made from the same route definitions that serve the requests. */

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import type { Application } from '../../../application/application.js';
+import type { Audit } from '../../../application/history/audit.js';
 import type { CommandEnvelope } from '../../../application/envelope.js';
 import { uuidOfText } from '../../../application/ids.js';
 import type { Actor } from '../../../domain/decider.js';
@@ -21,6 +22,8 @@ export interface ApiContext {
   tokens: TokenService;
   challenges: ChallengeStore;
   consistency: Consistency;
+  /** History and state as of a past point. */
+  audit: Audit;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

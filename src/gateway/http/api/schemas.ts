@@ -118,3 +118,30 @@ export const patchOf = <Shape extends z.ZodRawShape>(shape: Shape) =>
     .refine((patch) => Object.keys(patch).length > 0, {
       message: 'name at least one field to change',
     });
+
+/** A point in the past: a position of the log, or an ISO 8601 time with its offset. */
+export const At = z
+  .union([z.string().regex(/^\d{20}\/\d{20}$/), z.iso.datetime({ offset: true })])
+  .meta({
+    id: 'At',
+    description:
+      'Read the state as it was at this point: a `position` from the log (as writes and history answer it) or an ISO 8601 time such as 2026-12-03T16:00:00Z (events recorded up to then)',
+  });
+
+/** Names what an answer as of a past point holds for, and which streams it was folded from. */
+export const AsOf = z
+  .object({
+    at: z.string().meta({ description: 'The point asked for, as given' }),
+    position: z.string().meta({
+      description:
+        "The newest event folded into this answer ('start' when none): the state holds from it until the next event of these streams",
+    }),
+    streams: z.array(
+      z.object({
+        stream: z.string(),
+        revision: z.number().int().nullable(),
+        position: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'AsOf' });

@@ -10,8 +10,13 @@ import { decodeCursor, pageOf } from '../cursor.js';
 import { attributesOf, findObject, listObjects } from '../../../../projections/objects/queries.js';
 import type { ObjectRow } from '../../../../projections/objects/rows.js';
 import { route, type Caller, type Route } from '../route.js';
+import { asOfOf, pointFrom } from '../as-of.js';
+import type { ObjectView, SpawnDetails } from '../../../../application/history/views.js';
+import type { ObjectNode } from '../../../../domain/world/world.js';
 import {
   AfterQuery,
+  AsOf,
+  At,
   AssetId,
   JsonValue,
   page,
@@ -40,6 +45,9 @@ const WorldObject = z
     transform: Transform,
     createdAt: z.string(),
     updatedAt: z.string(),
+    asOf: AsOf.optional().meta({
+      description: 'Present when read with `at`: the point it holds for',
+    }),
   })
   .meta({ id: 'WorldObject' });
 
@@ -65,6 +73,25 @@ const toObject = (row: ObjectRow): z.output<typeof WorldObject> => ({
   transform: row.transform,
   createdAt: new Date(row.created_at).toISOString(),
   updatedAt: new Date(row.updated_at).toISOString(),
+});
+
+/** An object as it was: its node and spawn details from its world, its edits from its stream. */
+const objectAsOf = (
+  worldId: string,
+  node: ObjectNode,
+  spawned: SpawnDetails,
+  view: ObjectView,
+): z.output<typeof WorldObject> => ({
+  id: node.id,
+  worldId,
+  parentId: node.parentId,
+  objectType: node.objectType,
+  ownerId: node.ownerId ?? '',
+  name: view.name ?? spawned.name,
+  assetId: view.assetId === undefined ? spawned.assetId : view.assetId,
+  transform: view.transform ?? spawned.transform,
+  createdAt: spawned.createdAt,
+  updatedAt: view.updatedAt ?? spawned.createdAt,
 });
 
 const ObjectId = z.strictObject({ objectId: Uuid });
@@ -111,9 +138,51 @@ export const objectRoutes = (context: ApiContext): Route[] => [
     tags: ['objects'],
     auth: 'user',
     params: z.strictObject({ worldId: Uuid }),
-    query: PageQuery.extend({ parentId: Uuid.optional() }),
-    responses: { 200: { description: 'A page of objects', schema: page(WorldObject) } },
+    query: PageQuery.extend({ parentId: Uuid.optional(), at: At.optional() }),
+    responses: {
+      200: {
+        description: 'A page of objects, by id (as they were at `at`, when given)',
+        schema: page(WorldObject).extend({
+          asOf: AsOf.optional().meta({ description: 'Present when read with `at`' }),
+        }),
+      },
+    },
     handle: async ({ params, query }) => {
+      if (query.at !== undefined) {
+        const at = pointFrom(query.at);
+        const afterId = decodeCursor(query.cursor, z.uuid());
+        const { folded, streams } = await context.audit.worldAsOf(params.worldId, at);
+        const { world, objects } = folded.state;
+        if (world.status !== 'active')
+          throw new ApiError(404, 'world_not_found', `no world ${params.worldId} at ${query.at}`);
+        const ids = [...objects.keys()]
+          .filter(
+            (id) =>
+              query.parentId === undefined || world.objects.get(id)?.parentId === query.parentId,
+          )
+          .filter((id) => afterId === undefined || id > afterId)
+          .sort()
+          .slice(0, query.limit + 1);
+        const views = await context.audit.objectViewsAsOf(ids, at);
+        const rows = views.map(({ id, folded: object }) =>
+          objectAsOf(world.id, world.objects.get(id)!, objects.get(id)!, object.state),
+        );
+        const shown = pageOf(
+          rows,
+          query.limit,
+          (row) => row,
+          (row) => row.id,
+        );
+        return {
+          body: {
+            ...shown,
+            asOf: asOfOf(query.at, [
+              ...streams,
+              ...views.slice(0, query.limit).map((v) => v.point),
+            ]),
+          },
+        };
+      }
       await context.consistency.waitFor(['objects'], query.after);
       const cursor = decodeCursor(query.cursor, z.uuid());
       const rows = await listObjects(context.sql, context.table, {
@@ -169,9 +238,27 @@ export const objectRoutes = (context: ApiContext): Route[] => [
     tags: ['objects'],
     auth: 'user',
     params: ObjectId,
-    query: AfterQuery,
-    responses: { 200: { description: 'The object', schema: WorldObject } },
+    query: AfterQuery.extend({ at: At.optional() }),
+    responses: {
+      200: { description: 'The object (as it was at `at`, when given)', schema: WorldObject },
+    },
     handle: async ({ params, query }) => {
+      if (query.at !== undefined) {
+        const found = await context.audit.objectAsOf(params.objectId, pointFrom(query.at));
+        if (!found?.object)
+          throw new ApiError(
+            404,
+            'object_not_found',
+            `no object ${params.objectId} at ${query.at}`,
+          );
+        const { worldId, node, spawned, view } = found.object;
+        return {
+          body: {
+            ...objectAsOf(worldId, node, spawned, view),
+            asOf: asOfOf(query.at, found.streams),
+          },
+        };
+      }
       await context.consistency.waitFor(['objects'], query.after);
       const row = await findObject(context.sql, context.table, params.objectId);
       if (!row) throw new ApiError(404, 'object_not_found', `no object ${params.objectId}`);

@@ -5,7 +5,18 @@ import type { UserRow } from '../../../../projections/users/rows.js';
 import { ApiError } from '../errors.js';
 import { envelopeFor, type ApiContext } from '../context.js';
 import { route, type Route } from '../route.js';
-import { AfterQuery, patchOf, Position, User, Uuid, Wallet, Written } from '../schemas.js';
+import {
+  AfterQuery,
+  AsOf,
+  At,
+  patchOf,
+  Position,
+  User,
+  Uuid,
+  Wallet,
+  Written,
+} from '../schemas.js';
+import { asOfOf, pointFrom } from '../as-of.js';
 import { proveWallet, SignedChallenge } from './auth.js';
 
 export const toUser = (row: UserRow): z.output<typeof User> => ({
@@ -166,9 +177,39 @@ export const userRoutes = (context: ApiContext): Route[] => {
       tags: ['users'],
       auth: 'user',
       params: z.strictObject({ userId: Uuid }),
-      query: AfterQuery,
-      responses: { 200: { description: 'The user', schema: User } },
+      query: AfterQuery.extend({ at: At.optional() }),
+      responses: {
+        200: {
+          description: 'The user (as they were at `at`, when given, with `asOf`)',
+          schema: User.extend({
+            asOf: AsOf.optional().meta({ description: 'Present when read with `at`' }),
+          }).meta({ id: 'UserAsOf' }),
+        },
+      },
       handle: async ({ params, query }) => {
+        if (query.at !== undefined) {
+          const { folded, streams } = await context.audit.userAsOf(
+            params.userId,
+            pointFrom(query.at),
+          );
+          const { user, createdAt, updatedAt } = folded.state;
+          if (user.status !== 'active')
+            throw new ApiError(404, 'user_not_found', `no user ${params.userId} at ${query.at}`);
+          return {
+            body: {
+              id: user.id,
+              kind: user.kind,
+              name: user.profile.name,
+              bio: user.profile.bio,
+              avatarHash: user.profile.avatarHash,
+              links: user.profile.links,
+              presentIn: user.presentIn,
+              createdAt: createdAt ?? '',
+              updatedAt: updatedAt ?? createdAt ?? '',
+              asOf: asOfOf(query.at, streams),
+            },
+          };
+        }
         await context.consistency.waitFor(['users'], query.after);
         return { body: await readUser(params.userId) };
       },

@@ -7,7 +7,20 @@ import { decodeCursor, pageOf } from '../cursor.js';
 import { findWorld, listWorlds, worldAdmins } from '../../../../projections/worlds/queries.js';
 import type { WorldRow } from '../../../../projections/worlds/rows.js';
 import { route, type Route } from '../route.js';
-import { AfterQuery, AssetId, page, PageQuery, patchOf, Uuid, Vec3, Written } from '../schemas.js';
+import {
+  AfterQuery,
+  AsOf,
+  AssetId,
+  At,
+  page,
+  PageQuery,
+  patchOf,
+  Uuid,
+  Vec3,
+  Written,
+} from '../schemas.js';
+import { asOfOf, pointFrom } from '../as-of.js';
+import type { WorldView } from '../../../../application/history/views.js';
 
 const WorldSettings = z
   .strictObject({
@@ -30,6 +43,9 @@ const World = z
     objectCount: z.number().int(),
     createdAt: z.string(),
     updatedAt: z.string(),
+    asOf: AsOf.optional().meta({
+      description: 'Present when read with `at`: the point it holds for',
+    }),
   })
   .meta({ id: 'World' });
 
@@ -50,6 +66,22 @@ const toWorld = (row: WorldRow): z.output<typeof World> => ({
 });
 
 const WorldId = z.strictObject({ worldId: Uuid });
+
+/** A world as its stream folded to a past point shows it; undefined when it did not exist then. */
+const worldAsOf = ({ world, objects, createdAt, updatedAt }: WorldView) =>
+  world.status === 'active'
+    ? {
+        id: world.id,
+        name: world.name,
+        description: world.description,
+        ownerId: world.ownerId,
+        origin: world.origin,
+        settings: world.settings as z.output<typeof WorldSettings>,
+        objectCount: objects.size,
+        createdAt: createdAt ?? '',
+        updatedAt: updatedAt ?? createdAt ?? '',
+      }
+    : undefined;
 
 export const worldRoutes = (context: ApiContext): Route[] => [
   route({
@@ -129,9 +161,19 @@ export const worldRoutes = (context: ApiContext): Route[] => [
     tags: ['worlds'],
     auth: 'user',
     params: WorldId,
-    query: AfterQuery,
-    responses: { 200: { description: 'The world', schema: World } },
+    query: AfterQuery.extend({ at: At.optional() }),
+    responses: { 200: { description: 'The world (as it was at `at`, when given)', schema: World } },
     handle: async ({ params, query }) => {
+      if (query.at !== undefined) {
+        const { folded, streams } = await context.audit.worldAsOf(
+          params.worldId,
+          pointFrom(query.at),
+        );
+        const world = worldAsOf(folded.state);
+        if (!world)
+          throw new ApiError(404, 'world_not_found', `no world ${params.worldId} at ${query.at}`);
+        return { body: { ...world, asOf: asOfOf(query.at, streams) } };
+      }
       await context.consistency.waitFor(['worlds'], query.after);
       const row = await findWorld(context.sql, context.table, params.worldId);
       if (!row) throw new ApiError(404, 'world_not_found', `no world ${params.worldId}`);
