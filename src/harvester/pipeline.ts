@@ -1,13 +1,14 @@
 import type { Logger } from '../shared/log.js';
 import { WrongExpectedVersion } from '../storage/event-store/errors.js';
 import type { EventStore } from '../storage/event-store/port.js';
-import type { ChainAdapter } from './adapter.js';
+import type { ChainAdapter, ChainIdentity } from './adapter.js';
 import type { ChainConfig } from './chain-config.js';
 import type { ChainPosition } from './checkpoint.js';
 import { createChainLedger } from './ledger/chain-ledger.js';
 import { syncChain, type ChainSync } from './sync/chain-sync.js';
 import type { ChainFact } from './sync/facts.js';
 import { initialWindow } from './sync/range-window.js';
+import { sourcesStatus } from './sync/sources.js';
 
 /**
  * One chain's pipeline: the sync (sync/) reads the chain from the stored tip and yields facts,
@@ -30,6 +31,8 @@ export interface ChainProgress {
 
 export interface PipelineOptions {
   onProgress?: (progress: ChainProgress) => void;
+  /** The network the endpoints serve (checked against the stream first): recorded when absent. */
+  identity?: ChainIdentity;
 }
 
 export class ChainHaltedError extends Error {
@@ -154,6 +157,9 @@ export const startChainPipeline = (
     while (!stop.signal.aborted) {
       try {
         const halted = ledger.position().halted;
+        if (options.identity && !ledger.position().identity) {
+          await ledger.identify(options.identity);
+        }
         if (halted) await waitForResume(halted);
         else await follow();
       } catch (error) {
@@ -195,6 +201,8 @@ export const startChainPipeline = (
       head,
       halted: ledger.position().halted,
       lastError,
+      /** Each contract's and followed wallet's progress: `backfilling` with blocks left, `live`. */
+      sources: sourcesStatus(ledger.position().sources ?? {}, ledger.position().nativeBalances),
     }),
     stop: async () => {
       stop.abort();
