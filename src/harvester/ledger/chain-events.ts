@@ -100,7 +100,6 @@ export const revertEvent = (
         data: { ...orphaned.data, ...undo, batchIndex: orphaned.data.batchIndex ?? 0 },
       }
     : { ...base, type: 'NativeBalanceReverted', data: { ...orphaned.data, ...undo } };
-
 };
 
 /** Where the chain's stream stands after a revision: the salt of the checkpoint's id. */

@@ -28,7 +28,10 @@ const deepAncestor = async (
     if (header) times.set(header.number, header.timestamp);
     return header?.hash === hash;
   };
-  const found = (block: KnownBlock) => ({ ancestor: block, timestamp: times.get(block[0]) ?? null });
+  const found = (block: KnownBlock) => ({
+    ancestor: block,
+    timestamp: times.get(block[0]) ?? null,
+  });
   for await (const blocks of stored.blocks()) {
     const oldest = blocks.at(-1);
     if (!oldest || !(await held(oldest))) continue;

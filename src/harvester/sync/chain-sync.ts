@@ -130,7 +130,8 @@ const readStep = async (sync: ChainSync): Promise<ChainFact | typeof AGAIN> => {
     if (now.hash !== tip.hash) return reorg();
   }
   const from = tip ? tip.number + 1 : chain.startBlock;
-  const backfill = tip && tip.number >= 0 ? nextBackfill(position.sources ?? {}, sync.window.size) : undefined;
+  const backfill =
+    tip && tip.number >= 0 ? nextBackfill(position.sources ?? {}, sync.window.size) : undefined;
   if (tip && backfill && (from > head || sync.backfillTurn)) {
     sync.backfillTurn = false;
     return backfillStep(sync, head, tip, backfill);

@@ -1,4 +1,5 @@
 import type { SourceProgress } from '../../domain/chain/events.js';
+import { blocksIn } from '../../domain/chain/source-status.js';
 import type { ChainConfig } from '../chain-config.js';
 
 /**
@@ -12,9 +13,6 @@ export type Sources = Record<string, SourceProgress>;
 
 export const contractSource = (address: string) => `contract:${address}`;
 export const walletSource = (address: string) => `wallet:${address}`;
-
-const blocksIn = (ranges: ReadonlyArray<[number, number]>) =>
-  ranges.reduce((sum, [from, to]) => sum + Math.max(0, to - from + 1), 0);
 
 /**
  * The registry's sources against the stored progress, when a pipeline starts. `tip` is the last
@@ -107,7 +105,11 @@ export const backfilled = (sources: Sources, contracts: readonly string[], to: n
     const backfill = progress.backfill
       .map(([f, t]): [number, number] => [Math.max(f, to + 1), t])
       .filter(([f, t]) => f <= t);
-    next[key] = { ...progress, backfill, backfillBlocks: backfill.length > 0 ? progress.backfillBlocks : 0 };
+    next[key] = {
+      ...progress,
+      backfill,
+      backfillBlocks: backfill.length > 0 ? progress.backfillBlocks : 0,
+    };
   }
   return next;
 };
@@ -132,38 +134,4 @@ export const rewound = (sources: Sources, ancestor: number): Sources => {
   return next;
 };
 
-/** One source as the status shows it. */
-export interface SourceStatus {
-  source: string;
-  kind: 'contract' | 'wallet';
-  address: string;
-  /** `backfilling` until its history (a contract) or first balance (a wallet) is read. */
-  status: 'backfilling' | 'live' | 'removed';
-  /** For a contract being backfilled: the next block to read, the last, and blocks still to read. */
-  backfill: { nextBlock: number; untilBlock: number; remaining: number; total: number } | null;
-}
-
-export const sourcesStatus = (
-  sources: Sources,
-  nativeBalances: Readonly<Record<string, string>>,
-): SourceStatus[] =>
-  Object.entries(sources)
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([source, p]) => {
-      const [kind, address] = source.split(':') as ['contract' | 'wallet', string];
-      const first = p.backfill[0];
-      const last = p.backfill.at(-1);
-      const remaining = blocksIn(p.backfill);
-      const pending =
-        p.liveFrom !== null && (remaining > 0 || (kind === 'wallet' && !(address in nativeBalances)));
-      return {
-        source,
-        kind,
-        address,
-        status: p.liveFrom === null ? 'removed' : pending ? 'backfilling' : 'live',
-        backfill:
-          first && last && p.liveFrom !== null
-            ? { nextBlock: first[0], untilBlock: last[1], remaining, total: p.backfillBlocks }
-            : null,
-      };
-    });
+export { sourcesStatus, type SourceStatus } from '../../domain/chain/source-status.js';
