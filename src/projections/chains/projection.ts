@@ -58,6 +58,8 @@ interface TransferRow {
   block_number: number;
   block_hash: string;
   block_time: string | null;
+  /** The block time, or 1970 when unknown: the history's sort key, never null. */
+  sort_time: string;
   tx_hash: string;
   log_index: number;
   batch_index: number;
@@ -202,6 +204,7 @@ const foldChains = (events: readonly RecordedEvent[]) => {
           block_number: t.blockNumber,
           block_hash: t.blockHash,
           block_time: timeOf(t.blockTimestamp),
+          sort_time: timeOf(t.blockTimestamp) ?? new Date(0).toISOString(),
           tx_hash: t.txHash,
           log_index: t.logIndex,
           batch_index: t.batchIndex ?? 0,
@@ -366,14 +369,15 @@ export const chainsProjection: Projection = {
       block_number bigint NOT NULL,
       block_hash text NOT NULL,
       block_time timestamptz,
+      sort_time timestamptz NOT NULL,
       tx_hash text NOT NULL,
       log_index integer NOT NULL,
       batch_index integer NOT NULL
     );
-    CREATE INDEX ON ${t('rm_transfers')} (chain, contract, block_number DESC, log_index DESC, batch_index DESC);
-    CREATE INDEX ON ${t('rm_transfers')} (chain, contract, token_id, block_number DESC, log_index DESC, batch_index DESC);
-    CREATE INDEX ON ${t('rm_transfers')} (from_address, block_number DESC, log_index DESC, batch_index DESC);
-    CREATE INDEX ON ${t('rm_transfers')} (to_address, block_number DESC, log_index DESC, batch_index DESC);`,
+    CREATE INDEX ON ${t('rm_transfers')} (chain, contract, sort_time DESC, block_number DESC, log_index DESC, batch_index DESC);
+    CREATE INDEX ON ${t('rm_transfers')} (chain, contract, token_id, sort_time DESC, block_number DESC, log_index DESC, batch_index DESC);
+    CREATE INDEX ON ${t('rm_transfers')} (from_address, sort_time DESC, chain DESC, block_number DESC, log_index DESC, batch_index DESC);
+    CREATE INDEX ON ${t('rm_transfers')} (to_address, sort_time DESC, chain DESC, block_number DESC, log_index DESC, batch_index DESC);`,
   eventTypes: CHAIN_EVENT_TYPES,
   apply: async (tx, events, t) => {
     const {
@@ -473,12 +477,13 @@ export const chainsProjection: Projection = {
     if (added.size > 0) {
       sql.query(
         `INSERT INTO ${t('rm_transfers')} (event_id, chain, contract, kind, token_id, from_address, to_address,
-           amount, block_number, block_hash, block_time, tx_hash, log_index, batch_index)
+           amount, block_number, block_hash, block_time, sort_time, tx_hash, log_index, batch_index)
          SELECT event_id, chain, contract, kind, token_id::numeric, from_address, to_address, amount::numeric,
-                block_number, block_hash, block_time, tx_hash, log_index, batch_index
+                block_number, block_hash, block_time, sort_time, tx_hash, log_index, batch_index
            FROM jsonb_to_recordset($1::text::jsonb) AS r(event_id uuid, chain text, contract text, kind text,
              token_id text, from_address text, to_address text, amount text, block_number bigint,
-             block_hash text, block_time timestamptz, tx_hash text, log_index integer, batch_index integer)
+             block_hash text, block_time timestamptz, sort_time timestamptz, tx_hash text, log_index integer,
+             batch_index integer)
          ON CONFLICT (event_id) DO NOTHING`,
         [json([...added.values()])],
       );
