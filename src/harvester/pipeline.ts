@@ -27,6 +27,8 @@ export interface ChainProgress {
   transfers: number;
   startedAt: number;
   phase: 'backfill' | 'live' | 'halted';
+  /** Contracts and wallets added later still being backfilled, and their blocks left to read. */
+  sourcesBackfilling: { count: number; remainingBlocks: number };
 }
 
 export interface PipelineOptions {
@@ -74,15 +76,26 @@ export const startChainPipeline = (
   const idleWaiters: Array<{ after: number; resolve: () => void; reject: (e: Error) => void }> = [];
   let wakeUp: AbortController = new AbortController();
 
-  const progress = (phase: ChainProgress['phase']) =>
-    options.onProgress?.({
+  const progress = (phase: ChainProgress['phase']) => {
+    if (!options.onProgress) return;
+    const backfilling = sourcesStatus(
+      ledger.position().sources ?? {},
+      ledger.position().nativeBalances,
+    ).filter((s) => s.status === 'backfilling');
+    options.onProgress({
       chain: chain.id,
       block: ledger.position().tip?.number ?? chain.startBlock - 1,
       head,
       transfers: ledger.transfers(),
       startedAt,
-      phase,
+      // A source still backfilling keeps the chain in its backfill, even at the head.
+      phase: phase === 'live' && backfilling.length > 0 ? 'backfill' : phase,
+      sourcesBackfilling: {
+        count: backfilling.length,
+        remainingBlocks: backfilling.reduce((sum, s) => sum + (s.backfill?.remaining ?? 0), 0),
+      },
     });
+  };
 
   const ledger = createChainLedger(store, chain, log, (tip) =>
     progress(tip >= head ? 'live' : 'backfill'),
@@ -129,6 +142,7 @@ export const startChainPipeline = (
     if (fact.kind !== 'caught-up') {
       await ledger.record(fact);
       if (fact.kind === 'halt') progress('halted');
+      if (fact.kind === 'backfill') progress('backfill');
       return;
     }
     idleSteps++;
