@@ -103,7 +103,8 @@ const walletsStep = async (
   wallets: string[],
 ): Promise<ChainFact | typeof AGAIN> => {
   const read = await sync.adapter.readRange(tip.number, tip.number, { contracts: [], wallets });
-  if (!read.last) return { kind: 'caught-up', head };
+  // An adapter that could not read them now: asked again at the next poll, not at once.
+  if (!read.last || read.nativeBalances.length === 0) return { kind: 'caught-up', head };
   if (read.last.hash !== tip.hash) return AGAIN;
   return {
     kind: 'backfill',
