@@ -2,6 +2,7 @@ import { ConfigError } from '../app/config.js';
 import { PortInUse } from '../app/serve.js';
 import { RelayUnavailable } from '../gateway/posbus/nats-relay.js';
 import { ChainUnreachable } from '../harvester/adapter.js';
+import { ChainConfigError } from '../harvester/chain-config.js';
 import { ChainNotHalted, ChainNotHarvested } from '../harvester/resume.js';
 import { UnknownProjection } from '../projections/catalog.js';
 import { ReplayIntoLiveSchema } from '../projections/replay.js';
@@ -26,7 +27,11 @@ export const fail = (error: unknown): never => {
     process.stderr.write(`odyssey: ${error.message}\n`);
     process.exit(EXIT.config);
   }
-  if (error instanceof ChainUnreachable || error instanceof RelayUnavailable) {
+  if (
+    error instanceof ChainUnreachable ||
+    error instanceof ChainConfigError ||
+    error instanceof RelayUnavailable
+  ) {
     process.stderr.write(`odyssey: ${error.message}\n`);
     process.exit(EXIT.config);
   }

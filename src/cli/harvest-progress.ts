@@ -7,7 +7,11 @@ export const describeHarvest = (p: ChainProgress, now = Date.now()): string => {
   const seconds = Math.max(0.001, (now - p.startedAt) / 1000);
   const fraction = p.head > 0 ? Math.min(1, Math.max(0, p.block) / p.head) : 1;
   const bar = `[${'#'.repeat(Math.round(fraction * WIDTH)).padEnd(WIDTH, '-')}] ${Math.floor(fraction * 100)}%`;
-  return `${p.chain.padEnd(10)} ${p.phase.padEnd(8)} ${bar}  block ${number(p.block)}/${number(p.head)}  ${number(p.transfers)} transfers  ${number(p.transfers / seconds)} transfers/s`;
+  const sources =
+    p.sourcesBackfilling.count > 0
+      ? `  (${p.sourcesBackfilling.count} added source(s) backfilling, ${number(p.sourcesBackfilling.remainingBlocks)} blocks left)`
+      : '';
+  return `${p.chain.padEnd(10)} ${p.phase.padEnd(8)} ${bar}  block ${number(p.block)}/${number(p.head)}  ${number(p.transfers)} transfers  ${number(p.transfers / seconds)} transfers/s${sources}`;
 };
 
 /**

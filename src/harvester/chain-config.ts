@@ -16,6 +16,11 @@ export interface ContractConfig {
   address: string;
   kind: ContractKind;
   name: string;
+  /**
+   * Where its transfers begin (the chain's `startBlock` unless set): added to a chain already
+   * harvested, it is backfilled from here while the others stay live.
+   */
+  startBlock: number;
 }
 
 export interface ChainConfig {
@@ -69,6 +74,7 @@ const Contract = z.strictObject({
   address: Address,
   kind: z.enum(CONTRACT_KINDS),
   name: z.string().min(1).max(64).optional(),
+  startBlock: z.number().int().min(0).optional(),
 });
 
 const NativeBalances = z.strictObject({
@@ -139,6 +145,7 @@ const parseChain = (raw: unknown, index: number): ChainConfig => {
       address: lowerCase(contract.address),
       kind: contract.kind,
       name: contract.name ?? contract.kind,
+      startBlock: contract.startBlock ?? c.startBlock ?? 0,
     })),
     nativeBalances: { wallets: [...new Set((c.nativeBalances?.wallets ?? []).map(lowerCase))] },
   };

@@ -1,7 +1,10 @@
 import type { EventStore, RecordedEvent } from '../storage/event-store/port.js';
 import {
   chainStream,
+  type ChainBackfilled,
   type ChainBlocksIngested,
+  type ChainIdentified,
+  type ChainIdentity,
   type ChainHalted,
   type ChainReorganized,
   type KnownBlock,
@@ -10,17 +13,22 @@ import {
   type TokenTransferred,
   type TokenTransferReverted,
 } from '../domain/chain/events.js';
+import type { Sources } from './sync/sources.js';
 
 /** Where a chain's pipeline stands: read back from the last events of its stream. */
 export interface ChainPosition {
   /** The stream's revision, for the next append's expected revision; undefined when empty. */
   revision: number | undefined;
   /** The last block whose events are stored; undefined before the first append. */
-  tip: { number: number; hash: string } | undefined;
+  tip: { number: number; hash: string; timestamp?: number | null } | undefined;
   /** Hashes of the blocks a reorg may still replace, oldest first. */
   recent: KnownBlock[];
   /** The last native balance recorded per configured wallet. */
   nativeBalances: Record<string, string>;
+  /** Each source's progress; undefined when the stream holds none (before per-source progress). */
+  sources: Sources | undefined;
+  /** The network the stream was read from; undefined before it was recorded. */
+  identity: ChainIdentity | undefined;
   halted: ChainHalted['data'] | undefined;
   /**
    * Resumed by an operator after a halt, and no checkpoint since: the next reorg may go as deep
@@ -35,15 +43,24 @@ export const nothingStored = (): ChainPosition => ({
   tip: undefined,
   recent: [],
   nativeBalances: {},
+  sources: undefined,
+  identity: undefined,
   halted: undefined,
   resumed: false,
 });
 
 const isCheckpoint = (
   event: RecordedEvent,
-): event is RecordedEvent<'ChainBlocksIngested' | 'ChainReorganized'> & {
-  data: (ChainBlocksIngested | ChainReorganized)['data'];
-} => event.type === 'ChainBlocksIngested' || event.type === 'ChainReorganized';
+): event is RecordedEvent<'ChainBlocksIngested' | 'ChainReorganized' | 'ChainBackfilled'> & {
+  data: (ChainBlocksIngested | ChainReorganized | ChainBackfilled)['data'];
+} =>
+  event.type === 'ChainBlocksIngested' ||
+  event.type === 'ChainReorganized' ||
+  event.type === 'ChainBackfilled';
+
+/** Events that say whether the chain runs: a halt, a resume, or a checkpoint (it ran). */
+const decidesRunning = (event: RecordedEvent) =>
+  isCheckpoint(event) || event.type === 'ChainHalted' || event.type === 'ChainResumed';
 
 const PAGE = 1000;
 
@@ -57,6 +74,8 @@ export const readChainPosition = async (
 ): Promise<ChainPosition> => {
   const stream = chainStream(chain);
   let last: RecordedEvent | undefined;
+  let running: RecordedEvent | undefined;
+  let identified: ChainIdentified['data'] | undefined;
   let checkpoint: ReturnType<typeof checkpointIn>;
   let fromRevision: number | undefined;
   for (;;) {
@@ -67,18 +86,30 @@ export const readChainPosition = async (
     });
     last ??= page[0];
     checkpoint = checkpointIn(page);
+    for (const event of page) {
+      if (event === checkpoint) break;
+      running ??= decidesRunning(event) ? event : undefined;
+      if (event.type === 'ChainIdentified') identified ??= event.data as ChainIdentified['data'];
+    }
     const oldest = page.at(-1);
     if (checkpoint || page.length < 10 || !oldest || oldest.revision === 0) break;
     fromRevision = oldest.revision - 1;
   }
   if (!last) return nothingStored();
+  const identity = identified ?? checkpoint?.data.identity ?? undefined;
   return {
     revision: last.revision,
-    tip: checkpoint && { number: checkpoint.data.blockNumber, hash: checkpoint.data.blockHash },
+    tip: checkpoint && {
+      number: checkpoint.data.blockNumber,
+      hash: checkpoint.data.blockHash,
+      timestamp: checkpoint.data.blockTimestamp ?? null,
+    },
     recent: checkpoint?.data.recent ?? [],
     nativeBalances: checkpoint?.data.nativeBalances ?? {},
-    halted: last.type === 'ChainHalted' ? (last.data as ChainHalted['data']) : undefined,
-    resumed: last.type === 'ChainResumed',
+    sources: checkpoint?.data.sources,
+    identity: identity && { chainId: identity.chainId, genesisHash: identity.genesisHash },
+    halted: running?.type === 'ChainHalted' ? (running.data as ChainHalted['data']) : undefined,
+    resumed: running?.type === 'ChainResumed',
   };
 };
 

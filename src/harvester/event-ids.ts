@@ -3,10 +3,19 @@ import type { NativeBalanceData, TransferData } from '../domain/chain/events.js'
 
 /** Event ids of a chain's stream, derived from what they record: the same fact always gets the same id. */
 
-/** The same log always gets the same id: ingesting it twice cannot count it twice. */
+/**
+ * The same log always gets the same id: ingesting it twice cannot count it twice. The transfers
+ * after the first of an ERC1155 batch log add their place in it (the first keeps the id a
+ * single-transfer log has always had).
+ */
 export const transferEventId = (
-  t: Pick<TransferData, 'chain' | 'blockHash' | 'txHash' | 'logIndex'>,
-) => uuidOfText(`transfer\u0000${t.chain}\u0000${t.blockHash}\u0000${t.txHash}\u0000${t.logIndex}`);
+  t: Pick<TransferData, 'chain' | 'blockHash' | 'txHash' | 'logIndex' | 'batchIndex'>,
+) =>
+  uuidOfText(
+    `transfer\u0000${t.chain}\u0000${t.blockHash}\u0000${t.txHash}\u0000${t.logIndex}${
+      t.batchIndex ? `\u0000${t.batchIndex}` : ''
+    }`,
+  );
 
 /** One reading per wallet and block: reading the same block again cannot record it twice. */
 export const nativeBalanceEventId = (

@@ -3,7 +3,9 @@ import type { EventStore } from '../storage/event-store/port.js';
 import type { SqlClient } from '../storage/sql/sql-client.js';
 import type { AdapterFactory } from './adapter.js';
 import type { ChainConfig, ChainKind } from './chain-config.js';
+import { describeContracts } from './contracts.js';
 import { createEvmAdapter } from './evm/evm-adapter.js';
+import { checkChainIdentity } from './identity.js';
 import { startChainPipeline, type ChainPipeline, type PipelineOptions } from './pipeline.js';
 import { superviseFollower, type SupervisedFollower } from '../projections/supervisor.js';
 import { worldOwnershipReactor } from './world-ownership.js';
@@ -26,7 +28,8 @@ export interface Harvester {
 
 /**
  * Connects to every configured chain (refusing to start, with the chain named, when one cannot be
- * reached or serves another chain id) and starts one independent pipeline per chain.
+ * reached, serves another chain id, or is another network than the one its stored history was
+ * read from), records each contract's description, and starts one independent pipeline per chain.
  */
 export const startHarvester = async (
   store: EventStore,
@@ -35,8 +38,19 @@ export const startHarvester = async (
   options: HarvesterOptions = {},
 ): Promise<Harvester> => {
   const adapters = chains.map((chain) => ({ chain, adapter: ADAPTERS[chain.kind](chain, log) }));
+  let identities;
   try {
     await Promise.all(adapters.map(({ adapter }) => adapter.connect()));
+    identities = await Promise.all(
+      adapters.map(async ({ chain, adapter }) => {
+        const identity = await adapter.identity();
+        await checkChainIdentity(store, chain, identity);
+        return identity;
+      }),
+    );
+    await Promise.all(
+      adapters.map(({ chain, adapter }) => describeContracts(store, chain, adapter, log)),
+    );
   } catch (error) {
     await Promise.all(adapters.map(({ adapter }) => adapter.close()));
     throw error;
@@ -55,7 +69,7 @@ export const startHarvester = async (
       schema ? { schema } : {},
     );
   }
-  const pipelines = adapters.map(({ chain, adapter }) => {
+  const pipelines = adapters.map(({ chain, adapter }, i) => {
     log.info(
       {
         chain: chain.id,
@@ -65,7 +79,7 @@ export const startHarvester = async (
       },
       'harvesting chain',
     );
-    return startChainPipeline(store, chain, adapter, log, options);
+    return startChainPipeline(store, chain, adapter, log, { ...options, identity: identities[i] });
   });
   return {
     pipelines,

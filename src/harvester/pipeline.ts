@@ -1,13 +1,14 @@
 import type { Logger } from '../shared/log.js';
 import { WrongExpectedVersion } from '../storage/event-store/errors.js';
 import type { EventStore } from '../storage/event-store/port.js';
-import type { ChainAdapter } from './adapter.js';
+import type { ChainAdapter, ChainIdentity } from './adapter.js';
 import type { ChainConfig } from './chain-config.js';
 import type { ChainPosition } from './checkpoint.js';
 import { createChainLedger } from './ledger/chain-ledger.js';
 import { syncChain, type ChainSync } from './sync/chain-sync.js';
 import type { ChainFact } from './sync/facts.js';
 import { initialWindow } from './sync/range-window.js';
+import { sourcesStatus } from './sync/sources.js';
 
 /**
  * One chain's pipeline: the sync (sync/) reads the chain from the stored tip and yields facts,
@@ -26,10 +27,14 @@ export interface ChainProgress {
   transfers: number;
   startedAt: number;
   phase: 'backfill' | 'live' | 'halted';
+  /** Contracts and wallets added later still being backfilled, and their blocks left to read. */
+  sourcesBackfilling: { count: number; remainingBlocks: number };
 }
 
 export interface PipelineOptions {
   onProgress?: (progress: ChainProgress) => void;
+  /** The network the endpoints serve (checked against the stream first): recorded when absent. */
+  identity?: ChainIdentity;
 }
 
 export class ChainHaltedError extends Error {
@@ -71,15 +76,26 @@ export const startChainPipeline = (
   const idleWaiters: Array<{ after: number; resolve: () => void; reject: (e: Error) => void }> = [];
   let wakeUp: AbortController = new AbortController();
 
-  const progress = (phase: ChainProgress['phase']) =>
-    options.onProgress?.({
+  const progress = (phase: ChainProgress['phase']) => {
+    if (!options.onProgress) return;
+    const backfilling = sourcesStatus(
+      ledger.position().sources ?? {},
+      ledger.position().nativeBalances,
+    ).filter((s) => s.status === 'backfilling');
+    options.onProgress({
       chain: chain.id,
       block: ledger.position().tip?.number ?? chain.startBlock - 1,
       head,
       transfers: ledger.transfers(),
       startedAt,
-      phase,
+      // A source still backfilling keeps the chain in its backfill, even at the head.
+      phase: phase === 'live' && backfilling.length > 0 ? 'backfill' : phase,
+      sourcesBackfilling: {
+        count: backfilling.length,
+        remainingBlocks: backfilling.reduce((sum, s) => sum + (s.backfill?.remaining ?? 0), 0),
+      },
     });
+  };
 
   const ledger = createChainLedger(store, chain, log, (tip) =>
     progress(tip >= head ? 'live' : 'backfill'),
@@ -126,6 +142,7 @@ export const startChainPipeline = (
     if (fact.kind !== 'caught-up') {
       await ledger.record(fact);
       if (fact.kind === 'halt') progress('halted');
+      if (fact.kind === 'backfill') progress('backfill');
       return;
     }
     idleSteps++;
@@ -154,6 +171,9 @@ export const startChainPipeline = (
     while (!stop.signal.aborted) {
       try {
         const halted = ledger.position().halted;
+        if (options.identity && !ledger.position().identity) {
+          await ledger.identify(options.identity);
+        }
         if (halted) await waitForResume(halted);
         else await follow();
       } catch (error) {
@@ -195,6 +215,8 @@ export const startChainPipeline = (
       head,
       halted: ledger.position().halted,
       lastError,
+      /** Each contract's and followed wallet's progress: `backfilling` with blocks left, `live`. */
+      sources: sourcesStatus(ledger.position().sources ?? {}, ledger.position().nativeBalances),
     }),
     stop: async () => {
       stop.abort();

@@ -14,7 +14,14 @@ export const progressLogger = (log: Logger, everyMs = 10_000) => {
     if (!changed && (p.phase !== 'backfill' || now - previous.at < everyMs)) return;
     last.set(p.chain, { at: now, phase: p.phase });
     log.info(
-      { chain: p.chain, phase: p.phase, block: p.block, head: p.head, transfers: p.transfers },
+      {
+        chain: p.chain,
+        phase: p.phase,
+        block: p.block,
+        head: p.head,
+        transfers: p.transfers,
+        sourcesBackfilling: p.sourcesBackfilling,
+      },
       p.phase === 'backfill' ? 'backfilling chain' : `chain ${p.phase}`,
     );
   };

@@ -125,6 +125,33 @@ describe('harvester: odyssey harvest and odyssey serve with chains configured', 
     }
   });
 
+  it('refuses with exit code 78 and one line a registry whose chain id changed under an id with history', async () => {
+    const other = await startAnvil({ chainId: 1 });
+    try {
+      const moved = JSON.stringify({
+        chains: [
+          {
+            ...(JSON.parse(chains) as { chains: Array<Record<string, unknown>> }).chains[0],
+            chainId: 1,
+            rpc: [other.url],
+          },
+        ],
+      });
+      const refused = await runOdyssey(['harvest'], {
+        DATA_DIR: dataDir,
+        CHAINS: moved,
+        LOG_LEVEL: 'silent',
+      });
+      assert.equal(refused.code, 78, refused.stderr);
+      assert.match(
+        refused.stderr,
+        /^odyssey: chain arbitrum: the registry names chain id 1 \(genesis 0x[0-9a-f]{8}…\), but the history stored under this id was read from chain id 42161 \(genesis 0x[0-9a-f]{8}…\): [^\n]+\n$/,
+      );
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('resumes a chain halted by a reorg deeper than its limit: odyssey harvest resume, then serve re-syncs it', async () => {
     const shallow = JSON.stringify({
       chains: [

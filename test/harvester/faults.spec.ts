@@ -199,7 +199,7 @@ describe('harvester: bad configuration names the chain', () => {
           chains: [
             chain({
               contracts: [
-                { address: '0x5FbDB2315678afecb367f032d93F642f64180aa3', kind: 'erc1155' },
+                { address: '0x5FbDB2315678afecb367f032d93F642f64180aa3', kind: 'erc777' },
               ],
             }),
           ],

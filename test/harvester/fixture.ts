@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseChainRegistry, type ChainConfig } from '../../src/harvester/chain-config.js';
-import { chainStream } from '../../src/domain/chain/events.js';
+import { chainStream, type ContractKind } from '../../src/domain/chain/events.js';
 import { createLogger } from '../../src/shared/log.js';
 import { chainsProjection } from '../../src/projections/chains/projection.js';
 import { startProjection, type ProjectionRunner } from '../../src/projections/runner.js';
@@ -67,7 +67,7 @@ export const chainConfig = (
   id: string,
   chainId: number,
   rpc: string[],
-  contracts: Array<{ address: string; kind: 'erc20' | 'erc721' | 'world-nft' }>,
+  contracts: Array<{ address: string; kind: ContractKind; name?: string; startBlock?: number }>,
   extra: Record<string, unknown> = {},
 ): ChainConfig =>
   parseChainRegistry({

@@ -17,8 +17,10 @@ const artifact = (name: string) =>
   };
 const ERC20 = artifact('ERC20PresetMinterPauser');
 const ERC721 = artifact('ERC721PresetMinterPauserAutoId');
+const ERC1155 = artifact('ERC1155PresetMinterPauser');
 export const erc20 = new Interface(ERC20.abi as string[]);
 export const erc721 = new Interface(ERC721.abi as string[]);
+export const erc1155 = new Interface(ERC1155.abi as string[]);
 
 export const freePort = () =>
   new Promise<number>((resolve, reject) => {
@@ -138,6 +140,9 @@ export const deployErc20 = (anvil: Anvil, symbol = 'MOM') =>
 export const deployErc721 = (anvil: Anvil, symbol = 'ODY') =>
   deploy(anvil, ERC721.bytecode, erc721, [`${symbol} worlds`, symbol, 'https://example.org/']);
 
+export const deployErc1155 = (anvil: Anvil) =>
+  deploy(anvil, ERC1155.bytecode, erc1155, ['https://example.org/{id}.json']);
+
 /** Mines until no transaction is pending. */
 export const mineAll = async (anvil: Anvil) => {
   for (;;) {
@@ -198,6 +203,68 @@ export const transferErc721 = (from: string, nft: string, to: string, tokenId: b
   to: nft,
   data: erc721.encodeFunctionData('transferFrom', [from, to, tokenId]),
 });
+
+export const mintErc1155 = (
+  anvil: Anvil,
+  contract: string,
+  to: string,
+  ids: readonly bigint[],
+  amounts: readonly bigint[],
+): Tx => ({
+  from: anvil.accounts[0]!,
+  to: contract,
+  data: erc1155.encodeFunctionData('mintBatch', [to, ids, amounts, '0x']),
+});
+/** A TransferSingle. */
+export const transferErc1155 = (
+  from: string,
+  contract: string,
+  to: string,
+  id: bigint,
+  amount: bigint,
+): Tx => ({
+  from,
+  to: contract,
+  data: erc1155.encodeFunctionData('safeTransferFrom', [from, to, id, amount, '0x']),
+});
+/** A TransferBatch. */
+export const batchTransferErc1155 = (
+  from: string,
+  contract: string,
+  to: string,
+  ids: readonly bigint[],
+  amounts: readonly bigint[],
+): Tx => ({
+  from,
+  to: contract,
+  data: erc1155.encodeFunctionData('safeBatchTransferFrom', [from, to, ids, amounts, '0x']),
+});
+/** The holder burns amounts of several ids: a TransferBatch to the zero address. */
+export const burnErc1155 = (
+  from: string,
+  contract: string,
+  ids: readonly bigint[],
+  amounts: readonly bigint[],
+): Tx => ({
+  from,
+  to: contract,
+  data: erc1155.encodeFunctionData('burnBatch', [from, ids, amounts]),
+});
+
+/** ERC1155 balanceOf for each (wallet, id) at head, as decimal strings. */
+export const erc1155BalancesAtHead = async (
+  anvil: Anvil,
+  contract: string,
+  pairs: ReadonlyArray<[string, bigint]>,
+) =>
+  (
+    await anvil.batch<string>(
+      pairs.map(([wallet, id]) => [
+        'eth_call',
+        [{ to: contract, data: erc1155.encodeFunctionData('balanceOf', [wallet, id]) }, 'latest'],
+      ]),
+    )
+  ).map((r) => BigInt(r).toString());
 
 /** The holder burns the token: a Transfer to the zero address. */
 export const burnErc721 = (from: string, nft: string, tokenId: bigint): Tx => ({

@@ -1,7 +1,7 @@
 import type { Event } from '../decider.js';
 
 /** What kind of contract a transfer came from: it decides how the transfer counts. */
-export const CONTRACT_KINDS = ['erc20', 'erc721', 'world-nft'] as const;
+export const CONTRACT_KINDS = ['erc20', 'erc721', 'erc1155', 'world-nft'] as const;
 export type ContractKind = (typeof CONTRACT_KINDS)[number];
 
 /** One token movement read from a chain, before it becomes an event (a type, so it is JSON). */
@@ -12,12 +12,50 @@ export type ChainTransfer = {
   to: string;
   /** Fungible amount as a decimal string; "1" for an NFT. */
   amount: string;
-  /** The NFT's id as a decimal string; null for fungible tokens. */
+  /** The token's id as a decimal string (an NFT's, an ERC1155 token's); null for ERC20. */
   tokenId: string | null;
   blockNumber: number;
   blockHash: string;
+  /** The block's time in seconds since 1970; null when unknown (absent before timestamps). */
+  blockTimestamp?: number | null;
   txHash: string;
   logIndex: number;
+  /**
+   * The position within its log of a transfer that shares the log with others (an ERC1155
+   * TransferBatch); 0 for every other log. Absent in events recorded before ERC1155.
+   */
+  batchIndex?: number;
+};
+
+/** What names a chain whatever a registry calls it: its id and the hash of its first block. */
+export type ChainIdentity = {
+  /** The EVM chain id (decimal), or what another family uses to tell networks apart. */
+  chainId: string;
+  genesisHash: string;
+};
+
+/** A token's own description, read once from its contract; null where the contract has none. */
+export type TokenMetadata = {
+  name: string | null;
+  symbol: string | null;
+  decimals: number | null;
+};
+
+/**
+ * How far one followed source (a contract, or a wallet whose native balance is read) has been
+ * read. Kept in each checkpoint by source key (`contract:<address>`, `wallet:<address>`), so a
+ * source added to the registry of a chain already harvested is backfilled on its own while the
+ * others stay live.
+ */
+export type SourceProgress = {
+  /** Read with the chain's ranges from this block on; null once taken out of the registry. */
+  liveFrom: number | null;
+  /** For a source taken out of the registry: the last block read for it (null otherwise). */
+  readTo: number | null;
+  /** Block ranges still to read for it alone, oldest first, both ends included. */
+  backfill: Array<[from: number, to: number]>;
+  /** How many blocks its backfill had to read when it began (0 when none): for progress. */
+  backfillBlocks: number;
 };
 
 /**
@@ -38,6 +76,8 @@ export type CheckpointData = {
   /** The last block whose events are in the store, and its hash. */
   blockNumber: number;
   blockHash: string;
+  /** Its time in seconds since 1970; null when unknown (absent before timestamps). */
+  blockTimestamp?: number | null;
   /** Hashes of recent blocks (within the reorg depth), newest last: where to look for a fork. */
   recent: KnownBlock[];
   /**
@@ -45,6 +85,10 @@ export type CheckpointData = {
    * restart knows what a change is; absent in checkpoints written before native balances.
    */
   nativeBalances?: Record<string, string>;
+  /** Each followed source's progress (absent in checkpoints written before per-source progress). */
+  sources?: Record<string, SourceProgress>;
+  /** The chain the stream was read from (absent in checkpoints written before identities). */
+  identity?: ChainIdentity | null;
 };
 
 /** A wallet's balance of the chain's own coin, read at the end of a range. */
@@ -57,6 +101,8 @@ export type NativeBalanceData = {
   previous: string | null;
   blockNumber: number;
   blockHash: string;
+  /** Seconds since 1970; null when unknown (absent in events recorded before timestamps). */
+  blockTimestamp?: number | null;
 };
 
 export type TokenTransferred = Event<'TokenTransferred', TransferData>;
@@ -85,10 +131,46 @@ export type ChainReorganized = Event<
   'ChainReorganized',
   CheckpointData & { depth: number; orphanedFrom: number; orphanedTo: number; reverted: number }
 >;
+/**
+ * Sources the chain's ranges did not read (added to the registry later) read on their own over
+ * blocks already stored: their transfers come before this checkpoint, which stays at the tip.
+ */
+export type ChainBackfilled = Event<
+  'ChainBackfilled',
+  CheckpointData & {
+    /** Contracts read over [fromBlock, toBlock]; wallets whose first balance was read at the tip. */
+    contracts: string[];
+    wallets: string[];
+    fromBlock: number;
+    toBlock: number;
+    transfers: number;
+  }
+>;
 /** A reorg deeper than the chain's limit: the chain stops until someone looks. */
 export type ChainHalted = Event<
   'ChainHalted',
-  { chain: string; reason: string; depth: number | null; atBlock: number }
+  {
+    chain: string;
+    reason: string;
+    depth: number | null;
+    atBlock: number;
+    /** The time of `atBlock`; null when unknown (absent before timestamps). */
+    blockTimestamp?: number | null;
+  }
+>;
+/** The network the stream is read from; a registry naming another under the same id is refused. */
+export type ChainIdentified = Event<'ChainIdentified', ChainIdentity & { chain: string }>;
+/** A contract as the registry names it and as it describes itself, read once. */
+export type ContractDescribed = Event<
+  'ContractDescribed',
+  {
+    chain: string;
+    contract: string;
+    kind: ContractKind;
+    /** The registry's name for it. */
+    name: string;
+    token: TokenMetadata;
+  }
 >;
 
 /**
@@ -107,8 +189,11 @@ export type ChainEvent =
   | NativeBalanceReverted
   | ChainBlocksIngested
   | ChainReorganized
+  | ChainBackfilled
   | ChainHalted
-  | ChainResumed;
+  | ChainResumed
+  | ChainIdentified
+  | ContractDescribed;
 
 export const CHAIN_EVENT_TYPES = [
   'TokenTransferred',
@@ -117,8 +202,11 @@ export const CHAIN_EVENT_TYPES = [
   'NativeBalanceReverted',
   'ChainBlocksIngested',
   'ChainReorganized',
+  'ChainBackfilled',
   'ChainHalted',
   'ChainResumed',
+  'ChainIdentified',
+  'ContractDescribed',
 ] as const satisfies readonly ChainEvent['type'][];
 
 export const chainStream = (chain: string) => `chain-${chain}`;

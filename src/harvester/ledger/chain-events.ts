@@ -1,10 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import type { JsonObject, NewEvent } from '../../storage/event-store/port.js';
 import type { NewEventMetadata } from '../../storage/event-store/metadata.js';
 import type { ChainTransfer } from '../adapter.js';
 import type { ChainConfig } from '../chain-config.js';
 import type { OrphanedEvent } from '../checkpoint.js';
 import {
+  type ChainBackfilled,
   type ChainBlocksIngested,
+  type ChainIdentity,
   type ChainEvent,
   type ChainHalted,
   type ChainReorganized,
@@ -39,7 +42,12 @@ export const transferEvent = (
   t: ChainTransfer,
   correlationId: string,
 ): NewChainEvent => {
-  const data: TransferData = { chain: chain.id, ...t };
+  const data: Required<TransferData> = {
+    chain: chain.id,
+    ...t,
+    blockTimestamp: t.blockTimestamp ?? null,
+    batchIndex: t.batchIndex ?? 0,
+  };
   return {
     id: transferEventId(data),
     type: 'TokenTransferred',
@@ -59,7 +67,7 @@ export const transferEvent = (
 
 export const nativeBalanceEvent = (
   chain: ChainConfig,
-  data: NativeBalanceData,
+  data: Required<NativeBalanceData>,
   correlationId: string,
 ): NewChainEvent => ({
   id: nativeBalanceEventId(data),
@@ -80,9 +88,17 @@ export const revertEvent = (
     id: revertEventId(orphaned.id),
     metadata: { ...serviceMetadata(chain, correlationId), causationId: orphaned.id },
   };
-  const undo = { revertedEventId: orphaned.id, ancestorBlock };
+  const undo = {
+    revertedEventId: orphaned.id,
+    ancestorBlock,
+    blockTimestamp: orphaned.data.blockTimestamp ?? null,
+  };
   return orphaned.type === 'TokenTransferred'
-    ? { ...base, type: 'TokenTransferReverted', data: { ...orphaned.data, ...undo } }
+    ? {
+        ...base,
+        type: 'TokenTransferReverted',
+        data: { ...orphaned.data, ...undo, batchIndex: orphaned.data.batchIndex ?? 0 },
+      }
     : { ...base, type: 'NativeBalanceReverted', data: { ...orphaned.data, ...undo } };
 };
 
@@ -130,7 +146,7 @@ export const reorganizedEvent = (
 
 export const haltedEvent = (
   chain: ChainConfig,
-  data: ChainHalted['data'],
+  data: Required<ChainHalted['data']>,
   tipHash: string,
   revision: number | undefined,
   correlationId: string,
@@ -139,4 +155,32 @@ export const haltedEvent = (
   type: 'ChainHalted',
   data,
   metadata: serviceMetadata(chain, correlationId),
+});
+
+export const backfilledEvent = (
+  chain: ChainConfig,
+  data: Required<ChainBackfilled['data']>,
+  revision: number | undefined,
+  correlationId: string,
+): NewChainEvent => ({
+  id: checkpointId(
+    'ChainBackfilled',
+    chain,
+    { number: data.blockNumber, hash: data.blockHash },
+    revision,
+  ),
+  type: 'ChainBackfilled',
+  data,
+  metadata: serviceMetadata(chain, correlationId),
+});
+
+export const identifiedEvent = (
+  chain: ChainConfig,
+  identity: ChainIdentity,
+  revision: number | undefined,
+): NewChainEvent => ({
+  id: checkpointEventId(chain.id, 'ChainIdentified', -1, identity.genesisHash, String(revision)),
+  type: 'ChainIdentified',
+  data: { chain: chain.id, chainId: identity.chainId, genesisHash: identity.genesisHash },
+  metadata: serviceMetadata(chain, randomUUID()),
 });

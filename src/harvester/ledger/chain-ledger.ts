@@ -10,10 +10,18 @@ import {
   storedBlocks,
   type ChainPosition,
 } from '../checkpoint.js';
-import { chainStream, type KnownBlock, type NativeBalanceData } from '../../domain/chain/events.js';
-import type { StoredChain } from '../sync/ancestry.js';
-import type { BlocksRead, Halted, Reorganized } from '../sync/facts.js';
 import {
+  chainStream,
+  type ChainIdentity,
+  type KnownBlock,
+  type NativeBalanceData,
+} from '../../domain/chain/events.js';
+import type { StoredChain } from '../sync/ancestry.js';
+import type { Backfilled, BlocksRead, Halted, Reorganized } from '../sync/facts.js';
+import { backfilled, reconcileSources, rewound } from '../sync/sources.js';
+import {
+  backfilledEvent,
+  identifiedEvent,
   blocksIngestedEvent,
   haltedEvent,
   nativeBalanceEvent,
@@ -29,7 +37,7 @@ const APPEND_CHUNK = 1000;
 interface Chunk {
   transfers: ChainTransfer[];
   /** The last block the chunk covers: its checkpoint. */
-  end: { number: number; hash: string };
+  end: { number: number; hash: string; timestamp: number | null };
 }
 
 /**
@@ -44,7 +52,11 @@ const chunksOf = (found: readonly ChainTransfer[], end: Chunk['end']): Chunk[] =
     if (previous && current.length >= APPEND_CHUNK && t.blockNumber !== previous.blockNumber) {
       chunks.push({
         transfers: current,
-        end: { number: previous.blockNumber, hash: previous.blockHash },
+        end: {
+          number: previous.blockNumber,
+          hash: previous.blockHash,
+          timestamp: previous.blockTimestamp ?? null,
+        },
       });
       current = [];
     }
@@ -61,7 +73,7 @@ const windowed = (blocks: Iterable<KnownBlock>, tip: number, depth: number): Kno
   return [...byNumber].sort((a, b) => a[0] - b[0]);
 };
 
-export type RecordedFact = BlocksRead | Reorganized | Halted;
+export type RecordedFact = BlocksRead | Backfilled | Reorganized | Halted;
 
 /**
  * One chain's stream (`chain-<id>`): turns the sync's facts into events and appends them, each
@@ -95,7 +107,13 @@ export const createChainLedger = (
 
   const halt = async ({ reason, depth }: Halted) => {
     const atBlock = position.tip?.number ?? -1;
-    const data = { chain: chain.id, reason, depth, atBlock };
+    const data = {
+      chain: chain.id,
+      reason,
+      depth,
+      atBlock,
+      blockTimestamp: position.tip?.timestamp ?? null,
+    };
     const revision = await append([
       haltedEvent(chain, data, position.tip?.hash ?? '', position.revision, randomUUID()),
     ]);
@@ -103,7 +121,13 @@ export const createChainLedger = (
     log.error({ chain: chain.id, reason, depth, atBlock }, 'chain halted: it needs a human');
   };
 
-  const reorganize = async ({ ancestor, depth, resumed }: Reorganized) => {
+  /** What every checkpoint carries besides its block: each source's progress, the chain's identity. */
+  const carried = () => ({
+    sources: position.sources ?? {},
+    identity: position.identity ?? null,
+  });
+
+  const reorganize = async ({ ancestor, ancestorTimestamp, depth, resumed }: Reorganized) => {
     const tip = position.tip?.number ?? ancestor[0];
     const orphaned = await orphanedEvents(store, chain.id, ancestor[0]);
     const correlationId = randomUUID();
@@ -119,6 +143,7 @@ export const createChainLedger = (
     }
     const events = orphaned.map((event) => revertEvent(chain, event, ancestor[0], correlationId));
     const reverted = orphaned.filter((event) => event.type === 'TokenTransferred').length;
+    const sources = rewound(position.sources ?? {}, ancestor[0]);
     events.push(
       reorganizedEvent(
         chain,
@@ -126,12 +151,15 @@ export const createChainLedger = (
           chain: chain.id,
           blockNumber: ancestor[0],
           blockHash: ancestor[1],
+          blockTimestamp: ancestorTimestamp,
           recent,
           depth,
           orphanedFrom: ancestor[0] + 1,
           orphanedTo: tip,
           reverted,
           nativeBalances,
+          ...carried(),
+          sources,
         },
         position.revision,
         correlationId,
@@ -147,9 +175,10 @@ export const createChainLedger = (
     position = {
       ...position,
       revision,
-      tip: { number: ancestor[0], hash: ancestor[1] },
+      tip: { number: ancestor[0], hash: ancestor[1], timestamp: ancestorTimestamp },
       recent,
       nativeBalances,
+      sources,
     };
     persistedTip = ancestor[0];
   };
@@ -170,13 +199,14 @@ export const createChainLedger = (
     const events = chunk.transfers.map((t) => transferEvent(chain, t, correlationId));
     const nativeBalances = { ...position.nativeBalances };
     for (const { wallet, balance } of changed) {
-      const data: NativeBalanceData = {
+      const data: Required<NativeBalanceData> = {
         chain: chain.id,
         wallet,
         balance,
         previous: position.nativeBalances[wallet] ?? null,
         blockNumber: chunk.end.number,
         blockHash: chunk.end.hash,
+        blockTimestamp: chunk.end.timestamp,
       };
       events.push(nativeBalanceEvent(chain, data, correlationId));
       nativeBalances[wallet] = balance;
@@ -189,9 +219,11 @@ export const createChainLedger = (
           fromBlock,
           blockNumber: chunk.end.number,
           blockHash: chunk.end.hash,
+          blockTimestamp: chunk.end.timestamp,
           recent,
           transfers: chunk.transfers.length,
           nativeBalances,
+          ...carried(),
         },
         position.revision,
         correlationId,
@@ -233,6 +265,67 @@ export const createChainLedger = (
     }
   };
 
+  /**
+   * Appends what sources added later read over stored blocks, in chunks, each with a checkpoint
+   * that stays at the tip and moves those sources' backfill to the chunk's last block: the
+   * transfers sit below the tip, and a reorg undoes those above its ancestor as any others.
+   */
+  const backfill = async (fact: Backfilled) => {
+    const tip = position.tip;
+    if (!tip) throw new Error(`chain ${chain.id}: a backfill needs a stored tip`);
+    const chunks = chunksOf(fact.transfers, { ...fact.to, timestamp: null });
+    for (const [i, chunk] of chunks.entries()) {
+      const correlationId = randomUUID();
+      const events = chunk.transfers.map((t) => transferEvent(chain, t, correlationId));
+      const nativeBalances = { ...position.nativeBalances };
+      const wallets: string[] = [];
+      if (i === chunks.length - 1) {
+        for (const { wallet, balance } of fact.nativeBalances) {
+          const data: Required<NativeBalanceData> = {
+            chain: chain.id,
+            wallet,
+            balance,
+            previous: position.nativeBalances[wallet] ?? null,
+            blockNumber: tip.number,
+            blockHash: tip.hash,
+            blockTimestamp: tip.timestamp ?? null,
+          };
+          events.push(nativeBalanceEvent(chain, data, correlationId));
+          nativeBalances[wallet] = balance;
+          wallets.push(wallet);
+        }
+      }
+      const sources = backfilled(position.sources ?? {}, fact.contracts, chunk.end.number);
+      const recent = windowed(position.recent, tip.number, chain.maxReorgDepth);
+      events.push(
+        backfilledEvent(
+          chain,
+          {
+            chain: chain.id,
+            blockNumber: tip.number,
+            blockHash: tip.hash,
+            blockTimestamp: tip.timestamp ?? null,
+            recent,
+            nativeBalances,
+            ...carried(),
+            sources,
+            contracts: fact.contracts,
+            wallets,
+            fromBlock: i === 0 ? fact.from : (chunks[i - 1]?.end.number ?? fact.from) + 1,
+            toBlock: chunk.end.number,
+            transfers: chunk.transfers.length,
+          },
+          position.revision,
+          correlationId,
+        ),
+      );
+      const revision = await append(events);
+      position = { ...position, revision, recent, nativeBalances, sources };
+      persistedTip = tip.number;
+      transfers += chunk.transfers.length;
+    }
+  };
+
   const stored: StoredChain = {
     position: () => position,
     blocks: () => storedBlocks(store, chain.id),
@@ -245,13 +338,27 @@ export const createChainLedger = (
     transfers: () => transfers,
     /** Reads where the stream stands: at start, after a conflict, when looking for a resume. */
     load: async () => {
-      position = await readChainPosition(store, chain.id);
+      const stored = await readChainPosition(store, chain.id);
+      const sources = reconcileSources(
+        chain,
+        stored.revision === undefined ? {} : stored.sources,
+        stored.tip?.number,
+      );
+      position = { ...stored, sources };
       persistedTip = position.tip?.number;
+    },
+    /** Records the network the stream is read from, once (the harvester checked it first). */
+    identify: async (identity: ChainIdentity) => {
+      if (position.identity) return;
+      const revision = await append([identifiedEvent(chain, identity, position.revision)]);
+      position = { ...position, revision, identity };
     },
     record: async (fact: RecordedFact): Promise<void> => {
       switch (fact.kind) {
         case 'blocks':
           return ingest(fact);
+        case 'backfill':
+          return backfill(fact);
         case 'reorg':
           return reorganize(fact);
         case 'halt':

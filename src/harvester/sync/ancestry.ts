@@ -21,9 +21,17 @@ const deepAncestor = async (
   chain: ChainConfig,
   adapter: ChainAdapter,
   stored: StoredChain,
-): Promise<KnownBlock> => {
-  const held = async ([number, hash]: KnownBlock) =>
-    (await adapter.headers([number]))[0]?.hash === hash;
+): Promise<{ ancestor: KnownBlock; timestamp: number | null }> => {
+  const times = new Map<number, number>();
+  const held = async ([number, hash]: KnownBlock) => {
+    const [header] = await adapter.headers([number]);
+    if (header) times.set(header.number, header.timestamp);
+    return header?.hash === hash;
+  };
+  const found = (block: KnownBlock) => ({
+    ancestor: block,
+    timestamp: times.get(block[0]) ?? null,
+  });
   for await (const blocks of stored.blocks()) {
     const oldest = blocks.at(-1);
     if (!oldest || !(await held(oldest))) continue;
@@ -35,12 +43,12 @@ const deepAncestor = async (
       if (block && (await held(block))) newest = middle;
       else notHeld = middle;
     }
-    return blocks[newest] ?? oldest;
+    return found(blocks[newest] ?? oldest);
   }
-  if (chain.startBlock === 0) return [-1, ZERO_HASH];
+  if (chain.startBlock === 0) return { ancestor: [-1, ZERO_HASH], timestamp: null };
   const [before] = await adapter.headers([chain.startBlock - 1]);
   if (!before) throw new Error(`the node has no block ${chain.startBlock - 1} yet`);
-  return [before.number, before.hash];
+  return { ancestor: [before.number, before.hash], timestamp: before.timestamp };
 };
 
 /**
@@ -60,14 +68,19 @@ export const findReorg = async (
   const current = await adapter.headers(known.map(([n]) => n));
   if (current.some((header) => header === null)) return undefined;
   let ancestor: KnownBlock | undefined;
+  let ancestorTimestamp: number | null = null;
   for (let i = known.length - 1; i >= 0; i--) {
     const block = known[i];
-    if (block && current[i]?.hash === block[1]) {
+    const header = current[i];
+    if (block && header?.hash === block[1]) {
       ancestor = block;
+      ancestorTimestamp = header.timestamp;
       break;
     }
   }
-  if (!ancestor && resumed) ancestor = await deepAncestor(chain, adapter, stored);
+  if (!ancestor && resumed) {
+    ({ ancestor, timestamp: ancestorTimestamp } = await deepAncestor(chain, adapter, stored));
+  }
   if (!ancestor) {
     return {
       kind: 'halt',
@@ -86,5 +99,5 @@ export const findReorg = async (
       depth,
     };
   }
-  return { kind: 'reorg', head, ancestor, depth, resumed };
+  return { kind: 'reorg', head, ancestor, ancestorTimestamp, depth, resumed };
 };

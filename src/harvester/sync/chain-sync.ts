@@ -3,14 +3,15 @@ import {
   RangeTooLarge,
   type BlockHeader,
   type ChainAdapter,
-  type ChainTransfer,
-  type NativeBalance,
+  type RangeRead,
+  type RangeWanted,
 } from '../adapter.js';
 import type { ChainConfig } from '../chain-config.js';
 import type { KnownBlock } from '../../domain/chain/events.js';
 import { findReorg, type StoredChain } from './ancestry.js';
 import type { ChainFact } from './facts.js';
 import { grown, shrunk, type RangeWindow } from './range-window.js';
+import { liveContracts, nextBackfill, walletSource, type BackfillRange } from './sources.js';
 
 export interface ChainSync {
   chain: ChainConfig;
@@ -19,6 +20,8 @@ export interface ChainSync {
   log: Logger;
   /** The range size, which outlives one run of the sync (a failed step starts a new one). */
   window: RangeWindow;
+  /** While both are due, live ranges and backfill ranges take turns. */
+  backfillTurn?: boolean;
 }
 
 /** A step that found nothing to tell: the chain moved under it, or a range was refused. */
@@ -29,8 +32,93 @@ const AGAIN = 'again';
  * Every block is checked against the stored chain of hashes, and a range is only told when the
  * node gave the same `to` before and after its logs.
  */
+/** A range read, or AGAIN after the node refused it as too large (the window shrinks). */
+const readOrShrink = async (
+  sync: ChainSync,
+  from: number,
+  to: number,
+  wanted: RangeWanted,
+): Promise<RangeRead | typeof AGAIN> => {
+  try {
+    return await sync.adapter.readRange(from, to, wanted);
+  } catch (error) {
+    if (!(error instanceof RangeTooLarge)) throw error;
+    const span = to - from + 1;
+    if (span === 1) {
+      throw new Error(
+        `the node refuses eth_getLogs even for block ${from} alone: ${error.message}`,
+        { cause: error },
+      );
+    }
+    sync.window = shrunk(sync.window, span, error.suggested);
+    sync.log.debug(
+      { chain: sync.chain.id, from, to, range: sync.window.size },
+      'range refused; shrinking',
+    );
+    return AGAIN;
+  }
+};
+
+/**
+ * Sources added after the chain was harvested, over blocks already stored: a range of the
+ * contracts furthest behind. The range ends at or below the stored tip, so it is on the stored
+ * branch when the node's `to` is the one it had before the logs and the tip is still held after.
+ */
+const backfillStep = async (
+  sync: ChainSync,
+  head: number,
+  tip: { number: number; hash: string },
+  range: BackfillRange,
+): Promise<ChainFact | typeof AGAIN> => {
+  const { adapter } = sync;
+  const [before] = await adapter.headers([range.to]);
+  if (!before) return AGAIN;
+  const read = await readOrShrink(sync, range.from, range.to, {
+    contracts: range.contracts,
+    wallets: [],
+  });
+  if (read === AGAIN || !read.last || read.last.hash !== before.hash) return AGAIN;
+  const [now] = await adapter.headers([tip.number]);
+  if (now?.hash !== tip.hash) return AGAIN;
+  if (read.transfers.some((t) => t.blockNumber > range.to || t.blockNumber < range.from)) {
+    return AGAIN;
+  }
+  sync.window = grown(sync.window);
+  return {
+    kind: 'backfill',
+    head,
+    contracts: range.contracts,
+    from: range.from,
+    to: { number: range.to, hash: before.hash },
+    transfers: read.transfers,
+    nativeBalances: [],
+  };
+};
+
+/** Wallets added to a chain caught up with its head: their first balance, read at the tip. */
+const walletsStep = async (
+  sync: ChainSync,
+  head: number,
+  tip: { number: number; hash: string },
+  wallets: string[],
+): Promise<ChainFact | typeof AGAIN> => {
+  const read = await sync.adapter.readRange(tip.number, tip.number, { contracts: [], wallets });
+  // An adapter that could not read them now: asked again at the next poll, not at once.
+  if (!read.last || read.nativeBalances.length === 0) return { kind: 'caught-up', head };
+  if (read.last.hash !== tip.hash) return AGAIN;
+  return {
+    kind: 'backfill',
+    head,
+    contracts: [],
+    from: tip.number,
+    to: tip,
+    transfers: [],
+    nativeBalances: read.nativeBalances,
+  };
+};
+
 const readStep = async (sync: ChainSync): Promise<ChainFact | typeof AGAIN> => {
-  const { chain, adapter, stored, log } = sync;
+  const { chain, adapter, stored } = sync;
   const head = await adapter.followedHead();
   const position = stored.position();
   const tip = position.tip;
@@ -43,35 +131,36 @@ const readStep = async (sync: ChainSync): Promise<ChainFact | typeof AGAIN> => {
     if (now.hash !== tip.hash) return reorg();
   }
   const from = tip ? tip.number + 1 : chain.startBlock;
-  if (from > head) return { kind: 'caught-up', head };
+  const backfill =
+    tip && tip.number >= 0 ? nextBackfill(position.sources ?? {}, sync.window.size) : undefined;
+  if (tip && backfill && (from > head || sync.backfillTurn)) {
+    sync.backfillTurn = false;
+    return backfillStep(sync, head, tip, backfill);
+  }
+  sync.backfillTurn = backfill !== undefined;
+  if (from > head) {
+    const unread = chain.nativeBalances.wallets.filter(
+      (w) =>
+        !(w in position.nativeBalances) && position.sources?.[walletSource(w)]?.liveFrom !== null,
+    );
+    if (tip && tip.number >= 0 && unread.length > 0) return walletsStep(sync, head, tip, unread);
+    return { kind: 'caught-up', head };
+  }
   const to = Math.min(head, from + sync.window.size - 1);
   const [before] = await adapter.headers([to]);
   if (!before) return { kind: 'caught-up', head };
-  let transfers: ChainTransfer[];
-  let nativeBalances: NativeBalance[];
-  try {
-    // Balances only at the followed head: state of older blocks may be pruned (a full node
-    // keeps about 128 blocks of it), so a backfill must not depend on an archive node.
-    const read = await adapter.readRange(from, to, to === head);
-    // The node that gave the logs must hold the same `to` as the one asked before: one that
-    // does not have it yet is behind (wait), one with another hash saw a fork (read again).
-    if (!read.last) return { kind: 'caught-up', head };
-    if (read.last.hash !== before.hash) return AGAIN;
-    transfers = read.transfers;
-    nativeBalances = read.nativeBalances;
-  } catch (error) {
-    if (!(error instanceof RangeTooLarge)) throw error;
-    const span = to - from + 1;
-    if (span === 1) {
-      throw new Error(
-        `the node refuses eth_getLogs even for block ${from} alone: ${error.message}`,
-        { cause: error },
-      );
-    }
-    sync.window = shrunk(sync.window, span, error.suggested);
-    log.debug({ chain: chain.id, from, to, range: sync.window.size }, 'range refused; shrinking');
-    return AGAIN;
-  }
+  // Balances only at the followed head: state of older blocks may be pruned (a full node
+  // keeps about 128 blocks of it), so a backfill must not depend on an archive node.
+  const read = await readOrShrink(sync, from, to, {
+    contracts: liveContracts(chain, position.sources ?? {}, from),
+    wallets: to === head ? chain.nativeBalances.wallets : [],
+  });
+  if (read === AGAIN) return AGAIN;
+  // The node that gave the logs must hold the same `to` as the one asked before: one that
+  // does not have it yet is behind (wait), one with another hash saw a fork (read again).
+  if (!read.last) return { kind: 'caught-up', head };
+  if (read.last.hash !== before.hash) return AGAIN;
+  const { transfers, nativeBalances } = read;
   // Blocks a reorg may still replace are fetched whole and their hashes kept; below that window
   // the unchanged hash of `to` (read before and after the logs) is the proof of a stable range.
   const windowStart = Math.max(from, head - chain.maxReorgDepth);
@@ -103,7 +192,7 @@ const readStep = async (sync: ChainSync): Promise<ChainFact | typeof AGAIN> => {
     kind: 'blocks',
     head,
     from,
-    to: { number: to, hash: last.hash },
+    to: { number: to, hash: last.hash, timestamp: last.timestamp },
     transfers,
     nativeBalances,
     known,

@@ -6,14 +6,14 @@ import type { KnownBlock } from '../../domain/chain/events.js';
  * yields these, the ledger (../ledger) turns them into events. Every fact carries the head the
  * sync was following when it found it.
  */
-export type ChainFact = BlocksRead | Reorganized | Halted | CaughtUp;
+export type ChainFact = BlocksRead | Backfilled | Reorganized | Halted | CaughtUp;
 
 /** A stable range of blocks: its transfers, and the native balances read at its last block. */
 export interface BlocksRead {
   kind: 'blocks';
   head: number;
   from: number;
-  to: { number: number; hash: string };
+  to: { number: number; hash: string; timestamp: number };
   /** In chain order. */
   transfers: ChainTransfer[];
   /** Read only when `to` is the followed head (older state may be pruned); else empty. */
@@ -22,11 +22,29 @@ export interface BlocksRead {
   known: KnownBlock[];
 }
 
+/**
+ * Sources added after the chain was harvested, read on their own over stored blocks: contracts'
+ * transfers in [from, to] (at or below the stored tip, on its branch), and wallets' first
+ * native balance, read at the stored tip.
+ */
+export interface Backfilled {
+  kind: 'backfill';
+  head: number;
+  contracts: string[];
+  from: number;
+  to: { number: number; hash: string };
+  /** In chain order. */
+  transfers: ChainTransfer[];
+  nativeBalances: NativeBalance[];
+}
+
 /** The chain left the stored branch: everything above the common ancestor is orphaned. */
 export interface Reorganized {
   kind: 'reorg';
   head: number;
   ancestor: KnownBlock;
+  /** The ancestor's time; null when it is not known (a re-read from genesis). */
+  ancestorTimestamp: number | null;
   depth: number;
   /** Found after an operator's resume, however deep. */
   resumed: boolean;

@@ -1,5 +1,6 @@
-import type { ChainEvent, TransferData } from '../../domain/chain/events.js';
+import type { ChainEvent, ContractDescribed, TransferData } from '../../domain/chain/events.js';
 import { CHAIN_EVENT_TYPES, NATIVE_CONTRACT, ZERO_ADDRESS } from '../../domain/chain/events.js';
+import { sourcesStatus, type SourceStatus } from '../../domain/chain/source-status.js';
 import { toDomainEvent } from '../../storage/event-store/to-domain-event.js';
 import type { RecordedEvent } from '../../storage/event-store/port.js';
 import { pipeline, type Projection } from '../projection.js';
@@ -11,6 +12,9 @@ import { pipeline, type Projection } from '../projection.js';
  * owners, then written set-based; a reverted transfer is the same delta with the sign flipped.
  * Native balances (the chain's own coin, read rather than summed) are balances of the contract
  * NATIVE_CONTRACT, of kind `native`; a reverted one goes back to the balance recorded before it.
+ * ERC1155 balances are per token id (`rm_token_balances`); every transfer is kept, newest first,
+ * in `rm_transfers` (a reverted one is deleted); each contract's registry name and token metadata
+ * are in `rm_contracts`; each chain's sources and their backfill in `rm_blockchains.sources`.
  */
 
 interface BalanceDelta {
@@ -31,6 +35,36 @@ interface NativeBalance {
   last_block: number;
 }
 
+/** An ERC1155 balance of one token id. */
+interface TokenBalanceDelta {
+  chain: string;
+  contract: string;
+  token_id: string;
+  wallet: string;
+  delta: bigint;
+  last_block: number;
+}
+
+/** A transfer as the history lists it. */
+interface TransferRow {
+  event_id: string;
+  chain: string;
+  contract: string;
+  kind: string;
+  token_id: string | null;
+  from_address: string;
+  to_address: string;
+  amount: string;
+  block_number: number;
+  block_hash: string;
+  block_time: string | null;
+  /** The block time, or 1970 when unknown: the history's sort key, never null. */
+  sort_time: string;
+  tx_hash: string;
+  log_index: number;
+  batch_index: number;
+}
+
 interface NftOwner {
   chain: string;
   contract: string;
@@ -49,7 +83,13 @@ interface ChainRow {
   transfers: number;
   reorgs: number;
   updated_at: string;
+  last_block_time: string | null;
+  genesis_hash: string | null;
+  sources: SourceStatus[] | null;
 }
+
+const timeOf = (seconds: number | null | undefined) =>
+  seconds === null || seconds === undefined ? null : new Date(seconds * 1000).toISOString();
 
 const foldChains = (events: readonly RecordedEvent[]) => {
   const balances = new Map<string, BalanceDelta>();
@@ -57,7 +97,11 @@ const foldChains = (events: readonly RecordedEvent[]) => {
   const nfts = new Map<string, NftOwner>();
   const wallets = new Map<string, { chain: string; address: string }>();
   const contracts = new Map<string, { chain: string; address: string; kind: string }>();
+  const described = new Map<string, ContractDescribed['data']>();
   const chains = new Map<string, ChainRow>();
+  const tokenBalances = new Map<string, TokenBalanceDelta>();
+  const added = new Map<string, TransferRow>();
+  const removed = new Set<string>();
 
   const chainRow = (chain: string, recorded: RecordedEvent) => {
     let row = chains.get(chain);
@@ -72,6 +116,9 @@ const foldChains = (events: readonly RecordedEvent[]) => {
         transfers: 0,
         reorgs: 0,
         updated_at: recorded.recordedAt.toISOString(),
+        last_block_time: null,
+        genesis_hash: null,
+        sources: null,
       };
       chains.set(chain, row);
     }
@@ -84,6 +131,32 @@ const foldChains = (events: readonly RecordedEvent[]) => {
   /** `lastBlock`: as of which block the change holds (the transfer's, or the reorg's ancestor). */
   const move = (t: TransferData, sign: 1n | -1n, lastBlock: number) => {
     const amount = BigInt(t.amount) * sign;
+    contracts.set(`${t.chain}\u0000${t.contract}`, {
+      chain: t.chain,
+      address: t.contract,
+      kind: t.contractKind,
+    });
+    if (t.contractKind === 'erc1155') {
+      const addToken = (wallet: string, delta: bigint) => {
+        if (wallet === ZERO_ADDRESS || t.tokenId === null) return;
+        const key = `${t.chain}\u0000${t.contract}\u0000${t.tokenId}\u0000${wallet}`;
+        const entry = tokenBalances.get(key) ?? {
+          chain: t.chain,
+          contract: t.contract,
+          token_id: t.tokenId,
+          wallet,
+          delta: 0n,
+          last_block: lastBlock,
+        };
+        entry.delta += delta;
+        entry.last_block = lastBlock;
+        tokenBalances.set(key, entry);
+        wallets.set(`${t.chain}\u0000${wallet}`, { chain: t.chain, address: wallet });
+      };
+      addToken(t.from, -amount);
+      addToken(t.to, amount);
+      return;
+    }
     const add = (wallet: string, delta: bigint) => {
       if (wallet === ZERO_ADDRESS) return;
       const key = `${t.chain}\u0000${t.contract}\u0000${wallet}`;
@@ -101,11 +174,6 @@ const foldChains = (events: readonly RecordedEvent[]) => {
     };
     add(t.from, -amount);
     add(t.to, amount);
-    contracts.set(`${t.chain}\u0000${t.contract}`, {
-      chain: t.chain,
-      address: t.contract,
-      kind: t.contractKind,
-    });
     if (t.tokenId !== null) {
       nfts.set(`${t.chain}\u0000${t.contract}\u0000${t.tokenId}`, {
         chain: t.chain,
@@ -120,13 +188,33 @@ const foldChains = (events: readonly RecordedEvent[]) => {
   for (const recorded of events) {
     const event = toDomainEvent<ChainEvent>(recorded);
     switch (event.type) {
-      case 'TokenTransferred':
-        move(event.data, 1n, event.data.blockNumber);
-        chainRow(event.data.chain, recorded).transfers++;
+      case 'TokenTransferred': {
+        const t = event.data;
+        move(t, 1n, t.blockNumber);
+        chainRow(t.chain, recorded).transfers++;
+        added.set(recorded.id, {
+          event_id: recorded.id,
+          chain: t.chain,
+          contract: t.contract,
+          kind: t.contractKind,
+          token_id: t.tokenId,
+          from_address: t.from,
+          to_address: t.to,
+          amount: t.amount,
+          block_number: t.blockNumber,
+          block_hash: t.blockHash,
+          block_time: timeOf(t.blockTimestamp),
+          sort_time: timeOf(t.blockTimestamp) ?? new Date(0).toISOString(),
+          tx_hash: t.txHash,
+          log_index: t.logIndex,
+          batch_index: t.batchIndex ?? 0,
+        });
         break;
+      }
       case 'TokenTransferReverted':
         move(event.data, -1n, event.data.ancestorBlock);
         chainRow(event.data.chain, recorded).transfers--;
+        if (!added.delete(event.data.revertedEventId)) removed.add(event.data.revertedEventId);
         break;
       case 'NativeBalanceChanged':
       case 'NativeBalanceReverted': {
@@ -148,15 +236,28 @@ const foldChains = (events: readonly RecordedEvent[]) => {
         break;
       }
       case 'ChainBlocksIngested':
-      case 'ChainReorganized': {
+      case 'ChainReorganized':
+      case 'ChainBackfilled': {
         const row = chainRow(event.data.chain, recorded);
         row.last_block = event.data.blockNumber;
         row.last_hash = event.data.blockHash;
+        row.last_block_time = timeOf(event.data.blockTimestamp);
         row.status = 'following';
         row.halted_reason = null;
+        if (event.data.sources) {
+          row.sources = sourcesStatus(event.data.sources, event.data.nativeBalances ?? {});
+        }
         if (event.type === 'ChainReorganized') row.reorgs++;
         break;
       }
+      case 'ChainIdentified': {
+        const row = chainRow(event.data.chain, recorded);
+        row.genesis_hash = event.data.genesisHash;
+        break;
+      }
+      case 'ContractDescribed':
+        described.set(`${event.data.chain}\u0000${event.data.contract}`, event.data);
+        break;
       case 'ChainResumed': {
         const row = chainRow(event.data.chain, recorded);
         row.status = 'following';
@@ -171,13 +272,32 @@ const foldChains = (events: readonly RecordedEvent[]) => {
       }
     }
   }
-  return { balances, natives, nfts, wallets, contracts, chains };
+  return {
+    balances,
+    natives,
+    nfts,
+    wallets,
+    contracts,
+    described,
+    chains,
+    tokenBalances,
+    added,
+    removed,
+  };
 };
 
 export const chainsProjection: Projection = {
   name: 'chains',
-  version: 1,
-  tables: ['rm_blockchains', 'rm_wallets', 'rm_contracts', 'rm_balances', 'rm_nfts'],
+  version: 2,
+  tables: [
+    'rm_blockchains',
+    'rm_wallets',
+    'rm_contracts',
+    'rm_balances',
+    'rm_nfts',
+    'rm_token_balances',
+    'rm_transfers',
+  ],
   createTables: (t) => `
     CREATE TABLE ${t('rm_blockchains')} (
       chain text PRIMARY KEY,
@@ -188,7 +308,10 @@ export const chainsProjection: Projection = {
       halted_reason text,
       transfers bigint NOT NULL DEFAULT 0,
       reorgs integer NOT NULL DEFAULT 0,
-      updated_at timestamptz NOT NULL
+      updated_at timestamptz NOT NULL,
+      last_block_time timestamptz,
+      genesis_hash text,
+      sources jsonb
     );
     CREATE TABLE ${t('rm_wallets')} (
       chain text NOT NULL,
@@ -200,6 +323,10 @@ export const chainsProjection: Projection = {
       chain text NOT NULL,
       address text NOT NULL,
       kind text NOT NULL,
+      name text,
+      token_name text,
+      symbol text,
+      decimals integer,
       PRIMARY KEY (chain, address)
     );
     CREATE TABLE ${t('rm_balances')} (
@@ -219,16 +346,59 @@ export const chainsProjection: Projection = {
       last_block bigint NOT NULL,
       PRIMARY KEY (chain, contract, token_id)
     );
-    CREATE INDEX ON ${t('rm_nfts')} (owner);`,
+    CREATE INDEX ON ${t('rm_nfts')} (owner);
+    CREATE TABLE ${t('rm_token_balances')} (
+      chain text NOT NULL,
+      contract text NOT NULL,
+      token_id numeric(78, 0) NOT NULL,
+      wallet text NOT NULL,
+      balance numeric(78, 0) NOT NULL,
+      last_block bigint NOT NULL,
+      PRIMARY KEY (chain, contract, token_id, wallet)
+    );
+    CREATE INDEX ON ${t('rm_token_balances')} (wallet);
+    CREATE TABLE ${t('rm_transfers')} (
+      event_id uuid PRIMARY KEY,
+      chain text NOT NULL,
+      contract text NOT NULL,
+      kind text NOT NULL,
+      token_id numeric(78, 0),
+      from_address text NOT NULL,
+      to_address text NOT NULL,
+      amount numeric(78, 0) NOT NULL,
+      block_number bigint NOT NULL,
+      block_hash text NOT NULL,
+      block_time timestamptz,
+      sort_time timestamptz NOT NULL,
+      tx_hash text NOT NULL,
+      log_index integer NOT NULL,
+      batch_index integer NOT NULL
+    );
+    CREATE INDEX ON ${t('rm_transfers')} (chain, contract, sort_time DESC, block_number DESC, log_index DESC, batch_index DESC);
+    CREATE INDEX ON ${t('rm_transfers')} (chain, contract, token_id, sort_time DESC, block_number DESC, log_index DESC, batch_index DESC);
+    CREATE INDEX ON ${t('rm_transfers')} (from_address, sort_time DESC, chain DESC, block_number DESC, log_index DESC, batch_index DESC);
+    CREATE INDEX ON ${t('rm_transfers')} (to_address, sort_time DESC, chain DESC, block_number DESC, log_index DESC, batch_index DESC);`,
   eventTypes: CHAIN_EVENT_TYPES,
   apply: async (tx, events, t) => {
-    const { balances, natives, nfts, wallets, contracts, chains } = foldChains(events);
+    const {
+      balances,
+      natives,
+      nfts,
+      wallets,
+      contracts,
+      described,
+      chains,
+      tokenBalances,
+      added,
+      removed,
+    } = foldChains(events);
     const sql = pipeline(tx);
     const json = (value: unknown) => JSON.stringify(value);
     if (chains.size > 0) {
       const rows = json([...chains.values()]);
       const recordset = `jsonb_to_recordset($1::text::jsonb) AS r(chain text, chain_id integer, last_block bigint,
-        last_hash text, status text, halted_reason text, transfers bigint, reorgs integer, updated_at timestamptz)`;
+        last_hash text, status text, halted_reason text, transfers bigint, reorgs integer, updated_at timestamptz,
+        last_block_time timestamptz, genesis_hash text, sources jsonb)`;
       sql.query(
         `INSERT INTO ${t('rm_blockchains')} (chain, updated_at)
          SELECT chain, updated_at FROM ${recordset} ON CONFLICT (chain) DO NOTHING`,
@@ -243,7 +413,10 @@ export const chainsProjection: Projection = {
            halted_reason = CASE WHEN r.status IS NULL THEN b.halted_reason ELSE r.halted_reason END,
            transfers = b.transfers + r.transfers,
            reorgs = b.reorgs + r.reorgs,
-           updated_at = r.updated_at
+           updated_at = r.updated_at,
+           last_block_time = CASE WHEN r.last_block IS NULL THEN b.last_block_time ELSE r.last_block_time END,
+           genesis_hash = coalesce(r.genesis_hash, b.genesis_hash),
+           sources = coalesce(r.sources, b.sources)
           FROM ${recordset} WHERE b.chain = r.chain`,
         [rows],
       );
@@ -254,6 +427,65 @@ export const chainsProjection: Projection = {
          SELECT chain, address, kind FROM jsonb_to_recordset($1::text::jsonb) AS r(chain text, address text, kind text)
          ON CONFLICT (chain, address) DO NOTHING`,
         [json([...contracts.values()])],
+      );
+    }
+    if (described.size > 0) {
+      const rows = [...described.values()].map((d) => ({
+        chain: d.chain,
+        address: d.contract,
+        kind: d.kind,
+        name: d.name,
+        token_name: d.token.name,
+        symbol: d.token.symbol,
+        decimals: d.token.decimals,
+      }));
+      sql.query(
+        `INSERT INTO ${t('rm_contracts')} AS c (chain, address, kind, name, token_name, symbol, decimals)
+         SELECT chain, address, kind, name, token_name, symbol, decimals
+           FROM jsonb_to_recordset($1::text::jsonb) AS r(chain text, address text, kind text, name text,
+             token_name text, symbol text, decimals integer)
+         ON CONFLICT (chain, address) DO UPDATE SET kind = excluded.kind, name = excluded.name,
+           token_name = excluded.token_name, symbol = excluded.symbol, decimals = excluded.decimals`,
+        [json(rows)],
+      );
+    }
+    if (tokenBalances.size > 0) {
+      const rows = [...tokenBalances.values()].map((b) => ({ ...b, delta: b.delta.toString() }));
+      sql.query(
+        `INSERT INTO ${t('rm_token_balances')} AS b (chain, contract, token_id, wallet, balance, last_block)
+         SELECT chain, contract, token_id::numeric, wallet, delta::numeric, last_block
+           FROM jsonb_to_recordset($1::text::jsonb) AS r(chain text, contract text, token_id text, wallet text, delta text, last_block bigint)
+         ON CONFLICT (chain, contract, token_id, wallet) DO UPDATE SET
+           balance = b.balance + excluded.balance,
+           last_block = excluded.last_block`,
+        [json(rows)],
+      );
+      // A wallet that holds none of a token id is not one of its holders.
+      sql.query(
+        `DELETE FROM ${t('rm_token_balances')} b USING jsonb_to_recordset($1::text::jsonb) AS r(chain text, contract text, token_id text, wallet text)
+          WHERE b.chain = r.chain AND b.contract = r.contract AND b.token_id = r.token_id::numeric
+            AND b.wallet = r.wallet AND b.balance = 0`,
+        [json(rows)],
+      );
+    }
+    if (removed.size > 0) {
+      sql.query(
+        `DELETE FROM ${t('rm_transfers')} WHERE event_id IN (SELECT jsonb_array_elements_text($1::text::jsonb)::uuid)`,
+        [json([...removed])],
+      );
+    }
+    if (added.size > 0) {
+      sql.query(
+        `INSERT INTO ${t('rm_transfers')} (event_id, chain, contract, kind, token_id, from_address, to_address,
+           amount, block_number, block_hash, block_time, sort_time, tx_hash, log_index, batch_index)
+         SELECT event_id, chain, contract, kind, token_id::numeric, from_address, to_address, amount::numeric,
+                block_number, block_hash, block_time, sort_time, tx_hash, log_index, batch_index
+           FROM jsonb_to_recordset($1::text::jsonb) AS r(event_id uuid, chain text, contract text, kind text,
+             token_id text, from_address text, to_address text, amount text, block_number bigint,
+             block_hash text, block_time timestamptz, sort_time timestamptz, tx_hash text, log_index integer,
+             batch_index integer)
+         ON CONFLICT (event_id) DO NOTHING`,
+        [json([...added.values()])],
       );
     }
     if (wallets.size > 0) {

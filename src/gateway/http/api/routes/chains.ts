@@ -3,15 +3,23 @@ import { z } from 'zod';
 import { worldIdForNft } from '../../../../application/world/world-of-nft.js';
 import {
   balancesOf,
+  findContract,
   findNftHolder,
   listChains,
+  listHolders,
+  listTransfers,
+  transferKey,
   type BalanceRow,
+  type ContractRow,
+  type TransferFilter,
+  type TransferRow,
 } from '../../../../projections/chains/queries.js';
+import { decodeCursor, pageOf } from '../cursor.js';
 import { walletsOf } from '../../../../projections/users/queries.js';
 import { ApiError } from '../errors.js';
 import type { ApiContext } from '../context.js';
 import { route, type Route } from '../route.js';
-import { AfterQuery, Wallet } from '../schemas.js';
+import { AfterQuery, PageQuery, Wallet, page } from '../schemas.js';
 
 /** What the harvester read from the chains: chains, balances, NFT owners. Read models only. */
 
@@ -26,8 +34,83 @@ const Chain = z
     transfers: z.number().int(),
     reorgs: z.number().int(),
     updatedAt: z.string(),
+    lastBlockTime: z
+      .string()
+      .nullable()
+      .meta({ description: 'When the last processed block was made (ISO 8601)' }),
+    genesisHash: z
+      .string()
+      .nullable()
+      .meta({ description: 'The hash of the chain’s first block, recorded with its history' }),
+    sources: z
+      .array(
+        z.object({
+          kind: z.enum(['contract', 'wallet']),
+          address: z.string(),
+          status: z.enum(['backfilling', 'live', 'removed']).meta({
+            description:
+              'backfilling: added to a chain already harvested, its history (a contract) or first balance (a wallet) is being read while the others stay live',
+          }),
+          backfill: z
+            .object({
+              nextBlock: z.number().int(),
+              untilBlock: z.number().int(),
+              remaining: z.number().int().meta({ description: 'Blocks still to read' }),
+              total: z.number().int(),
+            })
+            .nullable(),
+        }),
+      )
+      .meta({ description: 'Each followed contract and wallet with its own progress' }),
   })
   .meta({ id: 'Chain' });
+
+const TokenFields = {
+  name: z.string().nullable().meta({ description: 'The registry’s name for the contract' }),
+  tokenName: z.string().nullable().meta({ description: 'The name the contract gives itself' }),
+  symbol: z.string().nullable(),
+  decimals: z
+    .number()
+    .int()
+    .nullable()
+    .meta({ description: 'Places of the fungible amount (ERC20); null when none' }),
+};
+
+const Contract = z
+  .object({ chain: z.string(), address: z.string(), kind: z.string(), ...TokenFields })
+  .meta({ id: 'Contract' });
+
+const Transfer = z
+  .object({
+    chain: z.string(),
+    contract: z.string(),
+    kind: z.string(),
+    tokenId: z.string().nullable().meta({ description: 'NFT or ERC1155 token id; null for ERC20' }),
+    from: z.string().meta({ description: 'The zero address for a mint' }),
+    to: z.string().meta({ description: 'The zero address for a burn' }),
+    amount: z.string().meta({ description: 'In the token’s smallest unit; 1 for an NFT' }),
+    blockNumber: z.number().int(),
+    blockHash: z.string(),
+    blockTime: z.string().nullable().meta({ description: 'When its block was made (ISO 8601)' }),
+    txHash: z.string(),
+    logIndex: z.number().int(),
+    batchIndex: z
+      .number()
+      .int()
+      .meta({ description: 'Place within an ERC1155 TransferBatch log; 0 otherwise' }),
+  })
+  .meta({ id: 'Transfer' });
+
+const Holder = z
+  .object({
+    wallet: z.string(),
+    balance: z.string().meta({
+      description:
+        'Amount held (an NFT contract without tokenId: how many of its tokens; with tokenId: 1)',
+    }),
+    lastBlock: z.number().int().meta({ description: 'Block of the last change' }),
+  })
+  .meta({ id: 'Holder' });
 
 const Balance = z
   .object({
@@ -36,8 +119,14 @@ const Balance = z
       description: 'The token contract; the zero address for the chain’s own coin (kind native)',
     }),
     kind: z.string().meta({
-      description: 'erc20, erc721, world-nft, or native (the chain’s own coin, such as ETH)',
+      description:
+        'erc20, erc721, erc1155, world-nft, or native (the chain’s own coin, such as ETH)',
     }),
+    tokenId: z
+      .string()
+      .nullable()
+      .meta({ description: 'For ERC1155: the token id this balance is of; null otherwise' }),
+    ...TokenFields,
     balance: z
       .string()
       .meta({ description: 'In the token’s smallest unit (wei for native), as a decimal string' }),
@@ -69,17 +158,180 @@ const EvmAddress = z
 
 const orNull = (n: string | null) => (n === null ? null : Number(n));
 
+const ChainId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/);
+const TokenId = z.string().regex(/^\d{1,78}$/, { message: 'must be a decimal token id' });
+
+const tokenFields = (row: Omit<ContractRow, 'chain' | 'address' | 'kind'>) => ({
+  name: row.name,
+  tokenName: row.token_name,
+  symbol: row.symbol,
+  decimals: row.decimals,
+});
+
+const toTransfer = (row: TransferRow): z.output<typeof Transfer> => ({
+  chain: row.chain,
+  contract: row.contract,
+  kind: row.kind,
+  tokenId: row.token_id,
+  from: row.from_address,
+  to: row.to_address,
+  amount: row.amount,
+  blockNumber: Number(row.block_number),
+  blockHash: row.block_hash,
+  blockTime: row.block_time ? new Date(row.block_time).toISOString() : null,
+  txHash: row.tx_hash,
+  logIndex: row.log_index,
+  batchIndex: row.batch_index,
+});
+
+const TransferCursor = z.tuple([
+  z.iso.datetime(),
+  ChainId,
+  z.string().regex(/^\d{1,20}$/),
+  z.number().int().min(0),
+  z.number().int().min(0),
+]);
+const HolderCursor = z.tuple([z.string().regex(/^\d{1,78}$/), z.string().max(64)]);
+
 const toBalance = (row: BalanceRow): z.output<typeof Balance> => ({
   chain: row.chain,
   contract: row.contract,
   kind: row.kind ?? 'unknown',
+  tokenId: row.token_id,
+  ...tokenFields(row),
   balance: row.balance,
   lastBlock: orNull(row.last_block),
   chainBlock: orNull(row.chain_block),
 });
 
 export const chainRoutes = (context: ApiContext): Route[] => {
+  /** A followed contract, or 404. */
+  const contractOf = async (chain: string, address: string) => {
+    const row = await findContract(context.sql, context.table, chain, address);
+    if (!row) {
+      throw new ApiError(
+        404,
+        'contract_not_found',
+        `no contract ${address} is followed on ${chain}`,
+      );
+    }
+    return row;
+  };
+  const transfersPage = async (
+    filter: TransferFilter,
+    query: { cursor?: string | undefined; limit: number },
+  ) => {
+    const before = decodeCursor(query.cursor, TransferCursor);
+    const rows = await listTransfers(context.sql, context.table, filter, before, query.limit + 1);
+    return pageOf(rows, query.limit, toTransfer, transferKey);
+  };
+  const ContractParams = z.strictObject({ chain: ChainId, contract: EvmAddress });
   return [
+    route({
+      method: 'get',
+      path: '/wallets/:address/transfers',
+      operationId: 'listWalletTransfers',
+      summary: "A wallet's transfers (sent and received) on every followed chain, newest first",
+      tags: ['chains'],
+      auth: 'none',
+      params: z.strictObject({ address: EvmAddress }),
+      query: PageQuery,
+      responses: { 200: { description: 'A page of transfers', schema: page(Transfer) } },
+      handle: async ({ params, query }) => {
+        await context.consistency.waitFor(['chains'], query.after);
+        return { body: await transfersPage({ wallet: params.address }, query) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/contracts/:chain/:contract',
+      operationId: 'getContract',
+      summary: 'A followed contract: its kind, the registry’s name, and its token metadata',
+      tags: ['chains'],
+      auth: 'none',
+      params: ContractParams,
+      query: AfterQuery,
+      responses: { 200: { description: 'The contract', schema: Contract } },
+      handle: async ({ params, query }) => {
+        await context.consistency.waitFor(['chains'], query.after);
+        const row = await contractOf(params.chain, params.contract);
+        return {
+          body: { chain: row.chain, address: row.address, kind: row.kind, ...tokenFields(row) },
+        };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/contracts/:chain/:contract/transfers',
+      operationId: 'listContractTransfers',
+      summary: "A contract's transfers, or with `tokenId` one token's, newest first",
+      tags: ['chains'],
+      auth: 'none',
+      params: ContractParams,
+      query: PageQuery.extend({ tokenId: TokenId.optional() }),
+      responses: { 200: { description: 'A page of transfers', schema: page(Transfer) } },
+      handle: async ({ params, query }) => {
+        await context.consistency.waitFor(['chains'], query.after);
+        await contractOf(params.chain, params.contract);
+        const filter: TransferFilter = {
+          chain: params.chain,
+          contract: params.contract,
+          ...(query.tokenId !== undefined ? { tokenId: BigInt(query.tokenId).toString() } : {}),
+        };
+        return { body: await transfersPage(filter, query) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/contracts/:chain/:contract/holders',
+      operationId: 'listHolders',
+      summary:
+        'Who holds a token, largest holding first: an ERC20’s or NFT contract’s holders, or with `tokenId` one token’s (required for ERC1155)',
+      tags: ['chains'],
+      auth: 'none',
+      params: ContractParams,
+      query: PageQuery.extend({ tokenId: TokenId.optional() }),
+      responses: { 200: { description: 'A page of holders', schema: page(Holder) } },
+      handle: async ({ params, query }) => {
+        await context.consistency.waitFor(['chains'], query.after);
+        const contract = await contractOf(params.chain, params.contract);
+        if (contract.kind === 'erc1155' && query.tokenId === undefined) {
+          throw new ApiError(
+            400,
+            'token_id_required',
+            'an ERC1155 contract has holders per token id: add ?tokenId=',
+          );
+        }
+        if (contract.kind === 'erc20' && query.tokenId !== undefined) {
+          throw new ApiError(400, 'token_id_not_applicable', 'an ERC20 token has no token ids');
+        }
+        const after = decodeCursor(query.cursor, HolderCursor);
+        const rows = await listHolders(
+          context.sql,
+          context.table,
+          {
+            chain: params.chain,
+            contract: params.contract,
+            kind: contract.kind,
+            ...(query.tokenId !== undefined ? { tokenId: BigInt(query.tokenId).toString() } : {}),
+          },
+          after,
+          query.limit + 1,
+        );
+        return {
+          body: pageOf(
+            rows,
+            query.limit,
+            (row) => ({
+              wallet: row.wallet,
+              balance: row.balance,
+              lastBlock: Number(row.last_block),
+            }),
+            (row) => [row.balance, row.wallet],
+          ),
+        };
+      },
+    }),
     route({
       method: 'get',
       path: '/chains',
@@ -104,6 +356,14 @@ export const chainRoutes = (context: ApiContext): Route[] => {
               transfers: Number(r.transfers),
               reorgs: r.reorgs,
               updatedAt: new Date(r.updated_at).toISOString(),
+              lastBlockTime: r.last_block_time ? new Date(r.last_block_time).toISOString() : null,
+              genesisHash: r.genesis_hash,
+              sources: (r.sources ?? []).map((source) => ({
+                kind: source.kind,
+                address: source.address,
+                status: source.status,
+                backfill: source.backfill,
+              })),
             })),
           },
         };
@@ -137,11 +397,7 @@ export const chainRoutes = (context: ApiContext): Route[] => {
       summary: 'Who holds an NFT, and the world it stands for',
       tags: ['chains'],
       auth: 'none',
-      params: z.strictObject({
-        chain: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/),
-        contract: EvmAddress,
-        tokenId: z.string().regex(/^\d{1,78}$/, { message: 'must be a decimal token id' }),
-      }),
+      params: z.strictObject({ chain: ChainId, contract: EvmAddress, tokenId: TokenId }),
       query: AfterQuery,
       responses: { 200: { description: 'The NFT', schema: Nft } },
       handle: async ({ params, query }) => {
