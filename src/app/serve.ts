@@ -6,6 +6,7 @@ import { openStorage } from './open-storage.js';
 import { startHarvester, type Harvester } from '../harvester/harvester.js';
 import { progressLogger } from '../harvester/progress-log.js';
 import { createGateway } from './gateway.js';
+import { ensureConsoleBuilt } from './console-build.js';
 import { answerClientErrorsInJson } from '../gateway/http/client-errors.js';
 
 export class PortInUse extends Error {
@@ -21,6 +22,7 @@ export interface RunningServer {
 }
 
 export const serve = async (config: Config, log: Logger): Promise<RunningServer> => {
+  await ensureConsoleBuilt(log);
   const storage = await openStorage(config, log);
   let gateway;
   try {
