@@ -3,6 +3,7 @@ import { EXIT, fail } from './exit.js';
 import { harvestAction, resumeAction } from './harvest.js';
 import { rebuildAction, retryAction, statusAction } from './projections.js';
 import { serveAction } from './serve.js';
+import { demoAction } from './demo.js';
 
 /** The `odyssey` command: its subcommands and their help; each action lives in its own file. */
 const program = new Command('odyssey')
@@ -57,5 +58,17 @@ projections
     'project the whole log into shadow tables and swap them in; safe to interrupt and run again',
   )
   .action(rebuildAction);
+
+program
+  .command('demo')
+  .description(
+    'against a running server: create a world with objects and let simulated walkers move in it over PosBus (watch it in the console)',
+  )
+  .option('--url <url>', 'the server', `http://localhost:${process.env.PORT ?? 4000}`)
+  .option('--walkers <n>', 'how many walkers (guests)', '6')
+  .option('--objects <n>', 'how many objects in the new world', '8')
+  .option('--seconds <s>', 'stop after this long (default: until Ctrl-C)')
+  .option('--world <id>', 'walk in this world instead of creating one')
+  .action(demoAction);
 
 await program.parseAsync(process.argv).catch(fail);
