@@ -75,4 +75,7 @@ const App = () => {
 };
 
 // index.html always has the element; a page without it is not ours.
-render(<App />, document.getElementById('app') as HTMLElement);
+const root = document.getElementById('app') as HTMLElement;
+// Preact renders beside what is there: the "Loading" line goes first.
+root.replaceChildren();
+render(<App />, root);

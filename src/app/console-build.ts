@@ -80,6 +80,11 @@ export const ensureConsoleBuilt = async (log: Logger) => {
   if (!consoleIsStale()) return;
   const started = Date.now();
   log.info('building the web console');
-  const { bytes } = await buildConsole();
-  log.info({ ms: Date.now() - started, bytes }, 'web console built');
+  try {
+    const { bytes } = await buildConsole();
+    log.info({ ms: Date.now() - started, bytes }, 'web console built');
+  } catch (error) {
+    // The API and PosBus serve without the page; the page then answers 404 until a good build.
+    log.error({ err: error }, 'the web console could not be built; serving without it');
+  }
 };

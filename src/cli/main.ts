@@ -4,6 +4,7 @@ import { harvestAction, resumeAction } from './harvest.js';
 import { rebuildAction, retryAction, statusAction } from './projections.js';
 import { serveAction } from './serve.js';
 import { demoAction } from './demo.js';
+import { consoleBuildAction } from './console.js';
 
 /** The `odyssey` command: its subcommands and their help; each action lives in its own file. */
 const program = new Command('odyssey')
@@ -58,6 +59,13 @@ projections
     'project the whole log into shadow tables and swap them in; safe to interrupt and run again',
   )
   .action(rebuildAction);
+
+program
+  .command('console')
+  .description('the web console served at /console')
+  .command('build')
+  .description('bundle the console now (`serve` does it by itself when the bundle is stale)')
+  .action(consoleBuildAction);
 
 program
   .command('demo')

@@ -42,6 +42,9 @@ export const useEvery = (ms: number, tick: () => void, deps: unknown[] = []) => 
   }, deps);
 };
 
+/** An id made of a title: aria-labelledby reads a list of ids separated by spaces. */
+const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+
 export const Panel = ({
   title,
   children,
@@ -51,8 +54,8 @@ export const Panel = ({
   children: ComponentChildren;
   id?: string;
 }) => (
-  <section class="panel" aria-labelledby={`${id ?? title}-title`}>
-    <h2 id={`${id ?? title}-title`}>{title}</h2>
+  <section class="panel" aria-labelledby={`${slug(id ?? title)}-title`}>
+    <h2 id={`${slug(id ?? title)}-title`}>{title}</h2>
     {children}
   </section>
 );
