@@ -22,7 +22,7 @@ const newestIn = (path: string): number => {
   );
 };
 
-/** Whether the bundle is older than anything it is made of (its sources, the PosBus client). */
+/** Whether the bundle is older than anything it is made of (its sources, the PosBus client, the lock file). */
 export const consoleIsStale = (): boolean => {
   if (!existsSync(STAMP)) return true;
   const built = statSync(STAMP).mtimeMs;
@@ -30,6 +30,8 @@ export const consoleIsStale = (): boolean => {
     newestIn(join(CONSOLE_DIR, 'src')),
     newestIn(join(CONSOLE_DIR, 'public')),
     newestIn(CLIENT_DIR),
+    // Another version of a bundled package (Preact, ethers, msgpackr) after an install.
+    newestIn(join(CONSOLE_DIR, '..', 'package-lock.json')),
   );
   return sources > built;
 };

@@ -253,6 +253,8 @@ describe('web console in a browser', function () {
     ] as const) {
       await page.goto(`${server!.url}/console/${route}`);
       await page.locator('.panel').first().waitFor();
+      if (route === worldRoute)
+        await page.getByTestId('connection').filter({ hasText: 'live' }).waitFor();
       // The tests' TypeScript has no DOM types: the page runs this text.
       const overflow = await page.evaluate<number>(
         'document.documentElement.scrollWidth - document.documentElement.clientWidth',

@@ -396,7 +396,15 @@ const ObjectPanel = ({
       <h3>Asset</h3>
       {assetId && (
         <figure class="texture">
-          <img src={textureUrl(assetId)} alt={`Texture of ${name}`} data-testid="texture" />
+          <img
+            src={textureUrl(assetId)}
+            alt={`Texture of ${name}`}
+            data-testid="texture"
+            onError={(e) => {
+              // A model or a sound has no texture: its id alone is shown.
+              e.currentTarget.hidden = true;
+            }}
+          />
           <figcaption>
             <code>{short(assetId)}</code>
           </figcaption>
