@@ -28,7 +28,8 @@ const App = () => {
     if (page === 'ops') return <OperationsView />;
     if (page === 'history') return <HistoryView kind={first} id={second} />;
     if (!session) return <SignIn onSignedIn={setSession} />;
-    if (page === 'world' && first) return <WorldView worldId={first} session={session} />;
+    if (page === 'world' && first)
+      return <WorldView key={first} worldId={first} session={session} />;
     return <WorldsView session={session} />;
   };
   return (
