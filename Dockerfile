@@ -5,7 +5,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+COPY console ./console
+RUN npm run build && node dist/cli/main.js console build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app
@@ -15,6 +16,8 @@ ENV NODE_ENV=production
 ENV MALLOC_ARENA_MAX=2
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/console/dist ./console/dist
+COPY --from=build /app/console/public ./console/public
 COPY package.json ./
 USER node
 EXPOSE 4000

@@ -33,6 +33,7 @@ import {
 import { connectNatsRelay } from '../gateway/posbus/nats-relay.js';
 import { singleGateway, type GatewayRelay } from '../gateway/posbus/relay.js';
 import { startWorldHub } from '../gateway/posbus/world-hub.js';
+import { CONSOLE_DIST, CONSOLE_PUBLIC } from './console-build.js';
 
 export interface Gateway {
   app: Express;
@@ -115,6 +116,7 @@ export const createGateway = async (
     (config.posbus.natsUrl ? await connectNatsRelay(config.posbus.natsUrl, log) : singleGateway);
   let realtime: PosBus | undefined;
   const app = createApp({
+    consoleFolders: [CONSOLE_DIST, CONSOLE_PUBLIC],
     storage,
     log,
     http: config.http,

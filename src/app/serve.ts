@@ -7,6 +7,7 @@ import { startIntegrity, type Integrity } from './integrity.js';
 import { startHarvester, type Harvester } from '../harvester/harvester.js';
 import { progressLogger } from '../harvester/progress-log.js';
 import { createGateway } from './gateway.js';
+import { ensureConsoleBuilt } from './console-build.js';
 import { answerClientErrorsInJson } from '../gateway/http/client-errors.js';
 
 export class PortInUse extends Error {
@@ -22,6 +23,7 @@ export interface RunningServer {
 }
 
 export const serve = async (config: Config, log: Logger): Promise<RunningServer> => {
+  await ensureConsoleBuilt(log);
   const opened = await openStorage(config, log);
   // Before anything can write: the log since the last seal is verified, and every writer goes
   // through the store that refuses writes once the log has failed its check.

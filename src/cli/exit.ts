@@ -7,11 +7,15 @@ import { ChainNotHalted, ChainNotHarvested } from '../harvester/resume.js';
 import { UnknownProjection } from '../projections/catalog.js';
 import { ReplayIntoLiveSchema } from '../projections/replay.js';
 import { createLogger } from '../shared/log.js';
+import { DemoServerUnreachable } from './demo.js';
 import { DataDirLocked } from '../storage/sql/data-dir-lock.js';
 import { SealKeyError } from '../storage/audit/seal.js';
 
-/** Exit codes: 2 bad usage, 73 data folder or port in use, 78 bad configuration (sysexits). */
-export const EXIT = { usage: 2, inUse: 73, config: 78, failure: 1 } as const;
+/**
+ * Exit codes: 2 bad usage, 69 a server it needs does not answer, 73 data folder or port in use,
+ * 78 bad configuration (sysexits).
+ */
+export const EXIT = { usage: 2, unavailable: 69, inUse: 73, config: 78, failure: 1 } as const;
 
 /** A command used wrongly (a flag's value): exit 2 with the one line. */
 export class UsageError extends Error {
@@ -48,6 +52,10 @@ export const fail = (error: unknown): never => {
   if (error instanceof DataDirLocked || error instanceof PortInUse) {
     process.stderr.write(`odyssey: ${error.message}\n`);
     process.exit(EXIT.inUse);
+  }
+  if (error instanceof DemoServerUnreachable) {
+    process.stderr.write(`odyssey: ${error.message}\n`);
+    process.exit(EXIT.unavailable);
   }
   createLogger().fatal({ err: error }, 'odyssey failed');
   process.exit(EXIT.failure);

@@ -12,6 +12,8 @@ import {
   sealsAction,
   verifyAction,
 } from './audit.js';
+import { demoAction } from './demo.js';
+import { consoleBuildAction } from './console.js';
 
 /** The `odyssey` command: its subcommands and their help; each action lives in its own file. */
 const program = new Command('odyssey')
@@ -122,5 +124,23 @@ program
     'build the read models as they were at a past point into a schema or folder of their own, with progress; live tables are not touched',
   )
   .action(replayAction);
+program
+  .command('console')
+  .description('the web console served at /console')
+  .command('build')
+  .description('bundle the console now (`serve` does it by itself when the bundle is stale)')
+  .action(consoleBuildAction);
+
+program
+  .command('demo')
+  .description(
+    'against a running server: create a world with objects and let simulated walkers move in it over PosBus (watch it in the console)',
+  )
+  .option('--url <url>', 'the server', `http://localhost:${process.env.PORT ?? 4000}`)
+  .option('--walkers <n>', 'how many walkers (guests)', '6')
+  .option('--objects <n>', 'how many objects in the new world', '8')
+  .option('--seconds <s>', 'stop after this long (default: until Ctrl-C)')
+  .option('--world <id>', 'walk in this world instead of creating one')
+  .action(demoAction);
 
 await program.parseAsync(process.argv).catch(fail);

@@ -11,6 +11,7 @@ import type { SqlClient } from '../../storage/sql/sql-client.js';
 import type { HttpConfig } from './http-config.js';
 import { API_PREFIX } from './api/api.js';
 import { ApiError, errorBody, errorHandler } from './api/errors.js';
+import { consoleRouter } from './console-router.js';
 
 export interface AppParts {
   /** What /ready asks: the event store and the read models' database. */
@@ -32,6 +33,8 @@ export interface AppParts {
     /** Routes whose bodies are bytes, not JSON (asset uploads and downloads). */
     binaryRouter?: Router;
   };
+  /** Folders of the web console's files (page and bundle), served at /console; none: no console. */
+  consoleFolders?: readonly string[];
 }
 
 /** The HTTP app: health, the REST API under /api/v1, its OpenAPI document and Swagger UI. */
@@ -43,6 +46,7 @@ export const createApp = ({
   integrity,
   metrics,
   api,
+  consoleFolders = [],
 }: AppParts): Express => {
   const app = express();
   app.disable('x-powered-by');
@@ -128,6 +132,7 @@ export const createApp = ({
     res.json(api.document);
   });
   app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(api.document));
+  if (consoleFolders.length > 0) app.use(consoleRouter(consoleFolders));
 
   if (api.binaryRouter) app.use(API_PREFIX, api.binaryRouter);
   app.use(

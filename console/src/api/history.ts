@@ -1,0 +1,93 @@
+import { ApiError, get } from './rest.js';
+
+/**
+ * History and state as of a point (issue 14, built by the audit-history work). Assumed interface,
+ * kept in this one file so it can follow the routes as they land:
+ * - `GET /api/v1/history/streams/:stream?limit=&cursor=&order=asc|desc` answers
+ *   `{items: HistoryEvent[], nextCursor}`; streams are `world-<id>`, `object-<id>`, `user-<id>`.
+ * - `?at=<position|ISO time>` on `GET /worlds/:id`, `/worlds/:id/objects`, `/objects/:id` and
+ *   `/users/:id` answers the state as it was then.
+ * A 404 `not_found` (no such route) makes the view say history is not available on this server.
+ */
+export interface HistoryEvent {
+  position: string;
+  revision?: number | string;
+  type: string;
+  data: Record<string, unknown>;
+  time?: string;
+  occurredAt?: string;
+  actor?: unknown;
+  command?: { type?: string; id?: string } | null;
+  hash?: string;
+}
+
+export type Subject = { kind: 'world' | 'object' | 'user'; id: string };
+
+export const streamOf = (subject: Subject) => `${subject.kind}-${subject.id}`;
+
+export type Availability<T> = { available: true; value: T } | { available: false; reason: string };
+
+const unavailable = (error: unknown): Availability<never> => {
+  if (error instanceof ApiError && (error.status === 404 || error.status === 405))
+    return {
+      available: false,
+      reason:
+        error.code === 'not_found'
+          ? 'this server has no history routes yet'
+          : `${error.code}: ${error.message}`,
+    };
+  // Today's reads are strict about their query: `?at=` unknown to the server is a 400.
+  if (error instanceof ApiError && error.status === 400 && error.code === 'invalid_request')
+    return { available: false, reason: 'this server does not read state as of a point yet' };
+  if (error instanceof ApiError && error.status === 403)
+    return { available: false, reason: `not allowed (${error.code})` };
+  throw error;
+};
+
+/** Every event of the subject's stream, oldest first (pages followed up to `max`). */
+export const readHistory = async (
+  subject: Subject,
+  max = 1000,
+): Promise<Availability<HistoryEvent[]>> => {
+  try {
+    const events: HistoryEvent[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = `limit=200&order=asc${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const page: { items: HistoryEvent[]; nextCursor?: string | null } = await get(
+        `history/streams/${encodeURIComponent(streamOf(subject))}?${query}`,
+      );
+      events.push(...page.items);
+      cursor = page.nextCursor ?? null;
+    } while (cursor && events.length < max);
+    return { available: true, value: events };
+  } catch (error) {
+    return unavailable(error);
+  }
+};
+
+const readPath = (subject: Subject) =>
+  subject.kind === 'world'
+    ? `worlds/${subject.id}`
+    : subject.kind === 'object'
+      ? `objects/${subject.id}`
+      : `users/${subject.id}`;
+
+/** The subject's state as of a position (or ISO time), as the server folds it. */
+export const readAsOf = async (
+  subject: Subject,
+  at: string,
+): Promise<Availability<Record<string, unknown>>> => {
+  try {
+    return {
+      available: true,
+      value: await get<Record<string, unknown>>(
+        `${readPath(subject)}?at=${encodeURIComponent(at)}`,
+      ),
+    };
+  } catch (error) {
+    return unavailable(error);
+  }
+};
+
+export const eventTime = (event: HistoryEvent) => event.time ?? event.occurredAt ?? '';
