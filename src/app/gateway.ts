@@ -30,6 +30,10 @@ import {
 import { connectNatsRelay } from '../gateway/posbus/nats-relay.js';
 import { singleGateway, type GatewayRelay } from '../gateway/posbus/relay.js';
 import { startWorldHub } from '../gateway/posbus/world-hub.js';
+import { chainStatuses } from '../gateway/http/api/routes/chains.js';
+import { readChainReports } from '../harvester/health/chain-reports.js';
+import { projectionStatus } from '../projections/status.js';
+import { createMetrics, type AppMetrics } from './metrics.js';
 
 export interface Gateway {
   app: Express;
@@ -51,6 +55,8 @@ export interface GatewayOptions {
   posbus?: Partial<PosBusOptions>;
   /** How this gateway hears the others; by default NATS at NATS_URL, else none. */
   relay?: GatewayRelay;
+  /** The process's metrics (serve shares them with the harvester); else a registry of its own. */
+  metrics?: AppMetrics;
 }
 
 /**
@@ -64,11 +70,14 @@ export const createGateway = async (
   options: GatewayOptions = {},
 ): Promise<Gateway> => {
   const schema = assertSchemaName(options.schema ?? 'public');
+  const metrics = options.metrics ?? createMetrics();
+  // Appends counted; the store itself stays the caller's to close.
+  const events = metrics.instrumentEventStore(storage.events);
   const projections =
     options.runProjections === false
       ? []
       : PROJECTIONS.map((projection) =>
-          superviseProjection(storage.events, storage.sql, projection, log, { schema }),
+          superviseProjection(events, storage.sql, projection, log, { schema }),
         );
   const secret = loadTokenSecret(config.auth.jwtSecret, config.dataDir);
   const tokens = createTokenService(secret, config.auth.tokenTtlSeconds);
@@ -79,24 +88,25 @@ export const createGateway = async (
     ethereumChainId: config.auth.signInChainId,
   });
   const activity = await openActivity(storage.sql, log, schema);
-  const application = createApplication(storage.events);
+  const application = createApplication(events);
   const context: ApiContext = {
     app: application,
     sql: storage.sql,
     table: liveTables(schema),
     tokens,
     challenges,
-    consistency: createConsistency(storage.events, storage.sql, {
+    consistency: createConsistency(events, storage.sql, {
       schema,
       timeoutMs: config.http.readWaitMs,
     }),
+    chainReports: () => readChainReports(storage.sql, schema),
   };
   const routes = apiRoutes(context);
   const middleware = {
     authenticate: createAuthenticator(tokens, application, activity),
     limiters: createLimiters(config.http),
   };
-  const hub = await startWorldHub(storage.events, log, {
+  const hub = await startWorldHub(events, log, {
     bufferSize: config.posbus.resumeBufferEvents,
   });
   const relay =
@@ -108,18 +118,26 @@ export const createGateway = async (
     log,
     http: config.http,
     projectionError: (name) => projections.find((p) => p.name === name)?.error(),
-    metrics: () => {
-      const cpu = process.cpuUsage();
-      const memory = process.memoryUsage();
-      return {
-        process: {
-          cpuMicros: cpu.user + cpu.system,
-          rssBytes: memory.rss,
-          heapUsedBytes: memory.heapUsed,
-          uptimeSeconds: process.uptime(),
-        },
-        posbus: realtime?.metrics() ?? null,
-      };
+    metrics: {
+      prometheus: metrics.scrape,
+      json: () => {
+        const cpu = process.cpuUsage();
+        const memory = process.memoryUsage();
+        return {
+          process: {
+            cpuMicros: cpu.user + cpu.system,
+            rssBytes: memory.rss,
+            heapUsedBytes: memory.heapUsed,
+            uptimeSeconds: process.uptime(),
+          },
+          posbus: realtime?.metrics() ?? null,
+        };
+      },
+      observeRequest: metrics.observeRequest,
+    },
+    chains: {
+      statuses: () => chainStatuses(context),
+      unready: config.readyChainStates,
     },
     api: {
       router: apiRouter(routes, middleware),
@@ -133,6 +151,17 @@ export const createGateway = async (
       }),
     },
   });
+  metrics.readFrom({
+    posbus: () => realtime?.metrics() ?? null,
+    projections: async () =>
+      (await projectionStatus(events, storage.sql, schema, PROJECTIONS)).map((status) => ({
+        ...status,
+        down:
+          status.failure !== null ||
+          projections.some((p) => p.name === status.name && p.error() !== undefined),
+      })),
+    chains: () => chainStatuses(context),
+  });
   const sweeper = startGuestSweeper(application, storage.sql, log, {
     schema,
     inactiveSeconds: config.auth.guestInactiveSeconds,
@@ -144,7 +173,7 @@ export const createGateway = async (
       realtime = startPosBus(
         server,
         {
-          store: storage.events,
+          store: events,
           app: application,
           sql: storage.sql,
           schema,

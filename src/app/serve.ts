@@ -7,6 +7,7 @@ import { startHarvester, type Harvester } from '../harvester/harvester.js';
 import { progressLogger } from '../harvester/progress-log.js';
 import { createGateway } from './gateway.js';
 import { answerClientErrorsInJson } from '../gateway/http/client-errors.js';
+import { createMetrics } from './metrics.js';
 
 export class PortInUse extends Error {
   constructor(readonly port: number) {
@@ -21,22 +22,35 @@ export interface RunningServer {
 }
 
 export const serve = async (config: Config, log: Logger): Promise<RunningServer> => {
-  const storage = await openStorage(config, log);
+  const metrics = createMetrics();
+  const storage = await openStorage(config, log, { onCommitBatch: metrics.observeCommitBatch });
   let gateway;
   try {
-    gateway = await createGateway(storage, config, log);
+    gateway = await createGateway(storage, config, log, { metrics });
   } catch (error) {
     await storage.close();
     throw error;
   }
   // Chains configured: the harvester runs here too (or alone, as `odyssey harvest`).
   let harvester: Harvester | undefined;
+  if (config.chainRegistryFrom && config.chains.length === 0) {
+    log.warn(
+      { variable: config.chainRegistryFrom },
+      `${config.chainRegistryFrom} lists no chains: the harvester does not run`,
+    );
+  }
   if (config.chains.length > 0) {
     try {
-      harvester = await startHarvester(storage.events, config.chains, log, {
-        worldOwnership: { sql: storage.sql },
-        onProgress: progressLogger(log),
-      });
+      harvester = await startHarvester(
+        metrics.instrumentEventStore(storage.events),
+        config.chains,
+        log,
+        {
+          worldOwnership: { sql: storage.sql },
+          health: { sql: storage.sql },
+          onProgress: progressLogger(log),
+        },
+      );
     } catch (error) {
       await gateway.stop();
       await storage.close();

@@ -1,5 +1,6 @@
 import type { Logger } from '../shared/log.js';
 import type { ChainTransfer } from '../domain/chain/events.js';
+import type { EndpointHealth } from '../domain/chain/health.js';
 
 export type { ChainTransfer };
 import type { ChainConfig } from './chain-config.js';
@@ -60,6 +61,8 @@ export interface ChainAdapter {
    * RangeTooLarge.
    */
   readRange(from: number, to: number, balances: boolean): Promise<RangeRead>;
+  /** Each endpoint's health, for the chain's status (an adapter without endpoints: none). */
+  endpoints?(): EndpointHealth[];
   close(): Promise<void>;
 }
 

@@ -7,6 +7,7 @@ import { createEvmAdapter } from './evm/evm-adapter.js';
 import { startChainPipeline, type ChainPipeline, type PipelineOptions } from './pipeline.js';
 import { superviseFollower, type SupervisedFollower } from '../projections/supervisor.js';
 import { worldOwnershipReactor } from './world-ownership.js';
+import { startChainMonitor, type ChainMonitor } from './health/chain-monitor.js';
 
 /** Adapters by chain family: a new family is one more entry. */
 const ADAPTERS: Record<ChainKind, AdapterFactory> = {
@@ -16,11 +17,15 @@ const ADAPTERS: Record<ChainKind, AdapterFactory> = {
 export interface HarvesterOptions extends PipelineOptions {
   /** Where worlds that follow their NFT keep their state; off when absent. */
   worldOwnership?: { sql: SqlClient; schema?: string };
+  /** Where each chain's status is reported for the server (which may be another process). */
+  health?: { sql: SqlClient; schema?: string; everyMs?: number };
 }
 
 export interface Harvester {
   pipelines: readonly ChainPipeline[];
   pipeline(chain: string): ChainPipeline;
+  /** Writes every chain's status report now (when `health` is configured). */
+  report(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -67,6 +72,17 @@ export const startHarvester = async (
     );
     return startChainPipeline(store, chain, adapter, log, options);
   });
+  let monitor: ChainMonitor | undefined;
+  if (options.health) {
+    monitor = await startChainMonitor(pipelines, chains, log, options.health).catch(
+      async (error: unknown) => {
+        await Promise.all(pipelines.map((p) => p.stop()));
+        await Promise.all(adapters.map(({ adapter }) => adapter.close()));
+        await ownership?.stop();
+        throw error;
+      },
+    );
+  }
   return {
     pipelines,
     pipeline: (id) => {
@@ -74,7 +90,11 @@ export const startHarvester = async (
       if (!found) throw new Error(`no chain ${id} is harvested`);
       return found;
     },
+    report: async () => {
+      await monitor?.flush();
+    },
     stop: async () => {
+      await monitor?.stop();
       await Promise.all(pipelines.map((p) => p.stop()));
       await Promise.all(adapters.map(({ adapter }) => adapter.close()));
       await ownership?.stop();

@@ -131,6 +131,7 @@ export const createEvmAdapter = (chain: ChainConfig, log: Logger): ChainAdapter 
         last: last && { number: Number(last.number), hash: last.hash, parentHash: last.parentHash },
       };
     },
+    endpoints: () => rpc.health(),
     close: () => rpc.close(),
   };
 };

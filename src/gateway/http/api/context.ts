@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import type { Application } from '../../../application/application.js';
 import type { CommandEnvelope } from '../../../application/envelope.js';
 import { uuidOfText } from '../../../application/ids.js';
+import type { ChainReport } from '../../../domain/chain/health.js';
 import type { Actor } from '../../../domain/decider.js';
 import type { TableNames } from '../../../projections/projection.js';
 import type { SqlClient } from '../../../storage/sql/sql-client.js';
@@ -21,6 +22,8 @@ export interface ApiContext {
   tokens: TokenService;
   challenges: ChallengeStore;
   consistency: Consistency;
+  /** The harvesters' last reports on their chains (they may run in another process). */
+  chainReports: () => Promise<ChainReport[]>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
