@@ -60,6 +60,8 @@ export const startHarvester = async (
       schema ? { schema } : {},
     );
   }
+  const phases = new Map<string, string>();
+  let monitor: ChainMonitor | undefined;
   const pipelines = adapters.map(({ chain, adapter }) => {
     log.info(
       {
@@ -70,9 +72,18 @@ export const startHarvester = async (
       },
       'harvesting chain',
     );
-    return startChainPipeline(store, chain, adapter, log, options);
+    return startChainPipeline(store, chain, adapter, log, {
+      ...options,
+      onProgress: (progress) => {
+        options.onProgress?.(progress);
+        // A chain that reaches the head or halts is reported now, not at the next look.
+        if (phases.get(progress.chain) !== progress.phase) {
+          phases.set(progress.chain, progress.phase);
+          void monitor?.flush();
+        }
+      },
+    });
   });
-  let monitor: ChainMonitor | undefined;
   if (options.health) {
     monitor = await startChainMonitor(pipelines, chains, log, options.health).catch(
       async (error: unknown) => {
