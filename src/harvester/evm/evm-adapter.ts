@@ -71,7 +71,24 @@ export const createEvmAdapter = (chain: ChainConfig, log: Logger): ChainAdapter 
   const block = (tag: string) => rpc.send<RpcBlock | null>('eth_getBlockByNumber', [tag, false]);
 
   return {
-    connect: () => rpc.checkEndpoints(),
+    connect: async () => {
+      await rpc.checkEndpoints();
+      // A mistyped address, or one on another network, has no code: its transfers would be
+      // silently empty forever. Said once, at start, naming the contract.
+      const codes = await Promise.all(
+        chain.contracts.map((c) =>
+          rpc.send<string>('eth_getCode', [c.address, 'latest']).catch(() => undefined),
+        ),
+      );
+      chain.contracts.forEach((contract, i) => {
+        if (codes[i] !== '0x') return;
+        log.warn(
+          { chain: chain.id, contract: contract.address, name: contract.name, kind: contract.kind },
+          `chain ${chain.id}: contract ${contract.name} (${contract.address}) has no code at the head: ` +
+            'is the address or the chain wrong? Nothing will be read from it until code is there',
+        );
+      });
+    },
     followedHead: async () => {
       if (chain.follow === 'finalized') {
         const finalized = await block('finalized');
