@@ -58,13 +58,17 @@ const observeRequests =
       const route = request.route as { path?: unknown } | undefined;
       // A request whose error left its router has lost its baseUrl (express restores it), not
       // its route: the API's routers are the only ones mounted below the root.
+      const path = typeof route?.path === 'string' ? route.path : undefined;
       const base =
-        request.baseUrl || (request.originalUrl.startsWith(`${API_PREFIX}/`) ? API_PREFIX : '');
+        request.baseUrl ||
+        (request.originalUrl.startsWith(`${API_PREFIX}/`) && !path?.startsWith(API_PREFIX)
+          ? API_PREFIX
+          : '');
       observe({
         method: request.method,
         route:
-          typeof route?.path === 'string'
-            ? `${base}${route.path}`
+          path !== undefined
+            ? `${base}${path}`
             : response.statusCode === 404
               ? 'unmatched'
               : request.baseUrl || 'other',
