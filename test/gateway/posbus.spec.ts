@@ -112,7 +112,8 @@ describe('PosBus', function () {
     await a.join(worldId);
     await b.join(worldId);
     const messagesIn = async () =>
-      ((await (await fetch(`${server.url}/metrics.json`)).json()) as any).posbus.messagesIn as number;
+      ((await (await fetch(`${server.url}/metrics.json`)).json()) as any).posbus
+        .messagesIn as number;
     const at = (x: number) => ({ position: { x, y: 0, z: 0 }, rotation: { x: 0, y: 0, z: 0 } });
     const seenAt = (x: number) => () => b.world!.transforms.get(owner.userId)?.position.x === x;
 
