@@ -126,7 +126,11 @@ export const chainStatuses = async (
   context: Pick<ApiContext, 'sql' | 'table' | 'chainReports'>,
 ): Promise<ChainStatus[]> => {
   const [rows, reports] = await Promise.all([
-    listChains(context.sql, context.table),
+    // A server just started may be asked before the chains projection has made its table.
+    listChains(context.sql, context.table).catch((error: unknown) => {
+      if ((error as { code?: unknown }).code === '42P01') return [];
+      throw error;
+    }),
     context.chainReports(),
   ]);
   const now = Date.now();
