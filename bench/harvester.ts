@@ -18,7 +18,8 @@ import {
   type Anvil,
   type Tx,
 } from '../test/support/anvil.js';
-import { onEachBackend } from './backends.js';
+import { benchDatabaseUrl, onEachBackend } from './backends.js';
+import { PONDER_VERSION, preparePonder, timePonder } from './ponder.js';
 import { report, type Metric, type Results } from './report.js';
 
 /**
@@ -26,7 +27,10 @@ import { report, type Metric, type Results } from './report.js';
  * block 0 into a fresh store with the chains read model running: the time from the start of the
  * harvest until the balances are in the read model (checked against balanceOf at head), and the
  * rate end to end (RPC, decode, append, projection). Beside it, the naive way as the baseline:
- * the same pipeline held to one block per eth_getLogs.
+ * the same pipeline held to one block per eth_getLogs. Then the peer most users would pick instead:
+ * Ponder (bench/ponder.ts) indexing the same contract's transfers into a balances table on the
+ * same chain, on PGlite (its default) and PostgreSQL, timed from its start to balances equal to
+ * balanceOf for every wallet; BENCH_PONDER=off skips it.
  */
 
 const TRANSFERS = Number(process.env.BENCH_TRANSFERS ?? 10_000);
@@ -36,6 +40,7 @@ const metrics: Metric[] = [
   { name: 'harvest to correct balances', unit: 'ms', goal: { backend: 'PG', value: 5000 } },
   { name: 'transfers end to end', unit: 'events/s', goal: { backend: 'PG', value: 2000 } },
   { name: 'blocks', unit: 'blocks/s' },
+  { name: 'peak RSS of the indexer', unit: 'MiB' },
 ];
 
 const mineTransfers = async (anvil: Anvil, token: string) => {
@@ -126,6 +131,17 @@ export const harvesterBench = async () => {
     const naive = config('naive', { initialRange: 1, maxRange: 1 });
     const results: Results = {};
     const columns: string[] = [];
+    const expected = new Map(
+      (
+        await balancesAtHead(
+          anvil,
+          wallets.map((w): [string, string] => [token, w]),
+        )
+      ).map((balance, i) => [wallets[i]!, balance]),
+    );
+    const ponder =
+      process.env.BENCH_PONDER === 'off' ? { skipped: 'BENCH_PONDER=off' } : preparePonder();
+    const ponderSeconds: Record<string, number> = {};
     await onEachBackend(async (client, backend) => {
       for (const [label, chain] of [
         [backend, ranged],
@@ -138,8 +154,38 @@ export const harvesterBench = async () => {
         (results.blocks ??= {})[label] = figures.blocksPerSecond;
         columns.push(label);
       }
+      if ('skipped' in ponder) return;
+      console.error(`  Ponder ${PONDER_VERSION} on ${backend}: indexing`);
+      try {
+        const figures = await timePonder(ponder, {
+          rpc: anvil.url,
+          chainId: 1,
+          token,
+          expected,
+          ...(backend === 'PG' ? { databaseUrl: benchDatabaseUrl } : {}),
+        });
+        const label = `Ponder ${backend}`;
+        ponderSeconds[backend] = figures.seconds;
+        (results['harvest to correct balances'] ??= {})[label] = figures.seconds * 1000;
+        (results['transfers end to end'] ??= {})[label] = TRANSFERS / figures.seconds;
+        (results['peak RSS of the indexer'] ??= {})[label] = figures.peakRssMiB;
+        columns.push(label);
+      } catch (error) {
+        console.error(`  Ponder on ${backend} failed: ${(error as Error).message}`);
+      }
     });
     report(`harvester-${TRANSFERS}`, metrics, columns, results);
+    if ('skipped' in ponder) {
+      console.log(`\nPonder skipped: ${ponder.skipped}`);
+      return;
+    }
+    console.log(`\nPonder ${PONDER_VERSION} beside this harvester (time to correct balances):`);
+    for (const [backend, seconds] of Object.entries(ponderSeconds)) {
+      const ours = (results['harvest to correct balances']?.[backend] ?? NaN) / 1000;
+      console.log(
+        `  ${backend.padEnd(6)} Ponder ${seconds.toFixed(2)} s, ours ${ours.toFixed(2)} s: ours is ${(seconds / ours).toFixed(1)}× faster (goal ≥ 20×)`,
+      );
+    }
   } finally {
     await anvil.stop();
   }

@@ -182,7 +182,7 @@ export const posbusBench = async () => {
       'ws',
       './posbus-worker.ts',
       { url: server.url, worldId: world.id },
-      `${server.url}/metrics`,
+      `${server.url}/metrics.json`,
       server.child.pid!,
       results,
     );

@@ -3,6 +3,11 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from '../domain/asset/image-limits.js';
 import {
+  CHAIN_STATES,
+  DEFAULT_UNREADY_CHAIN_STATES,
+  type ChainState,
+} from '../domain/chain/health.js';
+import {
   ChainConfigError,
   loadChainRegistry,
   type ChainConfig,
@@ -51,6 +56,10 @@ export interface Config {
   textures: TextureConfig;
   /** Chains the harvester follows (HARVESTER_CONFIG file or CHAINS JSON); none: no harvester. */
   chains: ChainConfig[];
+  /** The variable the chain registry came from, when one was set (an empty registry is warned of). */
+  chainRegistryFrom: 'HARVESTER_CONFIG' | 'CHAINS' | undefined;
+  /** Chain states that make /ready answer 503. */
+  readyChainStates: readonly ChainState[];
   /**
    * Wallet addresses (AUDITOR_WALLETS, comma-separated) whose users hold the auditor role: they
    * read the history of every stream.
@@ -198,6 +207,16 @@ const Environment = z.object({
   AUDIT_SEAL_INTERVAL_SECONDS: optional(wholeNumber(0, 31_536_000)),
   AUDIT_ON_MISMATCH: optional(z.enum(['refuse', 'warn'])),
   CHAINS: optional(z.string().min(1)),
+  READY_CHAIN_STATES: optional(
+    z
+      .string()
+      .transform((v) => (v.trim() === 'none' ? [] : v.split(',').map((s) => s.trim())))
+      .pipe(
+        z.array(z.enum(CHAIN_STATES), {
+          message: `must be none or a comma-separated list of ${CHAIN_STATES.join(', ')}`,
+        }),
+      ),
+  ),
   KURRENTDB_URL: optional(
     urlWithScheme([
       'kurrentdb',
@@ -246,6 +265,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
       sealIntervalSeconds: e.AUDIT_SEAL_INTERVAL_SECONDS ?? 3600,
       onMismatch: e.AUDIT_ON_MISMATCH ?? 'refuse',
     },
+    chainRegistryFrom: e.HARVESTER_CONFIG ? 'HARVESTER_CONFIG' : e.CHAINS ? 'CHAINS' : undefined,
+    readyChainStates: e.READY_CHAIN_STATES ?? DEFAULT_UNREADY_CHAIN_STATES,
     port: e.PORT ?? 4000,
     host: e.HOST ?? '0.0.0.0',
     dataDir,

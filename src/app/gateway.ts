@@ -34,6 +34,10 @@ import { connectNatsRelay } from '../gateway/posbus/nats-relay.js';
 import { singleGateway, type GatewayRelay } from '../gateway/posbus/relay.js';
 import { startWorldHub } from '../gateway/posbus/world-hub.js';
 import { CONSOLE_DIST, CONSOLE_PUBLIC } from './console-build.js';
+import { chainStatuses } from '../gateway/http/api/routes/chains.js';
+import { readChainReports } from '../harvester/health/chain-reports.js';
+import { projectionStatus } from '../projections/status.js';
+import { createMetrics, type AppMetrics } from './metrics.js';
 
 export interface Gateway {
   app: Express;
@@ -57,6 +61,8 @@ export interface GatewayOptions {
   relay?: GatewayRelay;
   /** The event log's integrity, reported by /ready. */
   integrity?: () => IntegrityStatus;
+  /** The process's metrics (serve shares them with the harvester); else a registry of its own. */
+  metrics?: AppMetrics;
 }
 
 /**
@@ -70,11 +76,14 @@ export const createGateway = async (
   options: GatewayOptions = {},
 ): Promise<Gateway> => {
   const schema = assertSchemaName(options.schema ?? 'public');
+  const metrics = options.metrics ?? createMetrics();
+  // Appends counted; the store itself stays the caller's to close.
+  const events = metrics.instrumentEventStore(storage.events);
   const projections =
     options.runProjections === false
       ? []
       : PROJECTIONS.map((projection) =>
-          superviseProjection(storage.events, storage.sql, projection, log, { schema }),
+          superviseProjection(events, storage.sql, projection, log, { schema }),
         );
   const secret = loadTokenSecret(config.auth.jwtSecret, config.dataDir);
   const tokens = createTokenService(secret, config.auth.tokenTtlSeconds);
@@ -85,14 +94,14 @@ export const createGateway = async (
     ethereumChainId: config.auth.signInChainId,
   });
   const activity = await openActivity(storage.sql, log, schema);
-  const application = createApplication(storage.events);
+  const application = createApplication(events);
   const context: ApiContext = {
     app: application,
     sql: storage.sql,
     table: liveTables(schema),
     tokens,
     challenges,
-    consistency: createConsistency(storage.events, storage.sql, {
+    consistency: createConsistency(events, storage.sql, {
       schema,
       timeoutMs: config.http.readWaitMs,
     }),
@@ -102,13 +111,14 @@ export const createGateway = async (
       await openSqlSnapshotStore(storage.sql, { schema }),
       { auditorWallets: config.auditorWallets },
     ),
+    chainReports: () => readChainReports(storage.sql, schema),
   };
   const routes = apiRoutes(context);
   const middleware = {
     authenticate: createAuthenticator(tokens, application, activity),
     limiters: createLimiters(config.http),
   };
-  const hub = await startWorldHub(storage.events, log, {
+  const hub = await startWorldHub(events, log, {
     bufferSize: config.posbus.resumeBufferEvents,
   });
   const relay =
@@ -122,18 +132,26 @@ export const createGateway = async (
     http: config.http,
     projectionError: (name) => projections.find((p) => p.name === name)?.error(),
     ...(options.integrity ? { integrity: options.integrity } : {}),
-    metrics: () => {
-      const cpu = process.cpuUsage();
-      const memory = process.memoryUsage();
-      return {
-        process: {
-          cpuMicros: cpu.user + cpu.system,
-          rssBytes: memory.rss,
-          heapUsedBytes: memory.heapUsed,
-          uptimeSeconds: process.uptime(),
-        },
-        posbus: realtime?.metrics() ?? null,
-      };
+    metrics: {
+      prometheus: metrics.scrape,
+      json: () => {
+        const cpu = process.cpuUsage();
+        const memory = process.memoryUsage();
+        return {
+          process: {
+            cpuMicros: cpu.user + cpu.system,
+            rssBytes: memory.rss,
+            heapUsedBytes: memory.heapUsed,
+            uptimeSeconds: process.uptime(),
+          },
+          posbus: realtime?.metrics() ?? null,
+        };
+      },
+      observeRequest: metrics.observeRequest,
+    },
+    chains: {
+      statuses: () => chainStatuses(context),
+      unready: config.readyChainStates,
     },
     api: {
       router: apiRouter(routes, middleware),
@@ -147,6 +165,17 @@ export const createGateway = async (
       }),
     },
   });
+  metrics.readFrom({
+    posbus: () => realtime?.metrics() ?? null,
+    projections: async () =>
+      (await projectionStatus(events, storage.sql, schema, PROJECTIONS)).map((status) => ({
+        ...status,
+        down:
+          status.failure !== null ||
+          projections.some((p) => p.name === status.name && p.error() !== undefined),
+      })),
+    chains: () => chainStatuses(context),
+  });
   const sweeper = startGuestSweeper(application, storage.sql, log, {
     schema,
     inactiveSeconds: config.auth.guestInactiveSeconds,
@@ -158,7 +187,7 @@ export const createGateway = async (
       realtime = startPosBus(
         server,
         {
-          store: storage.events,
+          store: events,
           app: application,
           sql: storage.sql,
           schema,

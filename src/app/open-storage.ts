@@ -40,14 +40,21 @@ const openKurrentDb = async (url: string, log: Logger) => {
   return openKurrentDbEventStore(url, { log });
 };
 
-export const openStorage = async (config: Config, log: Logger): Promise<Storage> => {
+export const openStorage = async (
+  config: Config,
+  log: Logger,
+  hooks: { onCommitBatch?: (appends: number) => void } = {},
+): Promise<Storage> => {
   const { sql, describe: readModels } = await openReadModelDatabase(config, log);
   let blobs: BlobStore | undefined;
   try {
     blobs = await openBlobStore(config.blobs);
     const events = config.kurrentDbUrl
       ? await openKurrentDb(config.kurrentDbUrl, log)
-      : await openSqlEventStore(sql);
+      : await openSqlEventStore(
+          sql,
+          hooks.onCommitBatch ? { onCommitBatch: hooks.onCommitBatch } : {},
+        );
     const opened = blobs;
     return {
       events,

@@ -9,6 +9,7 @@ import { progressLogger } from '../harvester/progress-log.js';
 import { createGateway } from './gateway.js';
 import { ensureConsoleBuilt } from './console-build.js';
 import { answerClientErrorsInJson } from '../gateway/http/client-errors.js';
+import { createMetrics } from './metrics.js';
 
 export class PortInUse extends Error {
   constructor(readonly port: number) {
@@ -24,7 +25,8 @@ export interface RunningServer {
 
 export const serve = async (config: Config, log: Logger): Promise<RunningServer> => {
   await ensureConsoleBuilt(log);
-  const opened = await openStorage(config, log);
+  const metrics = createMetrics();
+  const opened = await openStorage(config, log, { onCommitBatch: metrics.observeCommitBatch });
   // Before anything can write: the log since the last seal is verified, and every writer goes
   // through the store that refuses writes once the log has failed its check.
   let integrity: Integrity;
@@ -37,7 +39,7 @@ export const serve = async (config: Config, log: Logger): Promise<RunningServer>
   const storage: Storage = { ...opened, events: integrity.events };
   let gateway;
   try {
-    gateway = await createGateway(storage, config, log, { integrity: integrity.status });
+    gateway = await createGateway(storage, config, log, { integrity: integrity.status, metrics });
   } catch (error) {
     await integrity.stop();
     await storage.close();
@@ -45,12 +47,24 @@ export const serve = async (config: Config, log: Logger): Promise<RunningServer>
   }
   // Chains configured: the harvester runs here too (or alone, as `odyssey harvest`).
   let harvester: Harvester | undefined;
+  if (config.chainRegistryFrom && config.chains.length === 0) {
+    log.warn(
+      { variable: config.chainRegistryFrom },
+      `${config.chainRegistryFrom} lists no chains: the harvester does not run`,
+    );
+  }
   if (config.chains.length > 0) {
     try {
-      harvester = await startHarvester(storage.events, config.chains, log, {
-        worldOwnership: { sql: storage.sql },
-        onProgress: progressLogger(log),
-      });
+      harvester = await startHarvester(
+        metrics.instrumentEventStore(storage.events),
+        config.chains,
+        log,
+        {
+          worldOwnership: { sql: storage.sql },
+          health: { sql: storage.sql },
+          onProgress: progressLogger(log),
+        },
+      );
     } catch (error) {
       await gateway.stop();
       await integrity.stop();

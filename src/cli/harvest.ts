@@ -16,6 +16,8 @@ export const harvestAction = async () => {
   try {
     const harvester = await startHarvester(storage.events, config.chains, log, {
       worldOwnership: { sql: storage.sql },
+      // Read by `odyssey serve` (/api/v1/chains, /ready, /metrics), which may run elsewhere.
+      health: { sql: storage.sql },
       onProgress: harvestProgressPrinter(),
     });
     const shutdown = async (signal: string) => {

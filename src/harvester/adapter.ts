@@ -1,6 +1,7 @@
 import type { Logger } from '../shared/log.js';
 import type { ChainIdentity, ChainTransfer, TokenMetadata } from '../domain/chain/events.js';
 import type { ChainConfig, ContractConfig } from './chain-config.js';
+import type { EndpointHealth } from '../domain/chain/health.js';
 
 export type { ChainIdentity, ChainTransfer, TokenMetadata };
 
@@ -74,6 +75,8 @@ export interface ChainAdapter {
   readRange(from: number, to: number, wanted: RangeWanted): Promise<RangeRead>;
   /** A token's name, symbol and decimals as its contract tells them (null for each it lacks). */
   tokenMetadata(contract: ContractConfig): Promise<TokenMetadata>;
+  /** Each endpoint's health, for the chain's status (an adapter without endpoints: none). */
+  endpoints?(): EndpointHealth[];
   close(): Promise<void>;
 }
 

@@ -9,6 +9,7 @@ import { checkChainIdentity } from './identity.js';
 import { startChainPipeline, type ChainPipeline, type PipelineOptions } from './pipeline.js';
 import { superviseFollower, type SupervisedFollower } from '../projections/supervisor.js';
 import { worldOwnershipReactor } from './world-ownership.js';
+import { startChainMonitor, type ChainMonitor } from './health/chain-monitor.js';
 
 /** Adapters by chain family: a new family is one more entry. */
 const ADAPTERS: Record<ChainKind, AdapterFactory> = {
@@ -18,11 +19,15 @@ const ADAPTERS: Record<ChainKind, AdapterFactory> = {
 export interface HarvesterOptions extends PipelineOptions {
   /** Where worlds that follow their NFT keep their state; off when absent. */
   worldOwnership?: { sql: SqlClient; schema?: string };
+  /** Where each chain's status is reported for the server (which may be another process). */
+  health?: { sql: SqlClient; schema?: string; everyMs?: number };
 }
 
 export interface Harvester {
   pipelines: readonly ChainPipeline[];
   pipeline(chain: string): ChainPipeline;
+  /** Writes every chain's status report now (when `health` is configured). */
+  report(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -69,6 +74,8 @@ export const startHarvester = async (
       schema ? { schema } : {},
     );
   }
+  const phases = new Map<string, string>();
+  let monitor: ChainMonitor | undefined;
   const pipelines = adapters.map(({ chain, adapter }, i) => {
     log.info(
       {
@@ -79,8 +86,29 @@ export const startHarvester = async (
       },
       'harvesting chain',
     );
-    return startChainPipeline(store, chain, adapter, log, { ...options, identity: identities[i] });
+    return startChainPipeline(store, chain, adapter, log, {
+      ...options,
+      identity: identities[i],
+      onProgress: (progress) => {
+        options.onProgress?.(progress);
+        // A chain that reaches the head or halts is reported now, not at the next look.
+        if (phases.get(progress.chain) !== progress.phase) {
+          phases.set(progress.chain, progress.phase);
+          void monitor?.flush();
+        }
+      },
+    });
   });
+  if (options.health) {
+    monitor = await startChainMonitor(pipelines, chains, log, options.health).catch(
+      async (error: unknown) => {
+        await Promise.all(pipelines.map((p) => p.stop()));
+        await Promise.all(adapters.map(({ adapter }) => adapter.close()));
+        await ownership?.stop();
+        throw error;
+      },
+    );
+  }
   return {
     pipelines,
     pipeline: (id) => {
@@ -88,7 +116,11 @@ export const startHarvester = async (
       if (!found) throw new Error(`no chain ${id} is harvested`);
       return found;
     },
+    report: async () => {
+      await monitor?.flush();
+    },
     stop: async () => {
+      await monitor?.stop();
       await Promise.all(pipelines.map((p) => p.stop()));
       await Promise.all(adapters.map(({ adapter }) => adapter.close()));
       await ownership?.stop();

@@ -1,7 +1,7 @@
 import type { Logger } from '../shared/log.js';
-import { WrongExpectedVersion } from '../storage/event-store/errors.js';
+import { DuplicateEventId, WrongExpectedVersion } from '../storage/event-store/errors.js';
 import type { EventStore } from '../storage/event-store/port.js';
-import type { ChainAdapter, ChainIdentity } from './adapter.js';
+import { ChainUnreachable, type ChainAdapter, type ChainIdentity } from './adapter.js';
 import type { ChainConfig } from './chain-config.js';
 import type { ChainPosition } from './checkpoint.js';
 import { createChainLedger } from './ledger/chain-ledger.js';
@@ -72,17 +72,29 @@ export const startChainPipeline = (
   /** Failed steps in a row: the pause before the next grows with them. */
   let failures = 0;
   let lastError: string | undefined;
+  /** The last step failed on every endpoint: the chain's RPC is down until a step succeeds. */
+  let rpcProblem: string | undefined;
+  /** For the chain's status: whether it has reached the head, and since when it is behind. */
+  let reachedHead = false;
+  let behindSince: number | null = null;
+  /** Another writer's appends to this chain's stream seen so far (told once, at info). */
+  let lostRaces = 0;
   const startedAt = Date.now();
   const idleWaiters: Array<{ after: number; resolve: () => void; reject: (e: Error) => void }> = [];
   let wakeUp: AbortController = new AbortController();
 
   const progress = (phase: ChainProgress['phase']) => {
-    if (!options.onProgress) return;
+    if (phase === 'live') {
+      reachedHead = true;
+      behindSince = null;
+    } else if (phase === 'backfill' && behindSince === null) {
+      behindSince = Date.now();
+    }
     const backfilling = sourcesStatus(
       ledger.position().sources ?? {},
       ledger.position().nativeBalances,
     ).filter((s) => s.status === 'backfilling');
-    options.onProgress({
+    options.onProgress?.({
       chain: chain.id,
       block: ledger.position().tip?.number ?? chain.startBlock - 1,
       head,
@@ -156,6 +168,7 @@ export const startChainPipeline = (
     for await (const fact of syncChain(sync)) {
       await handle(fact);
       lastError = undefined;
+      rpcProblem = undefined;
       failures = 0;
       if (stop.signal.aborted || ledger.position().halted) return;
     }
@@ -178,14 +191,23 @@ export const startChainPipeline = (
         else await follow();
       } catch (error) {
         if (stop.signal.aborted) break;
+        if (error instanceof WrongExpectedVersion || error instanceof DuplicateEventId) {
+          // Another harvester on this chain wrote these blocks first: nothing is lost or doubled
+          // (ids and revisions see to that). Worth one line, not a warning with a stack per race.
+          lostRaces++;
+          (lostRaces === 1 ? log.info : log.debug).call(
+            log,
+            { chain: chain.id, races: lostRaces },
+            'another harvester appended to this chain first; reloading its stream and going on',
+          );
+          await ledger.load().catch(() => undefined);
+          await sleep(chain.pollMs, stop.signal);
+          continue;
+        }
         failures++;
         lastError = (error as Error).message;
-        if (error instanceof WrongExpectedVersion) {
-          log.warn({ chain: chain.id }, 'another writer appended to the chain stream; reloading');
-          await ledger.load().catch(() => undefined);
-        } else {
-          log.warn({ chain: chain.id, err: error, failures }, 'harvest step failed; retrying');
-        }
+        if (error instanceof ChainUnreachable) rpcProblem = error.message;
+        log.warn({ chain: chain.id, err: error, failures }, 'harvest step failed; retrying');
         await sleep(Math.min(30_000, chain.pollMs * 2 ** Math.min(failures, 8)), stop.signal);
       }
     }
@@ -217,6 +239,10 @@ export const startChainPipeline = (
       lastError,
       /** Each contract's and followed wallet's progress: `backfilling` with blocks left, `live`. */
       sources: sourcesStatus(ledger.position().sources ?? {}, ledger.position().nativeBalances),
+      rpcProblem,
+      reachedHead,
+      behindSince,
+      endpoints: adapter.endpoints?.() ?? [],
     }),
     stop: async () => {
       stop.abort();

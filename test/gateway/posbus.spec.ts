@@ -111,7 +111,8 @@ describe('PosBus', function () {
     await a.join(worldId);
     await b.join(worldId);
     const messagesIn = async () =>
-      ((await (await fetch(`${server.url}/metrics`)).json()) as any).posbus.messagesIn as number;
+      ((await (await fetch(`${server.url}/metrics.json`)).json()) as any).posbus
+        .messagesIn as number;
     const at = (x: number) => ({ position: { x, y: 0, z: 0 }, rotation: { x: 0, y: 0, z: 0 } });
     const seenAt = (x: number) => () => b.world!.transforms.get(owner.userId)?.position.x === x;
 
@@ -333,19 +334,19 @@ describe('PosBus', function () {
     const { owner, worldId } = await worldWithObject(api);
     const client = await connect(owner.token);
     await assert.rejects(client.join('00000000-0000-4000-8000-000000000000'), /world_not_found/);
-    const before = (await (await fetch(`${server.url}/metrics`)).json()) as any;
+    const before = (await (await fetch(`${server.url}/metrics.json`)).json()) as any;
     await client.join(worldId);
     client.world!.position = '99999999999999999999/99999999999999999999';
     client.drop();
     const resumed = await client.resume();
     assert.equal(resumed.recovered, false);
     assert.ok('objects' in resumed && Array.isArray(resumed.objects));
-    const after = (await (await fetch(`${server.url}/metrics`)).json()) as any;
+    const after = (await (await fetch(`${server.url}/metrics.json`)).json()) as any;
     assert.equal(after.posbus.resumeMisses, before.posbus.resumeMisses + 1);
   });
 
   it('serves its figures at /metrics', async () => {
-    const metrics = (await (await fetch(`${server.url}/metrics`)).json()) as any;
+    const metrics = (await (await fetch(`${server.url}/metrics.json`)).json()) as any;
     assert.ok(metrics.posbus.messagesIn > 0);
     assert.ok(metrics.posbus.resumeHits >= 1);
     assert.equal(typeof metrics.posbus.tickMsP99, 'number');
@@ -403,7 +404,7 @@ describe('PosBus with a client that stops reading', function () {
       // Live attribute changes of 200 KB each: far more than the sleeper's socket buffers hold.
       const poster = 'x'.repeat(200_000);
       const kicked = async () =>
-        ((await (await fetch(`${server.url}/metrics`)).json()) as any).posbus.kicks >= 1;
+        ((await (await fetch(`${server.url}/metrics.json`)).json()) as any).posbus.kicks >= 1;
       for (let i = 0; i < 60 && !(await kicked()); i++) {
         const set = await api.request(
           'PUT',
@@ -421,7 +422,7 @@ describe('PosBus with a client that stops reading', function () {
       sleeper.resumeReading();
       const [code] = await sleeperClosed;
       assert.ok([CloseCode.resume, 1006].includes(code), `closed with ${code}`);
-      const metrics = (await (await fetch(`${server.url}/metrics`)).json()) as any;
+      const metrics = (await (await fetch(`${server.url}/metrics.json`)).json()) as any;
       assert.ok(metrics.posbus.skippedFrames > 0, 'position frames to the sleeper were skipped');
       // The watcher kept getting (nearly) every tick meanwhile. Counted against the ticks the
       // server numbered in that time, not against the clock: a busy machine slows the ticks
@@ -476,7 +477,7 @@ describe('PosBus resume after a long gap', function () {
       // Once the gateway has seen the last spawn, the first ones have left its two-event buffer.
       let hubAt = '';
       await until(() => {
-        void fetch(`${server.url}/metrics`)
+        void fetch(`${server.url}/metrics.json`)
           .then((r) => r.json())
           .then((m: any) => (hubAt = m.posbus.hub.lastPosition ?? ''));
         return hubAt >= last;

@@ -70,7 +70,10 @@ describe('harvester: worlds follow the Odyssey world NFT', function () {
         ),
       ],
       silent,
-      { worldOwnership: { sql, schema: ownershipSchema } },
+      {
+        worldOwnership: { sql, schema: ownershipSchema },
+        health: { sql, schema: server.schema },
+      },
     );
   });
 

@@ -9,7 +9,9 @@ import { projectionStatus } from '../../projections/status.js';
 import type { EventStore } from '../../storage/event-store/port.js';
 import type { SqlClient } from '../../storage/sql/sql-client.js';
 import type { HttpConfig } from './http-config.js';
+import type { ChainState } from '../../domain/chain/health.js';
 import { API_PREFIX } from './api/api.js';
+import type { ChainStatus } from './api/routes/chains.js';
 import { ApiError, errorBody, errorHandler } from './api/errors.js';
 import { consoleRouter } from './console-router.js';
 
@@ -25,8 +27,19 @@ export interface AppParts {
    * Writes refused make the server not ready; a failure in warn mode is reported only.
    */
   integrity?: () => { ok: boolean; writes: 'allowed' | 'refused' };
-  /** Live figures of the real-time gateway, served at /metrics. */
-  metrics: () => Record<string, unknown>;
+  metrics: {
+    /** Prometheus text, served at /metrics. */
+    prometheus: () => Promise<{ contentType: string; body: string }>;
+    /** The live figures of the real-time gateway as JSON, served at /metrics.json. */
+    json: () => Record<string, unknown>;
+    /** Told of every answered request (route as declared, not the raw path). */
+    observeRequest?: RequestObserver;
+  };
+  chains: {
+    statuses: () => Promise<ChainStatus[]>;
+    /** Chain states that make /ready answer 503. */
+    unready: readonly ChainState[];
+  };
   api: {
     router: Router;
     document: object;
@@ -37,6 +50,43 @@ export interface AppParts {
   consoleFolders?: readonly string[];
 }
 
+export type RequestObserver = (request: {
+  method: string;
+  route: string;
+  status: number;
+  seconds: number;
+}) => void;
+
+/** Counts and times each request by its route (`/api/v1/worlds/:id`), never by its raw path. */
+const observeRequests =
+  (observe: RequestObserver) =>
+  (request: express.Request, response: express.Response, next: express.NextFunction) => {
+    const started = process.hrtime.bigint();
+    response.once('finish', () => {
+      const route = request.route as { path?: unknown } | undefined;
+      // A request whose error left its router has lost its baseUrl (express restores it), not
+      // its route: the API's routers are the only ones mounted below the root.
+      const path = typeof route?.path === 'string' ? route.path : undefined;
+      const base =
+        request.baseUrl ||
+        (request.originalUrl.startsWith(`${API_PREFIX}/`) && !path?.startsWith(API_PREFIX)
+          ? API_PREFIX
+          : '');
+      observe({
+        method: request.method,
+        route:
+          path !== undefined
+            ? `${base}${path}`
+            : response.statusCode === 404
+              ? 'unmatched'
+              : request.baseUrl || 'other',
+        status: response.statusCode,
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+      });
+    });
+    next();
+  };
+
 /** The HTTP app: health, the REST API under /api/v1, its OpenAPI document and Swagger UI. */
 export const createApp = ({
   storage,
@@ -45,12 +95,14 @@ export const createApp = ({
   projectionError,
   integrity,
   metrics,
+  chains,
   api,
   consoleFolders = [],
 }: AppParts): Express => {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', http.trustProxyHops);
+  if (metrics.observeRequest) app.use(observeRequests(metrics.observeRequest));
   app.use(
     pinoHttp({
       logger: log,
@@ -65,7 +117,8 @@ export const createApp = ({
       },
       // Health checks every few seconds would drown the log.
       autoLogging: {
-        ignore: (request) => ['/health', '/ready', '/metrics'].includes(request.url ?? ''),
+        ignore: (request) =>
+          ['/health', '/ready', '/metrics', '/metrics.json'].includes(request.url ?? ''),
       },
       customLogLevel: (_request, response, error) =>
         error || response.statusCode >= 500
@@ -98,9 +151,11 @@ export const createApp = ({
 
   app.get('/ready', async (_req, res) => {
     try {
-      const [head, statuses] = await Promise.all([
+      const [head, statuses, chainStatuses] = await Promise.all([
         storage.events.headPosition(),
         projectionStatus(storage.events, storage.sql, 'public', PROJECTIONS),
+        // Before the chains read model has its tables there is no chain to tell of.
+        chains.statuses().catch(() => []),
       ]);
       const projections = statuses.map((status) => ({
         name: status.name,
@@ -112,20 +167,43 @@ export const createApp = ({
       }));
       const logIntegrity = integrity?.();
       const failed = projections.some((p) => 'error' in p) || logIntegrity?.writes === 'refused';
-      res.status(failed ? 503 : 200).json({
-        status: failed ? 'degraded' : 'ready',
+      const chainsNotReady = chainStatuses.filter((c) => chains.unready.includes(c.status));
+      const ready = !failed && chainsNotReady.length === 0;
+      res.status(ready ? 200 : 503).json({
+        status: ready ? 'ready' : 'degraded',
         eventStore: { kind: storage.events.kind, head },
         ...(logIntegrity ? { integrity: logIntegrity } : {}),
         readModels: { reachable: true },
         projections,
+        chains: chainStatuses.map((c) => ({
+          id: c.id,
+          status: c.status,
+          ready: !chains.unready.includes(c.status),
+          ...(c.reason ? { reason: c.reason } : {}),
+          head: c.head,
+          lastBlock: c.lastBlock,
+          lagBlocks: c.lagBlocks,
+          lagSeconds: c.lagSeconds,
+          ...(c.backfill ? { backfill: c.backfill } : {}),
+          endpointsUp: c.endpoints.filter((e) => e.up).length,
+          endpoints: c.endpoints.length,
+        })),
       });
     } catch (error) {
       res.status(503).json(errorBody('not_ready', (error as Error).message));
     }
   });
 
-  app.get('/metrics', (_req, res) => {
-    res.json(metrics());
+  app.get('/metrics', async (_req, res) => {
+    try {
+      const { contentType, body } = await metrics.prometheus();
+      res.type(contentType).send(body);
+    } catch (error) {
+      res.status(500).json(errorBody('metrics_failed', (error as Error).message));
+    }
+  });
+  app.get('/metrics.json', (_req, res) => {
+    res.json(metrics.json());
   });
 
   app.get(`${API_PREFIX}/openapi.json`, (_req, res) => {

@@ -173,7 +173,24 @@ export const createEvmAdapter = (chain: ChainConfig, log: Logger): ChainAdapter 
   };
 
   return {
-    connect: () => rpc.checkEndpoints(),
+    connect: async () => {
+      await rpc.checkEndpoints();
+      // A mistyped address, or one on another network, has no code: its transfers would be
+      // silently empty forever. Said once, at start, naming the contract.
+      const codes = await Promise.all(
+        chain.contracts.map((c) =>
+          rpc.send<string>('eth_getCode', [c.address, 'latest']).catch(() => undefined),
+        ),
+      );
+      chain.contracts.forEach((contract, i) => {
+        if (codes[i] !== '0x') return;
+        log.warn(
+          { chain: chain.id, contract: contract.address, name: contract.name, kind: contract.kind },
+          `chain ${chain.id}: contract ${contract.name} (${contract.address}) has no code at the head: ` +
+            'is the address or the chain wrong? Nothing will be read from it until code is there',
+        );
+      });
+    },
     identity: async () => {
       const genesis = await block('0x0');
       if (!genesis) throw new Error(`chain ${chain.id}: the node has no genesis block`);
@@ -263,6 +280,7 @@ export const createEvmAdapter = (chain: ChainConfig, log: Logger): ChainAdapter 
         decimals: places,
       };
     },
+    endpoints: () => rpc.health(),
     close: () => rpc.close(),
   };
 };

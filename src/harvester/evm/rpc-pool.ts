@@ -5,6 +5,7 @@ import {
   type JsonRpcPayload,
   type JsonRpcResult,
 } from 'ethers';
+import type { EndpointHealth } from '../../domain/chain/health.js';
 import type { Logger } from '../../shared/log.js';
 import { ChainUnreachable, RangeTooLarge } from '../adapter.js';
 
@@ -79,6 +80,11 @@ interface Endpoint {
   provider: FetchJsonRpcProvider;
   failures: number;
   restingUntil: number;
+  /** For the chain's health report. */
+  errors: number;
+  lastError: string | null;
+  lastErrorAt: number | null;
+  lastOkAt: number | null;
 }
 
 /** Messages providers use to refuse a range (Alchemy, Infura, QuickNode, Ankr, erpc, geth …). */
@@ -143,6 +149,10 @@ export const openRpcPool = (options: RpcPoolOptions) => {
     provider: new FetchJsonRpcProvider(url, options.timeoutMs, network),
     failures: 0,
     restingUntil: 0,
+    errors: 0,
+    lastError: null,
+    lastErrorAt: null,
+    lastOkAt: null,
   }));
   let preferred = 0;
 
@@ -173,6 +183,7 @@ export const openRpcPool = (options: RpcPoolOptions) => {
       try {
         const result = await call(endpoint.provider);
         endpoint.failures = 0;
+        endpoint.lastOkAt = Date.now();
         preferred = index;
         return result;
       } catch (error) {
@@ -180,6 +191,9 @@ export const openRpcPool = (options: RpcPoolOptions) => {
         if (isRangeRefusal(text)) throw new RangeTooLarge(suggestedSpan(text), text.slice(0, 300));
         // Calls batched together fail together: one failure of the endpoint, not one per call.
         const now = Date.now();
+        endpoint.errors++;
+        endpoint.lastError = text.slice(0, 200);
+        endpoint.lastErrorAt = now;
         if (endpoint.restingUntil <= now) {
           endpoint.failures++;
           const rest = Math.min(MAX_REST_MS, backoffMs * 1.5 ** (endpoint.failures - 1));
@@ -216,9 +230,25 @@ export const openRpcPool = (options: RpcPoolOptions) => {
       Promise.all(calls.map(([method, params]) => provider.send(method, params))),
     );
 
+  const iso = (at: number | null) => (at === null ? null : new Date(at).toISOString());
+
   return {
     send,
     sendTogether,
+    /** Each endpoint's health, by host only (a URL's path or query often holds an API key). */
+    health: (): EndpointHealth[] =>
+      endpoints.map((e) => {
+        const host = URL.canParse(e.url) ? new URL(e.url).host : 'invalid';
+        return {
+          host,
+          up: e.failures === 0,
+          failuresInARow: e.failures,
+          errors: e.errors,
+          lastError: e.lastError?.replaceAll(e.url, host) ?? null,
+          lastErrorAt: iso(e.lastErrorAt),
+          lastOkAt: iso(e.lastOkAt),
+        };
+      }),
     /** Each endpoint must answer with the configured chain id; at least one must answer. */
     checkEndpoints: async () => {
       const answers = await Promise.all(

@@ -59,6 +59,8 @@ export interface SqlEventStoreOptions {
    * transaction. Off, every append is its own transaction.
    */
   commitBatching?: boolean;
+  /** Told how many appends share each transaction (for the group-commit metric). */
+  onCommitBatch?: (appends: number) => void;
   testHooks?: {
     afterBegin?: (tx: SqlQueryable) => Promise<void>;
     beforeCommit?: (tx: SqlQueryable) => Promise<void>;
@@ -321,6 +323,7 @@ export const openSqlEventStore = async (
   };
 
   const runBatch = (commands: AppendCommand[]) => {
+    options.onCommitBatch?.(commands.length);
     const execute = (db: SqlQueryable) =>
       commands.length === 1 ? appendOne(db, commands[0]!) : appendSeveral(db, commands);
     const hooks = options.testHooks;

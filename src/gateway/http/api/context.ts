@@ -4,6 +4,7 @@ import type { Application } from '../../../application/application.js';
 import type { Audit } from '../../../application/history/audit.js';
 import type { CommandEnvelope } from '../../../application/envelope.js';
 import { uuidOfText } from '../../../application/ids.js';
+import type { ChainReport } from '../../../domain/chain/health.js';
 import type { Actor } from '../../../domain/decider.js';
 import type { TableNames } from '../../../projections/projection.js';
 import type { SqlClient } from '../../../storage/sql/sql-client.js';
@@ -24,6 +25,8 @@ export interface ApiContext {
   consistency: Consistency;
   /** History and state as of a past point. */
   audit: Audit;
+  /** The harvesters' last reports on their chains (they may run in another process). */
+  chainReports: () => Promise<ChainReport[]>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -16,6 +16,7 @@ import {
 } from '../../../../projections/chains/queries.js';
 import { decodeCursor, pageOf } from '../cursor.js';
 import { walletsOf } from '../../../../projections/users/queries.js';
+import { CHAIN_STATES, reportAsSeen, type ChainState } from '../../../../domain/chain/health.js';
 import { ApiError } from '../errors.js';
 import type { ApiContext } from '../context.js';
 import { route, type Route } from '../route.js';
@@ -23,17 +24,53 @@ import { AfterQuery, PageQuery, Wallet, page } from '../schemas.js';
 
 /** What the harvester read from the chains: chains, balances, NFT owners. Read models only. */
 
+const Endpoint = z
+  .object({
+    host: z.string().meta({ description: 'The endpoint’s host (its path may hold an API key)' }),
+    up: z.boolean().meta({ description: 'False while its last request failed' }),
+    failuresInARow: z.number().int(),
+    errors: z.number().int().meta({ description: 'Failed requests since the harvester started' }),
+    lastError: z.string().nullable(),
+    lastErrorAt: z.string().nullable(),
+    lastOkAt: z.string().nullable(),
+  })
+  .meta({ id: 'ChainEndpoint' });
+
+const Backfill = z
+  .object({
+    fromBlock: z.number().int(),
+    block: z.number().int().meta({ description: 'The last block processed' }),
+    toBlock: z.number().int().meta({ description: 'The head the backfill is reading up to' }),
+    percent: z.number(),
+  })
+  .meta({ id: 'ChainBackfill' });
+
 const Chain = z
   .object({
     id: z.string(),
     chainId: z.number().int().nullable(),
     lastBlock: z.number().int().nullable().meta({ description: 'The last block processed' }),
     lastBlockHash: z.string().nullable(),
-    status: z.enum(['following', 'halted']),
+    status: z.enum(CHAIN_STATES).meta({
+      description:
+        'backfilling (reading history; see backfill), following (at the head), lagging (behind ' +
+        'the head for over a minute), rpc_down (no endpoint answers), halted (a reorg deeper ' +
+        'than its limit; see reason), stopped (no harvester has reported on it lately)',
+    }),
+    reason: z.string().nullable().meta({ description: 'Why it is not following' }),
     haltedReason: z.string().nullable(),
+    head: z.number().int().nullable().meta({ description: 'The followed head, as last read' }),
+    lagBlocks: z.number().int().nullable(),
+    lagSeconds: z
+      .number()
+      .nullable()
+      .meta({ description: 'How long the last block processed has been behind the head' }),
+    backfill: Backfill.nullable(),
+    endpoints: z.array(Endpoint),
     transfers: z.number().int(),
     reorgs: z.number().int(),
-    updatedAt: z.string(),
+    updatedAt: z.string().nullable().meta({ description: 'When its last event was projected' }),
+    reportedAt: z.string().nullable().meta({ description: 'When a harvester last reported on it' }),
     lastBlockTime: z
       .string()
       .nullable()
@@ -204,6 +241,66 @@ const toBalance = (row: BalanceRow): z.output<typeof Balance> => ({
   chainBlock: orNull(row.chain_block),
 });
 
+export type ChainStatus = z.output<typeof Chain>;
+
+/**
+ * Every chain with its status: the chain's stream (through the read model) says what happened
+ * (a halt stays a halt), the harvester's last report how it is going; a report not renewed in
+ * time means no harvester runs it (`stopped`).
+ */
+export const chainStatuses = async (
+  context: Pick<ApiContext, 'sql' | 'table' | 'chainReports'>,
+): Promise<ChainStatus[]> => {
+  const [rows, reports] = await Promise.all([
+    // A server just started may be asked before the chains projection has made its table.
+    listChains(context.sql, context.table).catch((error: unknown) => {
+      if ((error as { code?: unknown }).code === '42P01') return [];
+      throw error;
+    }),
+    context.chainReports(),
+  ]);
+  const now = Date.now();
+  const ids = [...new Set([...rows.map((r) => r.chain), ...reports.map((r) => r.chain)])];
+  return ids.sort().map((id) => {
+    const r = rows.find((row) => row.chain === id);
+    const found = reports.find((report) => report.chain === id);
+    const report = found && reportAsSeen(found, now);
+    // The stream's ChainHalted is the truth; a report only says how the harvester is.
+    const halted = r?.status === 'halted';
+    const status: ChainState = halted ? 'halted' : (report?.state ?? 'stopped');
+    return {
+      id,
+      chainId: r?.chain_id ?? null,
+      lastBlock: r ? orNull(r.last_block) : null,
+      lastBlockHash: r?.last_hash ?? null,
+      status,
+      reason: halted
+        ? (r.halted_reason ?? null)
+        : report
+          ? report.reason
+          : 'no harvester has reported on this chain',
+      haltedReason: r?.halted_reason ?? null,
+      head: report?.head ?? null,
+      lagBlocks: report?.lagBlocks ?? null,
+      lagSeconds: report?.lagSeconds ?? null,
+      backfill: status === 'backfilling' ? (report?.backfill ?? null) : null,
+      endpoints: report?.endpoints ?? [],
+      transfers: r ? Number(r.transfers) : 0,
+      reorgs: r?.reorgs ?? 0,
+      updatedAt: r ? new Date(r.updated_at).toISOString() : null,
+      reportedAt: report?.reportedAt ?? null,
+      lastBlockTime: r?.last_block_time ? new Date(r.last_block_time).toISOString() : null,
+      genesisHash: r?.genesis_hash ?? null,
+      sources: (r?.sources ?? []).map((source) => ({
+        kind: source.kind,
+        address: source.address,
+        status: source.status,
+        backfill: source.backfill,
+      })),
+    };
+  });
+};
+
 export const chainRoutes = (context: ApiContext): Route[] => {
   /** A followed contract, or 404. */
   const contractOf = async (chain: string, address: string) => {
@@ -336,37 +433,14 @@ export const chainRoutes = (context: ApiContext): Route[] => {
       method: 'get',
       path: '/chains',
       operationId: 'listChains',
-      summary: 'The chains the harvester follows, with the last block each has processed',
+      summary: 'The chains the harvester follows: status, head, lag, backfill progress, endpoints',
       tags: ['chains'],
       auth: 'none',
       query: AfterQuery,
       responses: { 200: { description: 'Chains', schema: z.object({ items: z.array(Chain) }) } },
       handle: async ({ query }) => {
         await context.consistency.waitFor(['chains'], query.after);
-        const rows = await listChains(context.sql, context.table);
-        return {
-          body: {
-            items: rows.map((r) => ({
-              id: r.chain,
-              chainId: r.chain_id,
-              lastBlock: orNull(r.last_block),
-              lastBlockHash: r.last_hash,
-              status: r.status,
-              haltedReason: r.halted_reason,
-              transfers: Number(r.transfers),
-              reorgs: r.reorgs,
-              updatedAt: new Date(r.updated_at).toISOString(),
-              lastBlockTime: r.last_block_time ? new Date(r.last_block_time).toISOString() : null,
-              genesisHash: r.genesis_hash,
-              sources: (r.sources ?? []).map((source) => ({
-                kind: source.kind,
-                address: source.address,
-                status: source.status,
-                backfill: source.backfill,
-              })),
-            })),
-          },
-        };
+        return { body: { items: await chainStatuses(context) } };
       },
     }),
     route({
