@@ -43,6 +43,8 @@ const mayNameTypesOf = (from, ...to) => ({
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'data/'] },
+  // The launcher is plain JavaScript run by Node.
+  { files: ['bin/**/*.js'], languageOptions: { globals: { process: 'readonly' } } },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
