@@ -138,6 +138,8 @@ export const createGateway = async (
     inactiveSeconds: config.auth.guestInactiveSeconds,
     everyMs: 60_000,
   });
+  const deletionsHeard = new AbortController();
+  const watchingDeletions = application.user.watchDeletions(deletionsHeard.signal);
   return {
     app,
     attachRealtime: (server) => {
@@ -171,6 +173,8 @@ export const createGateway = async (
       await relay.close();
       await hub.stop();
       sweeper.stop();
+      deletionsHeard.abort();
+      await watchingDeletions;
       await activity.flush();
       await Promise.all(projections.map((projection) => projection.stop()));
     },
