@@ -52,6 +52,8 @@ export default tseslint.config(
       'test-artifacts/',
     ],
   },
+  // The launcher is plain JavaScript run by Node.
+  { files: ['bin/**/*.js'], languageOptions: { globals: { process: 'readonly' } } },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -8,6 +8,7 @@ import type { SqlClient } from '../src/storage/sql/sql-client.js';
 import { openSqlEventStore } from '../src/storage/sql/sql-event-store.js';
 import { onEachBackend } from './backends.js';
 import { report, type Metric, type Results } from './report.js';
+import { peakRss, rssMiB } from './memory.js';
 import { timed } from './stats.js';
 
 const TOTAL = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -132,11 +133,33 @@ const metrics: Metric[] = [
   { name: 'rebuild, objects alone', unit: 'events/s' },
   { name: 'rebuild, users alone', unit: 'events/s' },
   {
+    name: 'floor: plain read of the log',
+    unit: 'events/s',
+  },
+  { name: 'rebuild vs floor', unit: '%' },
+  {
     name: 'event-loop delay p99 during rebuild',
     unit: 'ms',
     goal: { backend: 'PGlite', value: 50 },
   },
+  { name: 'RSS peak during rebuild', unit: 'MiB', goal: { backend: 'PGlite', value: 500 } },
+  { name: 'RSS after rebuild', unit: 'MiB', goal: { backend: 'PGlite', value: 250 } },
 ];
+
+/** The least a rebuild could take: reading every event's row once, decoding nothing. */
+const plainRead = async (client: SqlClient, schema: string) => {
+  const page = 10_000;
+  let after = 0;
+  for (;;) {
+    const rows = await client.query<{ position: number }>(
+      `SELECT global_position AS position, type, data, metadata FROM "${schema}".es_events
+        WHERE global_position > $1 ORDER BY global_position LIMIT ${page}`,
+      [after],
+    );
+    if (rows.length === 0) return;
+    after = rows[rows.length - 1]!.position;
+  }
+};
 
 const measure = async (client: SqlClient, results: Results, backend: string) => {
   const schema = `bench_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
@@ -147,6 +170,10 @@ const measure = async (client: SqlClient, results: Results, backend: string) => 
     // fresh rows' visibility settled, a cost that would otherwise fall on whichever pass reads first.
     await client.exec(`VACUUM ANALYZE "${schema}".es_events`);
     console.error(`  ${backend}: ${generated.toLocaleString('en-US')} events; rebuilding`);
+    const floor = await timed(() => plainRead(client, schema));
+    (results['floor: plain read of the log'] ??= {})[backend] = (generated / floor) * 1000;
+    const peak = peakRss();
+    peak.reset();
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
     const rebuild = (projections: typeof PROJECTIONS) =>
@@ -160,6 +187,10 @@ const measure = async (client: SqlClient, results: Results, backend: string) => 
     loop.disable();
     (results['rebuild, all projections'] ??= {})[backend] = (generated / all) * 1000;
     (results['event-loop delay p99 during rebuild'] ??= {})[backend] = loop.percentile(99) / 1e6;
+    (results['rebuild vs floor'] ??= {})[backend] = (floor / all) * 100;
+    (results['RSS peak during rebuild'] ??= {})[backend] = peak.read();
+    global.gc?.();
+    (results['RSS after rebuild'] ??= {})[backend] = rssMiB();
     // Each alone, to see which one costs what: the rate is over the whole log, which each reads.
     for (const projection of PROJECTIONS) {
       const ms = await timed(() => rebuild([projection]));

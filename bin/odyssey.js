@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// The command runs the TypeScript sources through tsx, so `npm start` needs no build step.
 // Production images run the compiled `dist/cli/main.js` instead (see Dockerfile).
-import { register } from 'tsx/esm/api';
+import { compiledEntry } from './compiled.js';
 
-register();
-await import('../src/cli/main.ts');
+await import(await compiledEntry('cli/main'));

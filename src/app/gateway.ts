@@ -181,6 +181,8 @@ export const createGateway = async (
     inactiveSeconds: config.auth.guestInactiveSeconds,
     everyMs: 60_000,
   });
+  const deletionsHeard = new AbortController();
+  const watchingDeletions = application.user.watchDeletions(deletionsHeard.signal);
   return {
     app,
     attachRealtime: (server) => {
@@ -214,6 +216,8 @@ export const createGateway = async (
       await relay.close();
       await hub.stop();
       sweeper.stop();
+      deletionsHeard.abort();
+      await watchingDeletions;
       await activity.flush();
       await Promise.all(projections.map((projection) => projection.stop()));
     },

@@ -58,13 +58,6 @@ export const handleUserCommand = (
   envelope: CommandEnvelope,
 ) => bus.handle(userAggregate(bus), userStream(command.data.userId), [command], envelope);
 
-/**
- * Whether the user exists and was not deleted, from the last event of their stream: a deletion
- * is always the last, so this holds from the moment it is written, unlike a read model.
- */
-export const userIsActive = async (bus: CommandBus, userId: string) =>
-  (await userStatus(bus, userId)) === 'active';
-
 /** Whether the user never was, is, or was deleted: from the last event of their stream alone. */
 export const userStatus = async (bus: CommandBus, userId: string): Promise<UserStatus> => {
   const [last] = await bus.store.readStream(userStream(userId), {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import PQueue from 'p-queue';
-import sharp, { type OutputInfo } from 'sharp';
+import type { OutputInfo, Sharp, SharpOptions } from 'sharp';
 import type { Asset, RecordTexture, StoredAsset, Texture } from '../../domain/asset/asset.js';
 import { contentIdOfDigest } from '../../domain/asset/content-id.js';
 import {
@@ -83,8 +83,25 @@ const BYTES_PER_CHANNEL: Record<string, number> = {
   dpcomplex: 16,
 };
 
+type SharpFactory = (input: string | Buffer, options: SharpOptions) => Sharp;
+let loadedSharp: Promise<SharpFactory> | undefined;
+
+/**
+ * sharp is loaded at the first image, not at start: libvips costs about 25 MiB resident, which a
+ * server that is never sent an image need not pay. One thread per scaling (the texture queue
+ * decides how many run), and no cache: each source is scaled once per width, so a cache would
+ * only hold memory.
+ */
+const loadSharp = (): Promise<SharpFactory> =>
+  (loadedSharp ??= import('sharp').then(({ default: sharp }) => {
+    sharp.concurrency(1);
+    sharp.cache(false);
+    return sharp;
+  }));
+
 /** What the image's header says, without decoding its pixels. */
 export const readImageHeader = async (input: string | Buffer): Promise<ImageHeader> => {
+  const sharp = await loadSharp();
   const { autoOrient, channels, depth } = await sharp(input, {
     limitInputPixels: false,
   }).metadata();
@@ -122,16 +139,13 @@ export const createTextureMaker = (
   blobs: BlobStore,
   options: TextureOptions,
 ) => {
-  // One thread per scaling (the queue decides how many run), and no cache: each source is
-  // scaled once per width, so a cache would only hold memory.
-  sharp.concurrency(1);
-  sharp.cache(false);
   const queue = new PQueue({ concurrency: options.concurrency });
   const inFlight = new Map<string, Promise<Texture>>();
   const widthsRead = new Map<string, number>();
 
   const scale = async (asset: StoredAsset, source: Buffer, header: ImageHeader, width: number) => {
     const output = OUTPUT[asset.contentType] ?? PNG;
+    const sharp = await loadSharp();
     try {
       return await sharp(source, {
         failOn: 'error',

@@ -1,6 +1,8 @@
 import { PGlite, types } from '@electric-sql/pglite';
 import type { Transaction } from '@electric-sql/pglite';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { hasDatabase, initialiseDatabase } from './pglite-initdb.js';
+import { pgliteSettings } from './pglite-settings.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
 
 const parsers = { [types.INT8]: (value: string) => Number(value) };
@@ -21,7 +23,12 @@ export const openPgliteClient = async (dataDir?: string): Promise<SqlClient> => 
   const lock: DataDirLock | undefined = dataDir ? lockDataDir(dataDir) : undefined;
   let db: PGlite;
   try {
-    db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), parsers });
+    if (dataDir && !hasDatabase(dataDir)) await initialiseDatabase(dataDir);
+    db = await PGlite.create({
+      ...(dataDir ? { dataDir } : {}),
+      parsers,
+      startParams: [...PGlite.defaultStartParams, ...pgliteSettings.flatMap((s) => ['-c', s])],
+    });
   } catch (error) {
     lock?.release();
     throw error;

@@ -62,7 +62,7 @@ const Attribute = z
   })
   .meta({ id: 'Attribute' });
 
-const toObject = (row: ObjectRow): z.output<typeof WorldObject> => ({
+export const toObject = (row: ObjectRow): z.output<typeof WorldObject> => ({
   id: row.object_id,
   worldId: row.world_id,
   parentId: row.parent_id,
