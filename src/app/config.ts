@@ -41,6 +41,8 @@ export interface Config {
     visibleCap: number;
     /** NATS server shared by several gateways (positions, presence, locks); none when alone. */
     natsUrl: string | undefined;
+    /** Which gateways on a shared NATS close out each other's lapsed presence leases. */
+    cluster: string;
   };
   http: HttpConfig;
   blobs: BlobConfig;
@@ -137,6 +139,11 @@ const Environment = z.object({
   POSBUS_CELL_SIZE: optional(wholeNumber(1, 100_000)),
   POSBUS_VISIBLE_CAP: optional(wholeNumber(1, 10_000)),
   NATS_URL: optional(urlWithScheme(['nats', 'tls'])),
+  POSBUS_CLUSTER: optional(
+    z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
+      message: 'must be 1 to 64 letters, digits, - or _',
+    }),
+  ),
   BLOB_STORE: optional(z.enum(['disk', 's3'])),
   BLOB_DIR: optional(z.string().min(1)),
   S3_ENDPOINT: optional(urlWithScheme(['http', 'https'])),
@@ -220,6 +227,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
       cellSize: e.POSBUS_CELL_SIZE ?? 32,
       visibleCap: e.POSBUS_VISIBLE_CAP ?? 100,
       natsUrl: e.NATS_URL,
+      cluster: e.POSBUS_CLUSTER ?? 'odyssey',
     },
     http: {
       corsOrigins:

@@ -28,6 +28,7 @@ import {
   type PosBusOptions,
 } from '../gateway/posbus/server.js';
 import { connectNatsRelay } from '../gateway/posbus/nats-relay.js';
+import { openSqlLeases } from '../gateway/posbus/presence-lease.js';
 import { singleGateway, type GatewayRelay } from '../gateway/posbus/relay.js';
 import { startWorldHub } from '../gateway/posbus/world-hub.js';
 
@@ -101,7 +102,11 @@ export const createGateway = async (
   });
   const relay =
     options.relay ??
-    (config.posbus.natsUrl ? await connectNatsRelay(config.posbus.natsUrl, log) : singleGateway);
+    (config.posbus.natsUrl
+      ? await connectNatsRelay(config.posbus.natsUrl, log, { cluster: config.posbus.cluster })
+      : singleGateway);
+  // Presence leases: in NATS with the relay, else in the database beside the read models.
+  const leases = relay.leases ? undefined : await openSqlLeases(storage.sql, schema);
   let realtime: PosBus | undefined;
   const app = createApp({
     storage,
@@ -152,6 +157,7 @@ export const createGateway = async (
           hub,
           log,
           relay,
+          ...(leases ? { leases } : {}),
         },
         {
           ...DEFAULT_POSBUS_OPTIONS,

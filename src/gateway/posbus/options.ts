@@ -18,6 +18,8 @@ export interface PosBusOptions {
   visibleCap: number;
   /** During a drag, at most one recorded move per this many milliseconds (besides the end). */
   dragPersistEveryMs: number;
+  /** How often the presence lease is renewed and lapsed ones are looked for (tests shorten it). */
+  leaseRenewEveryMs?: number;
 }
 
 export const DEFAULT_POSBUS_OPTIONS: PosBusOptions = {

@@ -70,6 +70,7 @@ export const worldRooms = (
     session.stopListening?.();
     const left = leaveRoom(session);
     room.sessions.delete(session);
+    ctx.presenceChanged();
     await releaseLocksOf(ctx, room, left);
     broadcastPresence(ctx, room, { joined: [], left: [left.index] });
     relay.publishPresence(room.id, { joined: [], left: [left.index] });
@@ -172,6 +173,7 @@ export const worldRooms = (
     broadcastPresence(ctx, room, joined);
     outbox.send(to, encode(ServerOp.presence, joined));
     room.sessions.add(member);
+    ctx.presenceChanged();
     relay.publishPresence(room.id, joined);
     for (const [objectId, holder] of room.locks)
       outbox.send(to, encode(ServerOp.lock, { objectId, holder }));
