@@ -35,6 +35,10 @@ export interface Config {
     tickHz: number;
     /** Recent events kept for clients that reconnect; an older gap gets a fresh snapshot. */
     resumeBufferEvents: number;
+    /** The same buffer's bounds in bytes and age; events larger than `largeEventBytes` stay out. */
+    resumeBufferBytes: number;
+    resumeBufferSeconds: number;
+    largeEventBytes: number;
     /** Side of an interest cell in world units: a client sees its cell and the eight around. */
     cellSize: number;
     /** About how many other users a client is sent positions of (whole cells, nearest first). */
@@ -136,6 +140,9 @@ const Environment = z.object({
   TRUST_PROXY_HOPS: optional(wholeNumber(0, 10)),
   POSBUS_TICK_HZ: optional(wholeNumber(1, 30)),
   POSBUS_RESUME_BUFFER_EVENTS: optional(wholeNumber(1, 10_000_000)),
+  POSBUS_RESUME_BUFFER_BYTES: optional(wholeNumber(1024, 2 ** 40)),
+  POSBUS_RESUME_BUFFER_SECONDS: optional(wholeNumber(1, 86_400)),
+  POSBUS_LARGE_EVENT_BYTES: optional(wholeNumber(256, 2 ** 30)),
   POSBUS_CELL_SIZE: optional(wholeNumber(1, 100_000)),
   POSBUS_VISIBLE_CAP: optional(wholeNumber(1, 10_000)),
   NATS_URL: optional(urlWithScheme(['nats', 'tls'])),
@@ -224,6 +231,9 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     posbus: {
       tickHz: e.POSBUS_TICK_HZ ?? 10,
       resumeBufferEvents: e.POSBUS_RESUME_BUFFER_EVENTS ?? 20_000,
+      resumeBufferBytes: e.POSBUS_RESUME_BUFFER_BYTES ?? 32 * MiB,
+      resumeBufferSeconds: e.POSBUS_RESUME_BUFFER_SECONDS ?? 600,
+      largeEventBytes: e.POSBUS_LARGE_EVENT_BYTES ?? 16 * 1024,
       cellSize: e.POSBUS_CELL_SIZE ?? 32,
       visibleCap: e.POSBUS_VISIBLE_CAP ?? 100,
       natsUrl: e.NATS_URL,

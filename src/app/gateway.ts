@@ -99,6 +99,9 @@ export const createGateway = async (
   };
   const hub = await startWorldHub(storage.events, log, {
     bufferSize: config.posbus.resumeBufferEvents,
+    bufferBytes: config.posbus.resumeBufferBytes,
+    bufferAgeMs: config.posbus.resumeBufferSeconds * 1000,
+    largeEventBytes: config.posbus.largeEventBytes,
   });
   const relay =
     options.relay ??

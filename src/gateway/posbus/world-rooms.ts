@@ -83,9 +83,12 @@ export const worldRooms = (
       );
   };
 
-  /** Whether a client's resume position is one of this log's, and no later than the hub has seen. */
-  const validResumePosition = async (position: string) => {
-    if (!hub.covers(position)) return false;
+  /**
+   * Whether a client's resume position is one of this log's, no later than the hub has seen, and
+   * the world's events since are all buffered (a gap with large ones gets a snapshot instead).
+   */
+  const validResumePosition = async (position: string, worldId: string) => {
+    if (!hub.covers(position, worldId)) return false;
     const seen = hub.metrics().lastPosition;
     if (seen === undefined || isAfter(position as Position, seen as Position)) return false;
     try {
@@ -127,7 +130,7 @@ export const worldRooms = (
     let recovered: boolean | undefined;
     let catchUp: WireEvent[];
     let snapshot;
-    if (resumeFrom && (await validResumePosition(resumeFrom))) {
+    if (resumeFrom && (await validResumePosition(resumeFrom, worldId))) {
       counters.resumeHits++;
       recovered = true;
       catchUp = (await hub.eventsAfter(worldId, resumeFrom)).events;
