@@ -57,7 +57,6 @@ export const startPosBus = (
   const relay = deps.relay ?? singleGateway;
   const counters = newCounters();
   let lastIndex = 0;
-  let presence: ReturnType<typeof startPresenceKeeper> | undefined;
   const shared = {
     options,
     relay,
@@ -66,6 +65,7 @@ export const startPosBus = (
     commands: posBusCommands(app),
     log,
     nextIndex: () => ++lastIndex,
+    // Called only once connections come, after the keeper below has started.
     presenceChanged: () => presence?.changed(),
   };
   const rooms = worldRooms(shared, { store, sql, schema, hub });
@@ -85,7 +85,7 @@ export const startPosBus = (
 
   const gatewayId = randomUUID().replaceAll('-', '');
   const leases = relay.leases ?? deps.leases;
-  presence = leases
+  const presence = leases
     ? startPresenceKeeper({
         gatewayId,
         leases,
