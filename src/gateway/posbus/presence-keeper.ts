@@ -79,7 +79,7 @@ export const startPresenceKeeper = (deps: {
       soon = setTimeout(() => {
         soon = undefined;
         if (!stopped) running = running.then(() => renewOnly());
-      }, 250);
+      }, 1_000);
       soon.unref();
     },
     /** The gateway stopped cleanly (its users' leaves are recorded): its lease goes. */
