@@ -178,6 +178,19 @@ describe('PosBus presence leases', function () {
     await b.join(worldId);
     b.sendTransform(at(1, 2));
     await until(() => a.world!.transforms.has(visitor.userId), 'the visitor placed');
+    // The lease lists both (it is renewed within a second of a join).
+    let listed = 0;
+    await until(() => {
+      void fetch(`${first.url}/metrics`)
+        .then(
+          (r) => r.json() as Promise<{ posbus: { presenceLease?: { sessionsListed: number } } }>,
+        )
+        .then(
+          (m: { posbus: { presenceLease?: { sessionsListed: number } } }) =>
+            (listed = m.posbus.presenceLease?.sessionsListed ?? 0),
+        );
+      return listed >= 2;
+    }, 'the lease to list both sessions');
     await first.stop('SIGKILL');
     servers.splice(servers.indexOf(first), 1);
     for (const c of clients.splice(0)) c.drop();

@@ -48,6 +48,7 @@ export interface Gauges {
   relay: 'nats' | 'none';
   usersOnOtherGateways: number;
   hub: unknown;
+  presenceLease: unknown;
 }
 
 /** Message rates since the previous reading, and everything counted so far. */

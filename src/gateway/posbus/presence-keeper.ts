@@ -40,6 +40,7 @@ export const startPresenceKeeper = (deps: {
       await commands.closeOutSession(gateway, s);
     }
     await leases.release(gateway);
+    status.closedOut += sessions.length;
     log.info(
       { gateway, sessions: sessions.length, by: gatewayId },
       'lapsed PosBus lease closed out',
@@ -50,7 +51,7 @@ export const startPresenceKeeper = (deps: {
   let stopped = false;
   const round = async () => {
     try {
-      await leases.renew(gatewayId, sessionsHere());
+      await renew();
       for (const lapsed of await leases.claimLapsed(gatewayId))
         await closeOut(lapsed.gatewayId, lapsed.sessions);
     } catch (error) {
@@ -58,10 +59,18 @@ export const startPresenceKeeper = (deps: {
       log.warn({ err: error }, 'PosBus presence lease round failed');
     }
   };
+  /** What the lease last said, for /metrics: how many sessions it listed, and when. */
+  const status = { store: leases.kind, sessionsListed: 0, renewedAt: 0, closedOut: 0 };
+  const renew = async () => {
+    const sessions = sessionsHere();
+    await leases.renew(gatewayId, sessions);
+    status.sessionsListed = sessions.length;
+    status.renewedAt = Date.now();
+  };
   const renewOnly = () =>
-    leases
-      .renew(gatewayId, sessionsHere())
-      .catch((error: unknown) => log.warn({ err: error }, 'PosBus presence lease not renewed'));
+    renew().catch((error: unknown) =>
+      log.warn({ err: error }, 'PosBus presence lease not renewed'),
+    );
   const timer = setInterval(
     () => {
       if (!stopped) running = running.then(round);
@@ -73,6 +82,7 @@ export const startPresenceKeeper = (deps: {
   let soon: NodeJS.Timeout | undefined;
 
   return {
+    status: () => ({ ...status }),
     /** Someone joined or left: the lease lists them within a moment, not only at the next round. */
     changed: () => {
       if (stopped || soon) return;

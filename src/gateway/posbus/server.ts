@@ -123,6 +123,7 @@ export const startPosBus = (
           0,
         ),
         hub: hub.metrics(),
+        presenceLease: presence?.status(),
       }),
     stop: () => (stopped ??= stopAll()),
   };
