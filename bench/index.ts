@@ -2,6 +2,7 @@ import { assetsBench } from './assets.js';
 import { auditBench } from './audit.js';
 import { eventStoreBench } from './eventstore.js';
 import { harvesterBench } from './harvester.js';
+import { posbusMemoryBench } from './posbus-memory.js';
 import { posbusBench } from './posbus.js';
 import { projectionsBench } from './projections.js';
 import { restBench } from './rest.js';
@@ -11,6 +12,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   projections: projectionsBench,
   rest: restBench,
   posbus: posbusBench,
+  'posbus-memory': posbusMemoryBench,
   assets: assetsBench,
   harvester: harvesterBench,
   audit: auditBench,

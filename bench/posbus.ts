@@ -32,11 +32,19 @@ const metrics: Metric[] = [
   { name: 'position frames skipped', unit: 'frames' },
   { name: 'server tick time p99 (all frames written)', unit: 'ms' },
   { name: 'clients closed by the server (kicks)', unit: 'clients' },
+  { name: 'resume buffer (bytes-bounded) at the end', unit: 'KB' },
+  { name: 'clients seen lagging by their acks', unit: 'clients' },
 ];
 
 interface ServerMetrics {
   process: { cpuMicros: number; rssBytes: number };
-  posbus: { skippedFrames: number; tickMsP99?: number; kicks?: number };
+  posbus: {
+    skippedFrames: number;
+    tickMsP99?: number;
+    kicks?: number;
+    lagged?: number;
+    hub?: { bufferedBytes?: number };
+  };
 }
 interface WorkerReport {
   kind: string;
@@ -127,6 +135,9 @@ const loadAndMeasure = async (
   put(metrics[6]!, after.posbus.skippedFrames);
   if (after.posbus.tickMsP99 !== undefined) put(metrics[7]!, after.posbus.tickMsP99);
   if (after.posbus.kicks !== undefined) put(metrics[8]!, after.posbus.kicks);
+  if (after.posbus.hub?.bufferedBytes !== undefined)
+    put(metrics[9]!, after.posbus.hub.bufferedBytes / 1024);
+  if (after.posbus.lagged !== undefined) put(metrics[10]!, after.posbus.lagged);
 };
 
 /** The Socket.IO baseline gateway in its own process; resolves with its URL. */

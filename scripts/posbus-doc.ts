@@ -10,12 +10,7 @@ import {
 } from '../src/client/wire/catalog.js';
 import { WIRE_EVENT_DOCS } from '../src/client/wire/events.js';
 import { ClientOp, CloseCode, ServerOp } from '../src/client/wire/protocol.js';
-import {
-  MESSAGE_CLASS,
-  MESSAGE_CLASS_DOCS,
-  RATE_BUDGETS,
-  type MessageClass,
-} from '../src/client/wire/rate-budgets.js';
+import { MESSAGE_CLASS, RATE_BUDGETS, type RateClass } from '../src/client/wire/rate-budgets.js';
 
 /**
  * docs/posbus.md's tables come from the protocol's definitions in code (src/client/wire): the
@@ -79,15 +74,22 @@ export const GENERATED: Record<string, () => string> = {
     ),
   'rate-budgets': () =>
     table(
-      ['class', 'messages', 'tokens per second', 'burst'],
-      entries(RATE_BUDGETS).map(
-        ([name, budget]: [MessageClass, (typeof RATE_BUDGETS)[MessageClass]]) => [
-          name,
-          MESSAGE_CLASS_DOCS[name],
-          String(budget.ratePerSecond),
-          String(budget.burst),
-        ],
-      ),
+      [
+        'class',
+        'messages',
+        'tokens per second',
+        'burst',
+        'closed above, per second',
+        'a dropped one',
+      ],
+      entries(RATE_BUDGETS).map(([name, budget]: [RateClass, (typeof RATE_BUDGETS)[RateClass]]) => [
+        name,
+        budget.ops.map((op) => `\`${CLIENT_MESSAGE_DOCS[op].name}\``).join(', '),
+        String(budget.perSecond),
+        String(budget.burst),
+        String(budget.closeAbovePerSecond),
+        budget.whenDropped,
+      ]),
     ),
 };
 

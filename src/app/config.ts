@@ -40,12 +40,18 @@ export interface Config {
     tickHz: number;
     /** Recent events kept for clients that reconnect; an older gap gets a fresh snapshot. */
     resumeBufferEvents: number;
+    /** The same buffer's bounds in bytes and age; events larger than `largeEventBytes` stay out. */
+    resumeBufferBytes: number;
+    resumeBufferSeconds: number;
+    largeEventBytes: number;
     /** Side of an interest cell in world units: a client sees its cell and the eight around. */
     cellSize: number;
     /** About how many other users a client is sent positions of (whole cells, nearest first). */
     visibleCap: number;
     /** NATS server shared by several gateways (positions, presence, locks); none when alone. */
     natsUrl: string | undefined;
+    /** Which gateways on a shared NATS close out each other's lapsed presence leases. */
+    cluster: string;
   };
   http: HttpConfig;
   blobs: BlobConfig;
@@ -160,9 +166,17 @@ const Environment = z.object({
   TRUST_PROXY_HOPS: optional(wholeNumber(0, 10)),
   POSBUS_TICK_HZ: optional(wholeNumber(1, 30)),
   POSBUS_RESUME_BUFFER_EVENTS: optional(wholeNumber(1, 10_000_000)),
+  POSBUS_RESUME_BUFFER_BYTES: optional(wholeNumber(1024, 2 ** 40)),
+  POSBUS_RESUME_BUFFER_SECONDS: optional(wholeNumber(1, 86_400)),
+  POSBUS_LARGE_EVENT_BYTES: optional(wholeNumber(256, 2 ** 30)),
   POSBUS_CELL_SIZE: optional(wholeNumber(1, 100_000)),
   POSBUS_VISIBLE_CAP: optional(wholeNumber(1, 10_000)),
   NATS_URL: optional(urlWithScheme(['nats', 'tls'])),
+  POSBUS_CLUSTER: optional(
+    z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
+      message: 'must be 1 to 64 letters, digits, - or _',
+    }),
+  ),
   BLOB_STORE: optional(z.enum(['disk', 's3'])),
   BLOB_DIR: optional(z.string().min(1)),
   S3_ENDPOINT: optional(urlWithScheme(['http', 'https'])),
@@ -285,9 +299,13 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     posbus: {
       tickHz: e.POSBUS_TICK_HZ ?? 10,
       resumeBufferEvents: e.POSBUS_RESUME_BUFFER_EVENTS ?? 20_000,
+      resumeBufferBytes: e.POSBUS_RESUME_BUFFER_BYTES ?? 32 * MiB,
+      resumeBufferSeconds: e.POSBUS_RESUME_BUFFER_SECONDS ?? 600,
+      largeEventBytes: e.POSBUS_LARGE_EVENT_BYTES ?? 16 * 1024,
       cellSize: e.POSBUS_CELL_SIZE ?? 32,
       visibleCap: e.POSBUS_VISIBLE_CAP ?? 100,
       natsUrl: e.NATS_URL,
+      cluster: e.POSBUS_CLUSTER ?? 'odyssey',
     },
     http: {
       corsOrigins:

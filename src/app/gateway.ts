@@ -31,6 +31,7 @@ import {
   type PosBusOptions,
 } from '../gateway/posbus/server.js';
 import { connectNatsRelay } from '../gateway/posbus/nats-relay.js';
+import { openSqlLeases } from '../gateway/posbus/presence-lease.js';
 import { singleGateway, type GatewayRelay } from '../gateway/posbus/relay.js';
 import { startWorldHub } from '../gateway/posbus/world-hub.js';
 import { CONSOLE_DIST, CONSOLE_PUBLIC } from './console-build.js';
@@ -120,10 +121,17 @@ export const createGateway = async (
   };
   const hub = await startWorldHub(events, log, {
     bufferSize: config.posbus.resumeBufferEvents,
+    bufferBytes: config.posbus.resumeBufferBytes,
+    bufferAgeMs: config.posbus.resumeBufferSeconds * 1000,
+    largeEventBytes: config.posbus.largeEventBytes,
   });
   const relay =
     options.relay ??
-    (config.posbus.natsUrl ? await connectNatsRelay(config.posbus.natsUrl, log) : singleGateway);
+    (config.posbus.natsUrl
+      ? await connectNatsRelay(config.posbus.natsUrl, log, { cluster: config.posbus.cluster })
+      : singleGateway);
+  // Presence leases: in NATS with the relay, else in the database beside the read models.
+  const leases = relay.leases ? undefined : await openSqlLeases(storage.sql, schema);
   let realtime: PosBus | undefined;
   const app = createApp({
     consoleFolders: [CONSOLE_DIST, CONSOLE_PUBLIC],
@@ -197,6 +205,7 @@ export const createGateway = async (
           hub,
           log,
           relay,
+          ...(leases ? { leases } : {}),
         },
         {
           ...DEFAULT_POSBUS_OPTIONS,

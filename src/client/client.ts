@@ -17,7 +17,9 @@ import {
   decodeBody,
   encode,
   MalformedFrame,
+  ACK_EVERY_MS,
   PROTOCOL_VERSION,
+  encodeAck,
   ServerOp,
   TRANSFORMS_HEADER_BYTES,
   type DurableEvent,
@@ -30,7 +32,7 @@ import {
   type WorldResumed,
   type WorldSnapshot,
 } from './wire/protocol.js';
-import { RATE_BUDGETS, type MessageClass, type TokenBucket } from './wire/rate-budgets.js';
+import { CLIENT_BUDGETS, type MessageClass, type TokenBucket } from './wire/rate-budgets.js';
 import {
   DOWNSTREAM_RECORD_BYTES,
   decodeTransformRecords,
@@ -173,6 +175,15 @@ export class PosBusClient extends EventEmitter<PosBusClientEvents> {
   state: ConnectionState = 'connecting';
 
   private socket: WebSocketLike | undefined;
+  /** Ticks acknowledged on this connection (the server stops positions to a client that lags). */
+  private acks: {
+    lastSentAt: number;
+    pending: number | undefined;
+    timer?: ReturnType<typeof setTimeout>;
+  } = {
+    lastSentAt: 0,
+    pending: undefined,
+  };
   private readonly endpoint: string;
   private readonly WebSocketImpl: WebSocketConstructor;
   private readonly backoff: BackoffOptions | undefined;
@@ -207,7 +218,7 @@ export class PosBusClient extends EventEmitter<PosBusClientEvents> {
             ...DEFAULT_BACKOFF,
             ...(typeof options.reconnect === 'object' ? options.reconnect : {}),
           };
-    this.outgoing = new Outgoing(options.budgets ?? RATE_BUDGETS);
+    this.outgoing = new Outgoing(options.budgets ?? CLIENT_BUDGETS);
   }
 
   /** The WebSocket class used when the options name none (the Node entry sets `ws` on Node 20). */
@@ -280,7 +291,29 @@ export class PosBusClient extends EventEmitter<PosBusClientEvents> {
     if (this.socket?.readyState === OPEN) this.socket.send(frame);
   }
 
+  /**
+   * Acknowledges the newest tick applied: at once when the last ack is ACK_EVERY_MS old, else
+   * once that much time has passed, so at most two a second go out (the `ack` budget is 10).
+   */
+  private acknowledge(tick: number) {
+    this.acks.pending = tick;
+    if (this.acks.timer) return;
+    const wait = this.acks.lastSentAt + ACK_EVERY_MS - Date.now();
+    const send = () => {
+      this.acks.timer = undefined;
+      if (this.acks.pending === undefined) return;
+      this.write(encodeAck(this.acks.pending));
+      this.acks.pending = undefined;
+      this.acks.lastSentAt = Date.now();
+    };
+    if (wait <= 0) send();
+    else this.acks.timer = setTimeout(send, wait);
+  }
+
   private closed(code: number, reason: string) {
+    // An ack of a tick from the old connection would be an invalid frame on the next one.
+    clearTimeout(this.acks.timer);
+    this.acks = { lastSentAt: 0, pending: undefined };
     this.outgoing.pause();
     for (const waiter of this.waiters.splice(0))
       waiter.reject(new Error(`closed ${code}: ${reason}`));
@@ -389,6 +422,7 @@ export class PosBusClient extends EventEmitter<PosBusClientEvents> {
     const header = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
     const tick = header.getUint32(1, true);
     const sentAt = header.getFloat64(5, true);
+    this.acknowledge(tick);
     if (this.options.decodeTransforms === false) {
       const count = (frame.byteLength - TRANSFORMS_HEADER_BYTES) / DOWNSTREAM_RECORD_BYTES;
       this.emit('transforms', tick, [], sentAt, frame.byteLength, count);

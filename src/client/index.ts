@@ -54,8 +54,10 @@ export type { JsonValue, SpawnPoint, Transform, Vec3 } from './wire/geometry.js'
 export type { AvatarTransform } from './wire/transforms.js';
 export { ERROR_CODE_DOCS, type ErrorCode } from './wire/catalog.js';
 export {
+  CLIENT_BUDGETS,
   MESSAGE_CLASS,
   RATE_BUDGETS,
   type MessageClass,
+  type RateClass,
   type TokenBucket,
 } from './wire/rate-budgets.js';

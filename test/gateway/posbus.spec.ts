@@ -289,7 +289,7 @@ describe('PosBus', function () {
 
     const flooder = await connect((await signIn(api)).token);
     const closedFlood = flooder.waitFor('close');
-    for (let i = 0; i < 100; i++) flooder.sendRaw(new Uint8Array([0x03, 0x80]));
+    for (let i = 0; i < 150; i++) flooder.sendRaw(new Uint8Array([0x03, 0x80]));
     assert.equal((await closedFlood)[0], CloseCode.tooManyMessages);
 
     const edit = nextEvent(bystander, 'ObjectRenamed');

@@ -36,6 +36,15 @@ export const CLIENT_MESSAGE_DOCS: Readonly<Record<keyof typeof ClientOp, Message
     body: '`{objectId}`: take the object to drag it; only a user who may edit it, one holder at a time',
   },
   unlock: { name: 'unlock', body: '`{objectId}`: give it back (only its holder)' },
+  ack: {
+    name: 'ack',
+    body:
+      '5 bytes, not msgpack: the type byte, then the u32 tick (little-endian) of the newest `transforms` frame ' +
+      'applied. Send one at most every 500 ms while frames arrive (the shipped client does): a client whose ' +
+      'frames stay unacknowledged for 2 s gets no positions until it acknowledges the last one sent, then a ' +
+      'keyframe. A client that never acks is judged by its socket buffer instead. Reset after a reconnect: ' +
+      'an ack of a tick not sent on this connection is an invalid frame',
+  },
   objectTransform: {
     name: 'object_transform',
     body:

@@ -17,7 +17,32 @@ export const ClientOp = {
   lock: 0x06,
   unlock: 0x07,
   objectTransform: 0x08,
+  /**
+   * The tick of the newest `transforms` frame the client has applied: type, then u32 tick (little
+   * endian), 5 bytes. Send one at least every ACK_EVERY_MS while frames come in. A client that
+   * has not acknowledged what it was sent for a while is lagging: it gets no positions until it
+   * acknowledges the last frame it was sent, then a keyframe. A client that never acks is judged
+   * by its socket buffer alone.
+   */
+  ack: 0x09,
 } as const;
+
+/** How often a client acknowledges position ticks (see `ClientOp.ack`). */
+export const ACK_EVERY_MS = 500;
+
+/** An `ack` frame for a tick. */
+export const encodeAck = (tick: number): Uint8Array => {
+  const frame = new Uint8Array(5);
+  frame[0] = ClientOp.ack;
+  new DataView(frame.buffer).setUint32(1, tick, true);
+  return frame;
+};
+
+/** The tick an `ack` frame names, or undefined when it is not 5 bytes. */
+export const decodeAck = (frame: Uint8Array): number | undefined =>
+  frame.byteLength === 5
+    ? new DataView(frame.buffer, frame.byteOffset, 5).getUint32(1, true)
+    : undefined;
 
 export const ServerOp = {
   welcome: 0x81,

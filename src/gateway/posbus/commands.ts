@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { DomainError } from '../../domain/errors.js';
 import type { Transform, Vec3 } from '../../domain/geometry.js';
 import type { Application } from '../../application/application.js';
 import type { CommandEnvelope } from '../../application/envelope.js';
+import type { LeasedSession } from './presence-lease.js';
 import type { SignedIn } from './session.js';
 
 /**
@@ -14,6 +16,11 @@ export interface PosBusCommands {
   mayEdit(worldId: string, userId: string, objectId: string): Promise<boolean>;
   enterWorld(session: SignedIn, worldId: string): Promise<unknown>;
   leaveWorld(session: SignedIn, worldId: string, lastPosition: Vec3 | undefined): Promise<unknown>;
+  /**
+   * A session of a gateway whose lease lapsed: its user leaves the world, recorded once however
+   * many gateways try (the same command id each time). Nothing when the user is no longer there.
+   */
+  closeOutSession(gatewayId: string, session: LeasedSession): Promise<unknown>;
   highFive(session: SignedIn, targetUserId: string): Promise<unknown>;
   transformObject(
     session: SignedIn,
@@ -48,6 +55,26 @@ export const posBusCommands = (app: Application): PosBusCommands => ({
       },
       envelope(session),
     ),
+  closeOutSession: async (gatewayId, { sessionId, userId, worldId, lastPosition }) => {
+    try {
+      return await app.user.handle(
+        {
+          type: 'LeaveWorld',
+          data: { userId, worldId, ...(lastPosition ? { lastPosition } : {}) },
+        },
+        {
+          commandId: `posbus-lease:${gatewayId}:${sessionId}`,
+          correlationId: sessionId,
+          actor: { kind: 'service', name: 'posbus' },
+          at: new Date().toISOString(),
+        },
+      );
+    } catch (error) {
+      // Left already (cleanly, or through another close-out), or the user is gone: done.
+      if (error instanceof DomainError && error.kind !== 'invalid') return undefined;
+      throw error;
+    }
+  },
   highFive: (session, targetUserId) =>
     app.user.handle(
       { type: 'HighFive', data: { userId: session.userId, targetUserId } },

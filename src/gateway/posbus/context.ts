@@ -15,4 +15,6 @@ export interface PosBusContext {
   log: Logger;
   /** A new index for an avatar, unique on this gateway, as transform records name it. */
   nextIndex(): number;
+  /** Someone entered or left a world here (the presence lease lists them soon). */
+  presenceChanged(): void;
 }

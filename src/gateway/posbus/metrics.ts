@@ -4,6 +4,11 @@ export interface Counters {
   bytesIn: number;
   bytesOut: number;
   skippedFrames: number;
+  /** Times a client was found lagging by its acks, and times one caught up again. */
+  lagged: number;
+  caughtUp: number;
+  /** Messages over their class's budget, dropped. */
+  droppedMessages: number;
   kicks: number;
   resumeHits: number;
   resumeMisses: number;
@@ -17,6 +22,9 @@ export const newCounters = (): Counters => ({
   bytesIn: 0,
   bytesOut: 0,
   skippedFrames: 0,
+  lagged: 0,
+  caughtUp: 0,
+  droppedMessages: 0,
   kicks: 0,
   resumeHits: 0,
   resumeMisses: 0,
@@ -40,6 +48,7 @@ export interface Gauges {
   relay: 'nats' | 'none';
   usersOnOtherGateways: number;
   hub: unknown;
+  presenceLease: unknown;
 }
 
 /** Message rates since the previous reading, and everything counted so far. */
@@ -64,6 +73,9 @@ export const metricsReader = (counters: Counters) => {
       tickMsP50: percentile(counters.tickMs, 50),
       tickMsP99: percentile(counters.tickMs, 99),
       skippedFrames: counters.skippedFrames,
+      lagged: counters.lagged,
+      caughtUp: counters.caughtUp,
+      droppedMessages: counters.droppedMessages,
       kicks: counters.kicks,
       resumeHits: counters.resumeHits,
       resumeMisses: counters.resumeMisses,

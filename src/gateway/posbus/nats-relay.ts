@@ -3,6 +3,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { pack, unpack } from 'msgpackr';
 import type { Logger } from '../../shared/log.js';
+import { openNatsLeases } from './nats-leases.js';
 import type { GatewayRelay, LockClaim, LockHolder, RelayListener, RelayPresence } from './relay.js';
 
 /**
@@ -50,7 +51,11 @@ const lockHolder = (value: string): LockHolder | undefined => {
  * one. The connection reconnects for ever; while NATS is away, messages are dropped (positions
  * and presence repair themselves) and lock claims fail.
  */
-export const connectNatsRelay = async (url: string, log: Logger): Promise<GatewayRelay> => {
+export const connectNatsRelay = async (
+  url: string,
+  log: Logger,
+  options: { cluster?: string } = {},
+): Promise<GatewayRelay> => {
   const gateway = randomUUID().replaceAll('-', '');
   let nc: NatsConnection;
   let locks: KV;
@@ -80,6 +85,13 @@ export const connectNatsRelay = async (url: string, log: Logger): Promise<Gatewa
       url,
       `bucket ${LOCK_BUCKET} keeps entries ${ttl} ms, not ${LOCK_TTL_MS}; delete it (nats kv del ${LOCK_BUCKET}) and restart`,
     );
+  }
+  let leases;
+  try {
+    leases = await openNatsLeases(nc, options.cluster ?? 'odyssey');
+  } catch (error) {
+    await nc.close();
+    throw new RelayUnavailable(url, 'the presence lease buckets cannot be opened', error);
   }
   void (async () => {
     for await (const status of nc.status())
@@ -162,6 +174,7 @@ export const connectNatsRelay = async (url: string, log: Logger): Promise<Gatewa
 
   return {
     scaledOut: true,
+    leases,
     follow: (worldId, listener) => {
       if (subscriptions.has(worldId)) return;
       subscriptions.set(

@@ -2,11 +2,14 @@ export interface PosBusOptions {
   tickHz: number;
   handshakeTimeoutMs: number;
   maxFrameBytes: number;
-  /** Messages a second a client may send (transforms included) before it is closed. */
-  maxMessagesPerSecond: number;
   maxInvalidFrames: number;
   /** Past this many buffered bytes a client skips position frames and gets a keyframe later. */
   skipPositionsAboveBytes: number;
+  /**
+   * A client that acknowledges ticks (ClientOp.ack) and has left a position frame unacknowledged
+   * this long is lagging: it gets no positions until it catches up, then a keyframe.
+   */
+  lagAfterMs: number;
   /** Past this many buffered bytes the client is closed with `resume`: it reconnects and resumes. */
   closeAboveBytes: number;
   /** Side of a grid cell, in world units; a client sees its cell and the eight around it. */
@@ -15,15 +18,17 @@ export interface PosBusOptions {
   visibleCap: number;
   /** During a drag, at most one recorded move per this many milliseconds (besides the end). */
   dragPersistEveryMs: number;
+  /** How often the presence lease is renewed and lapsed ones are looked for (tests shorten it). */
+  leaseRenewEveryMs?: number;
 }
 
 export const DEFAULT_POSBUS_OPTIONS: PosBusOptions = {
   tickHz: 10,
   handshakeTimeoutMs: 5_000,
   maxFrameBytes: 4_096,
-  maxMessagesPerSecond: 60,
   maxInvalidFrames: 10,
   skipPositionsAboveBytes: 256 * 1024,
+  lagAfterMs: 2_000,
   closeAboveBytes: 8 * 1024 * 1024,
   cellSize: 32,
   visibleCap: 100,

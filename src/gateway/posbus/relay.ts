@@ -1,3 +1,5 @@
+import type { LeaseStore } from './presence-lease.js';
+
 /**
  * How PosBus gateways serving the same world hear each other. Durable events need no relay:
  * every gateway reads them from the event store. What crosses here is ephemeral: positions
@@ -41,6 +43,8 @@ export type LockClaim = { granted: true } | { granted: false; holder?: string };
 export interface GatewayRelay {
   /** Whether other gateways may exist: when false, nothing is published. */
   readonly scaledOut: boolean;
+  /** Where the gateways' presence leases live, when the relay keeps them (NATS key-value). */
+  readonly leases?: LeaseStore;
   follow(worldId: string, listener: RelayListener): void;
   unfollow(worldId: string): void;
   publishTransforms(worldId: string, records: Uint8Array): void;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from '../../shared/log.js';
 import type { Application } from '../../application/application.js';
@@ -11,6 +12,8 @@ import { loseLock } from './locks.js';
 import { metricsReader, newCounters } from './metrics.js';
 import { DEFAULT_POSBUS_OPTIONS, type PosBusOptions } from './options.js';
 import { createOutbox } from './outbox.js';
+import type { LeaseStore } from './presence-lease.js';
+import { startPresenceKeeper } from './presence-keeper.js';
 import { singleGateway, type GatewayRelay } from './relay.js';
 import { startRosters } from './remote-gateways.js';
 import { acceptConnection, type SessionTable } from './session-lifecycle.js';
@@ -45,6 +48,8 @@ export const startPosBus = (
     log: Logger;
     /** Other gateways serving the same worlds; none by default. */
     relay?: GatewayRelay;
+    /** Where presence leases live: the relay's when it keeps them, else these (the database). */
+    leases?: LeaseStore;
   },
   options: PosBusOptions = DEFAULT_POSBUS_OPTIONS,
 ): PosBus => {
@@ -60,6 +65,8 @@ export const startPosBus = (
     commands: posBusCommands(app),
     log,
     nextIndex: () => ++lastIndex,
+    // Called only once connections come, after the keeper below has started.
+    presenceChanged: () => presence?.changed(),
   };
   const rooms = worldRooms(shared, { store, sql, schema, hub });
   const ctx: HandlerContext = { ...shared, rooms, tokens, byUser: new Map<string, SignedIn>() };
@@ -76,6 +83,19 @@ export const startPosBus = (
   });
   relay.onLockLost((worldId, objectId) => loseLock(ctx, rooms.get(worldId), objectId));
 
+  const gatewayId = randomUUID().replaceAll('-', '');
+  const leases = relay.leases ?? deps.leases;
+  const presence = leases
+    ? startPresenceKeeper({
+        gatewayId,
+        leases,
+        commands: shared.commands,
+        rooms: () => rooms.all(),
+        log,
+        ...(options.leaseRenewEveryMs ? { everyMs: options.leaseRenewEveryMs } : {}),
+      })
+    : undefined;
+
   const transport = listenWebSocket(http, options, log, acceptConnection(ctx, table));
   const stopTicker = startTicker(ctx, () => rooms.all());
   const stopRosters = startRosters(ctx, () => rooms.all());
@@ -89,6 +109,7 @@ export const startPosBus = (
     // A terminated socket's close event comes on a later turn.
     await new Promise((resolve) => setImmediate(resolve));
     await Promise.allSettled([...table.closing]);
+    await presence?.stop();
   };
   let stopped: Promise<void> | undefined;
   return {
@@ -102,6 +123,7 @@ export const startPosBus = (
           0,
         ),
         hub: hub.metrics(),
+        presenceLease: presence?.status(),
       }),
     stop: () => (stopped ??= stopAll()),
   };

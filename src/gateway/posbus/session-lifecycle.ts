@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { ClientOp, CloseCode, MalformedFrame } from '../../client/wire/protocol.js';
+import { RATE_BUDGETS, RATE_LIMITED, rateClassOf } from '../../client/wire/rate-budgets.js';
 import type { Connection, ConnectionHandlers } from './connection.js';
 import { dispatch, reportFailure } from './handlers/dispatch.js';
 import type { HandlerContext } from './handlers/handler.js';
+import { acknowledge } from './handlers/ack.js';
 import { myTransform } from './handlers/my-transform.js';
+import { admitMessage } from './rate-limiter.js';
 import { newSession, type Session } from './session.js';
 
 /** The sessions of this gateway, and the leaves still being recorded (stopping waits for them). */
@@ -13,8 +16,8 @@ export interface SessionTable {
 }
 
 /**
- * A new connection becomes a session: it must say hello in time, may send so many messages a
- * second, and its messages are handled one at a time, in the order they came. Closing leaves
+ * A new connection becomes a session: it must say hello in time, keeps to a message budget per
+ * class (rate-budgets.ts: over budget is dropped with a warning, far over it closes), and its messages are handled one at a time, in the order they came. Closing leaves
  * its world.
  */
 export const acceptConnection =
@@ -32,18 +35,38 @@ export const acceptConnection =
       message: (frame, isBinary) => {
         counters.messagesIn++;
         counters.bytesIn += frame.byteLength;
-        const second = Math.floor(Date.now() / 1000);
-        if (session.messages.second !== second) session.messages = { second, count: 0 };
-        if (++session.messages.count > options.maxMessagesPerSecond) {
-          counters.kicks++;
-          connection.close(CloseCode.tooManyMessages, 'too many messages');
-          return;
+        const op = frame[0];
+        const kind = op === undefined ? undefined : rateClassOf.get(op);
+        // Unknown types are malformed frames (dispatch says so) and count towards that limit.
+        if (kind) {
+          const verdict = admitMessage(session.rate, kind, Date.now());
+          if (verdict === 'close') {
+            counters.kicks++;
+            connection.close(CloseCode.tooManyMessages, `too many ${kind} messages`);
+            return;
+          }
+          if (verdict !== 'take') {
+            counters.droppedMessages++;
+            if (verdict === 'dropAndWarn')
+              ctx.outbox.sendError(
+                connection,
+                RATE_LIMITED,
+                `${kind} messages over budget (${RATE_BUDGETS[kind].perSecond}/s, burst ${RATE_BUDGETS[kind].burst}): dropped`,
+              );
+            return;
+          }
         }
-        // Positions are most of the traffic and need nothing asynchronous: taken at once, with
-        // no promise per message. They are ephemeral, so overtaking a queued command is harmless.
-        if (isBinary && session.stage !== 'greeting' && frame[0] === ClientOp.myTransform) {
+        // Positions and acks are most of the traffic and need nothing asynchronous: taken at
+        // once, with no promise per message. They are ephemeral, so overtaking a queued command
+        // is harmless.
+        if (
+          isBinary &&
+          session.stage !== 'greeting' &&
+          (op === ClientOp.myTransform || op === ClientOp.ack)
+        ) {
           try {
-            myTransform(session, frame);
+            if (op === ClientOp.myTransform) myTransform(session, frame);
+            else acknowledge(ctx, session, frame);
           } catch (error) {
             reportFailure(ctx, session, error);
           }

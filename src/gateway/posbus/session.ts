@@ -3,6 +3,7 @@ import type { AvatarTransform } from '../../client/wire/transforms.js';
 import type { Connection } from './connection.js';
 import type { CellKey } from './interest.js';
 import type { LockHolder } from './relay.js';
+import { newRateBuckets, type RateBuckets } from './rate-limiter.js';
 import type { WorldRoom } from './world-room.js';
 
 /** Someone whose transform goes into position frames: a session here, or one on another gateway. */
@@ -26,7 +27,16 @@ interface SessionBase extends Avatar {
   stopListening: (() => void) | undefined;
   /** Durable events that arrived while the world was being sent. */
   pending: WireEvent[] | undefined;
-  messages: { second: number; count: number };
+  /** Its token buckets, one per message class (rate-budgets.ts). */
+  rate: RateBuckets;
+  /** The newest tick the client acknowledged; undefined while it never has (then only its socket buffer tells). */
+  ackedTick: number | undefined;
+  /** The tick of the last position frame sent to it. */
+  lastSentTick: number;
+  /** The first tick sent that is not acknowledged yet; undefined when all are. */
+  firstUnackedTick: number | undefined;
+  /** Behind by acknowledgement: no positions until it acknowledges the last frame sent. */
+  lagging: boolean;
   invalidFrames: number;
   /** Closed because the same user connected again: its leaving is the new session's business. */
   replaced: boolean;
@@ -84,7 +94,11 @@ export const newSession = (id: string, connection: Connection, index: number): S
   lastSent: 'start',
   stopListening: undefined,
   pending: undefined,
-  messages: { second: 0, count: 0 },
+  rate: newRateBuckets(),
+  ackedTick: undefined,
+  lastSentTick: 0,
+  firstUnackedTick: undefined,
+  lagging: false,
   invalidFrames: 0,
   replaced: false,
   dragPersistedAt: new Map(),

@@ -7,20 +7,39 @@ import type { InWorldSession } from './session.js';
 import { planTick, SKIPPED } from './tick-planner.js';
 import type { WorldRoom } from './world-room.js';
 
+const TICK_HISTORY = 4096;
+
 /**
  * Once per tick per world: the planner decides which prepared frame each member gets, and this
- * sends them (the same bytes to everyone of a cell), tells the other gateways who moved, and
+ * sends them (the same bytes to everyone of a cell), except to clients that are behind (by their
+ * acknowledgements, or by their socket buffer), tells the other gateways who moved, and
  * starts the next tick with nobody moved.
  */
 export const startTicker = (ctx: PosBusContext, rooms: () => Iterable<WorldRoom>) => {
   const { options, outbox, counters, relay } = ctx;
   let tick = 0;
-  const backlogged = (member: InWorldSession) =>
-    member.connection.bufferedAmount > options.skipPositionsAboveBytes;
+  // When each recent tick ran: how long a frame has gone unacknowledged.
+  const tickTimes = new Float64Array(TICK_HISTORY);
+  const backlogged = (member: InWorldSession) => {
+    if (member.lagging) return true;
+    const since = member.firstUnackedTick;
+    if (
+      since !== undefined &&
+      (tick - since >= TICK_HISTORY ||
+        (tickTimes[since % TICK_HISTORY] ?? 0) <
+          tickTimes[tick % TICK_HISTORY]! - options.lagAfterMs)
+    ) {
+      member.lagging = true;
+      counters.lagged++;
+      return true;
+    }
+    return member.connection.bufferedAmount > options.skipPositionsAboveBytes;
+  };
   const runTick = () => {
     const started = performance.now();
     tick++;
     const at = Date.now();
+    tickTimes[tick % TICK_HISTORY] = at;
     for (const room of rooms()) {
       const remote = [...room.remote.values()].map((gateway) => gateway.avatars.values());
       const plan = planTick<InWorldSession, PreparedFrame>(
@@ -45,7 +64,11 @@ export const startTicker = (ctx: PosBusContext, rooms: () => Iterable<WorldRoom>
           member.needsKeyframe = true;
           continue;
         }
-        if (frame) outbox.sendPrepared(member.connection, frame);
+        if (frame) {
+          outbox.sendPrepared(member.connection, frame);
+          member.lastSentTick = tick;
+          if (member.ackedTick !== undefined) member.firstUnackedTick ??= tick;
+        }
         member.needsKeyframe = false;
       }
       if (relay.scaledOut)

@@ -70,6 +70,7 @@ export const worldRooms = (
     session.stopListening?.();
     const left = leaveRoom(session);
     room.sessions.delete(session);
+    ctx.presenceChanged();
     await releaseLocksOf(ctx, room, left);
     broadcastPresence(ctx, room, { joined: [], left: [left.index] });
     relay.publishPresence(room.id, { joined: [], left: [left.index] });
@@ -82,9 +83,12 @@ export const worldRooms = (
       );
   };
 
-  /** Whether a client's resume position is one of this log's, and no later than the hub has seen. */
-  const validResumePosition = async (position: string) => {
-    if (!hub.covers(position)) return false;
+  /**
+   * Whether a client's resume position is one of this log's, no later than the hub has seen, and
+   * the world's events since are all buffered (a gap with large ones gets a snapshot instead).
+   */
+  const validResumePosition = async (position: string, worldId: string) => {
+    if (!hub.covers(position, worldId)) return false;
     const seen = hub.metrics().lastPosition;
     if (seen === undefined || isAfter(position as Position, seen as Position)) return false;
     try {
@@ -126,7 +130,7 @@ export const worldRooms = (
     let recovered: boolean | undefined;
     let catchUp: WireEvent[];
     let snapshot;
-    if (resumeFrom && (await validResumePosition(resumeFrom))) {
+    if (resumeFrom && (await validResumePosition(resumeFrom, worldId))) {
       counters.resumeHits++;
       recovered = true;
       catchUp = (await hub.eventsAfter(worldId, resumeFrom)).events;
@@ -172,6 +176,7 @@ export const worldRooms = (
     broadcastPresence(ctx, room, joined);
     outbox.send(to, encode(ServerOp.presence, joined));
     room.sessions.add(member);
+    ctx.presenceChanged();
     relay.publishPresence(room.id, joined);
     for (const [objectId, holder] of room.locks)
       outbox.send(to, encode(ServerOp.lock, { objectId, holder }));

@@ -1,5 +1,6 @@
 import { ClientOp, CloseCode, MalformedFrame } from '../../../client/wire/protocol.js';
 import type { Session } from '../session.js';
+import { acknowledge } from './ack.js';
 import type { Handler, HandlerContext } from './handler.js';
 import { hello } from './hello.js';
 import { highFive } from './high-five.js';
@@ -20,6 +21,7 @@ const HANDLERS: Record<Exclude<ClientOpName, 'hello'>, Handler> = {
   lock,
   unlock,
   objectTransform,
+  ack: (ctx, session, frame) => acknowledge(ctx, session, frame),
 };
 
 const BY_OP = new Map<number, Handler>(
