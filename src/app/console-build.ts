@@ -1,15 +1,15 @@
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from '../shared/log.js';
+import { projectRoot } from '../shared/project-root.js';
 
 /** The console's folder in a checkout: sources in `src/`, the page in `public/`, the bundle in `dist/`. */
-export const CONSOLE_DIR = fileURLToPath(new URL('../../console', import.meta.url));
+export const CONSOLE_DIR = join(projectRoot(import.meta.url), 'console');
 /** What the server serves at /console: the built bundle beside the page. */
 export const CONSOLE_DIST = join(CONSOLE_DIR, 'dist');
 /** The page and what needs no build (index.html, icons). */
 export const CONSOLE_PUBLIC = join(CONSOLE_DIR, 'public');
-const CLIENT_DIR = fileURLToPath(new URL('../client', import.meta.url));
+const CLIENT_DIR = join(projectRoot(import.meta.url), 'src', 'client');
 const STAMP = join(CONSOLE_DIST, '.built');
 
 const newestIn = (path: string): number => {
