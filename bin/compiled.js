@@ -48,7 +48,7 @@ export const compiledEntry = async (entry) => {
   const folder = join(cache, name);
   const target = join(folder, `${entry}.js`);
   if (!existsAsFile(target)) {
-    const { build } = await import('esbuild');
+    const { build, stop } = await import('esbuild');
     // Built aside and renamed into place: two processes starting at once each build, and the
     // second rename finds the first's complete build there.
     const draft = join(cache, `draft-${process.pid}-${Date.now()}`);
@@ -62,6 +62,8 @@ export const compiledEntry = async (entry) => {
       sourcemap: 'linked',
       logLevel: 'error',
     });
+    // esbuild's service process would otherwise live as long as the server (about 80 MiB).
+    await stop();
     try {
       renameSync(draft, folder);
     } catch {

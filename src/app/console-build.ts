@@ -44,7 +44,7 @@ export const consoleIsStale = (): boolean => {
  */
 export const buildConsole = async (options: { minify?: boolean } = {}) => {
   // esbuild is needed only here; a server started from a built image (no console sources) never loads it.
-  const { build } = await import('esbuild');
+  const { build, stop } = await import('esbuild');
   mkdirSync(CONSOLE_DIST, { recursive: true });
   const result = await build({
     entryPoints: [join(CONSOLE_DIR, 'src', 'main.tsx')],
@@ -66,6 +66,8 @@ export const buildConsole = async (options: { minify?: boolean } = {}) => {
     define: { 'process.env.NODE_ENV': '"production"' },
     metafile: true,
   });
+  // esbuild's service process would otherwise live as long as the server (about 80 MiB).
+  await stop();
   writeFileSync(STAMP, new Date().toISOString());
   return {
     bytes: Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0),
