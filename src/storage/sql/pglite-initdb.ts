@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { projectRoot } from '../../shared/project-root.js';
 import { pgliteSettings } from './pglite-settings.js';
 
 /** True when the folder holds a database PGlite can open. */
@@ -10,8 +11,8 @@ export const hasDatabase = (dataDir: string) => existsSync(join(dataDir, 'PG_VER
 // a tarball of it, and keeps about 600 MiB of that WebAssembly memory referenced for the life of
 // the process that did it. A child that exits hands all of it back.
 const script = `
-const [pgliteUrl, dataDir, settings] = process.argv.slice(1);
-const { PGlite } = await import(pgliteUrl);
+const [dataDir, settings] = process.argv.slice(1);
+const { PGlite } = await import('@electric-sql/pglite');
 const startParams = [...PGlite.defaultStartParams, ...JSON.parse(settings).flatMap((s) => ['-c', s])];
 const db = await PGlite.create({ dataDir, startParams });
 await db.close();
@@ -23,13 +24,14 @@ await db.close();
  * killed half-way leaves no half-made database behind.
  */
 export const initialiseDatabase = async (dataDir: string): Promise<void> => {
-  const draft = `${dataDir}.initdb`;
+  // Absolute: the child runs in another folder.
+  const draft = resolve(`${dataDir}.initdb`);
   rmSync(draft, { recursive: true, force: true });
-  const pgliteUrl = import.meta.resolve('@electric-sql/pglite');
   const child = spawn(
     process.execPath,
-    ['--input-type=module', '-e', script, pgliteUrl, draft, JSON.stringify(pgliteSettings)],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    ['--input-type=module', '-e', script, draft, JSON.stringify(pgliteSettings)],
+    // Run from the project's folder, where the script's import finds PGlite.
+    { cwd: projectRoot(import.meta.url), stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
