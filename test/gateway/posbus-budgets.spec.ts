@@ -22,7 +22,7 @@ const at = (x: number, z: number) => ({
 
 const metrics = async (server: ApiServer) =>
   (
-    (await (await fetch(`${server.url}/metrics`)).json()) as {
+    (await (await fetch(`${server.url}/metrics.json`)).json()) as {
       posbus: Record<string, number | undefined>;
     }
   ).posbus;

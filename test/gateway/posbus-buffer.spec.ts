@@ -19,8 +19,11 @@ describe('PosBus resume buffer bounded by bytes', function () {
       posbus: { ...config.posbus, largeEventBytes: 4096 },
     }));
     const hub = async () =>
-      ((await (await fetch(`${server.url}/metrics`)).json()) as { posbus: { hub: HubMetrics } })
-        .posbus.hub;
+      (
+        (await (await fetch(`${server.url}/metrics.json`)).json()) as {
+          posbus: { hub: HubMetrics };
+        }
+      ).posbus.hub;
     const seenBy = async (position: string) => {
       let at = '';
       await until(() => {

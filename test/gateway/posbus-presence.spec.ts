@@ -181,7 +181,7 @@ describe('PosBus presence leases', function () {
     // The lease lists both (it is renewed within a second of a join).
     let listed = 0;
     await until(() => {
-      void fetch(`${first.url}/metrics`)
+      void fetch(`${first.url}/metrics.json`)
         .then(
           (r) => r.json() as Promise<{ posbus: { presenceLease?: { sessionsListed: number } } }>,
         )

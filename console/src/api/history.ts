@@ -3,7 +3,7 @@ import { ApiError, get } from './rest.js';
 /**
  * History and state as of a point (issue 14, built by the audit-history work). Assumed interface,
  * kept in this one file so it can follow the routes as they land:
- * - `GET /api/v1/history/streams/:stream?limit=&cursor=&order=asc|desc` answers
+ * - `GET /api/v1/history/streams/:stream?limit=&cursor=&order=oldest|newest` answers
  *   `{items: HistoryEvent[], nextCursor}`; streams are `world-<id>`, `object-<id>`, `user-<id>`.
  * - `?at=<position|ISO time>` on `GET /worlds/:id`, `/worlds/:id/objects`, `/objects/:id` and
  *   `/users/:id` answers the state as it was then.
@@ -53,7 +53,7 @@ export const readHistory = async (
     const events: HistoryEvent[] = [];
     let cursor: string | null = null;
     do {
-      const query: string = `limit=200&order=asc${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const query: string = `limit=200&order=oldest${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
       const page: { items: HistoryEvent[]; nextCursor?: string | null } = await get(
         `history/streams/${encodeURIComponent(streamOf(subject))}?${query}`,
       );
