@@ -239,7 +239,13 @@ describe('web console in a browser', function () {
     for (let step = types.length - 1; step >= renamed; step--)
       await page.keyboard.press('ArrowLeft');
     const asOf = page.getByTestId('as-of');
-    await asOf.filter({ hasText: '"Chair"' }).waitFor();
+    await asOf
+      .filter({ hasText: '"Chair"' })
+      .waitFor()
+      .catch(async (error: unknown) => {
+        await shoot('history-failed');
+        throw new Error(`${String(error)}\nshown: ${await asOf.innerText().catch(() => '')}`);
+      });
     assert.doesNotMatch(await asOf.innerText(), /Armchair/);
     await shoot('history');
   });

@@ -44,23 +44,43 @@ const unavailable = (error: unknown): Availability<never> => {
   throw error;
 };
 
-/** Every event of the subject's stream, oldest first (pages followed up to `max`). */
+/** Every event of a stream, oldest first (pages followed up to `max`), of the given types if any. */
+const readStream = async (stream: string, max: number, types?: string): Promise<HistoryEvent[]> => {
+  const events: HistoryEvent[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string =
+      `limit=200&order=oldest${types ? `&type=${types}` : ''}` +
+      (cursor ? `&cursor=${encodeURIComponent(cursor)}` : '');
+    const page: { items: HistoryEvent[]; nextCursor?: string | null } = await get(
+      `history/streams/${encodeURIComponent(stream)}?${query}`,
+    );
+    events.push(...page.items);
+    cursor = page.nextCursor ?? null;
+  } while (cursor && events.length < max);
+  return events;
+};
+
+/**
+ * Every event of the subject, oldest first. An object is spawned and removed on its world's
+ * stream (the world holds the object tree), so its history is its own stream with those two
+ * events of its world's merged in, in the log's order (positions order as strings).
+ */
 export const readHistory = async (
   subject: Subject,
   max = 1000,
 ): Promise<Availability<HistoryEvent[]>> => {
   try {
-    const events: HistoryEvent[] = [];
-    let cursor: string | null = null;
-    do {
-      const query: string = `limit=200&order=oldest${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-      const page: { items: HistoryEvent[]; nextCursor?: string | null } = await get(
-        `history/streams/${encodeURIComponent(streamOf(subject))}?${query}`,
-      );
-      events.push(...page.items);
-      cursor = page.nextCursor ?? null;
-    } while (cursor && events.length < max);
-    return { available: true, value: events };
+    const own = await readStream(streamOf(subject), max);
+    const worldId = subject.kind === 'object' ? own[0]?.data.worldId : undefined;
+    if (typeof worldId !== 'string') return { available: true, value: own };
+    const lifecycle = (
+      await readStream(`world-${worldId}`, max, 'ObjectSpawned,ObjectRemoved')
+    ).filter((event) => event.data.objectId === subject.id);
+    const merged = [...own, ...lifecycle].sort((a, b) =>
+      a.position < b.position ? -1 : a.position > b.position ? 1 : 0,
+    );
+    return { available: true, value: merged };
   } catch (error) {
     return unavailable(error);
   }

@@ -83,10 +83,15 @@ const Timeline = ({ subject }: { subject: Subject }) => {
   useEffect(() => {
     if (!at) return;
     setState(undefined);
+    // Stepping quickly sends several reads; only the answer for the step shown may show.
+    let current = true;
     readAsOf(subject, at.position).then(
-      (answer) => setState(answer.available ? answer.value : answer.reason),
-      (failure) => setState(messageOf(failure)),
+      (answer) => current && setState(answer.available ? answer.value : answer.reason),
+      (failure) => current && setState(messageOf(failure)),
     );
+    return () => {
+      current = false;
+    };
   }, [at?.position]);
 
   if (unavailable)
