@@ -40,7 +40,7 @@ export const CLIENT_MESSAGE_DOCS: Readonly<Record<keyof typeof ClientOp, Message
     name: 'ack',
     body:
       '5 bytes, not msgpack: the type byte, then the u32 tick (little-endian) of the newest `transforms` frame ' +
-      'applied. Send one at most every 500 ms while frames arrive (the shipped client does): a client whose ' +
+      'applied. Send one at most every 500 ms while frames arrive (the TypeScript client does with `acknowledgeTicks: true`): a client whose ' +
       'frames stay unacknowledged for 2 s gets no positions until it acknowledges the last one sent, then a ' +
       'keyframe. A client that never acks is judged by its socket buffer instead. Reset after a reconnect: ' +
       'an ack of a tick not sent on this connection is an invalid frame',
