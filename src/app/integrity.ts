@@ -9,6 +9,7 @@ import {
   checkSeals,
   compareWithSeal,
   describeFailure,
+  eventFailure,
   pagesAfter,
   type Failure,
 } from '../storage/audit/verify-log.js';
@@ -99,14 +100,7 @@ export const startIntegrity = async (
       for (const event of page) {
         const reason = checker.check(event);
         if (reason) {
-          failure = {
-            kind: 'event',
-            position: event.position,
-            stream: event.stream,
-            revision: event.revision,
-            id: event.id,
-            reason,
-          };
+          failure = eventFailure(event, reason);
           break outer;
         }
       }
@@ -161,14 +155,7 @@ export const startIntegrity = async (
       for (const event of batch.events) {
         const reason = checker.check(event);
         if (reason) {
-          failure = {
-            kind: 'event',
-            position: event.position,
-            stream: event.stream,
-            revision: event.revision,
-            id: event.id,
-            reason,
-          };
+          failure = eventFailure(event, reason);
           report('live');
           return;
         }

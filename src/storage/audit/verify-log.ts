@@ -87,7 +87,7 @@ export const compareWithSeal = (checker: LogChecker, seal: Seal): string | undef
   return undefined;
 };
 
-const eventFailure = (event: RecordedEvent, reason: string): Failure => ({
+export const eventFailure = (event: RecordedEvent, reason: string): Failure => ({
   kind: 'event',
   position: event.position,
   stream: event.stream,
