@@ -121,7 +121,9 @@ export const patchOf = <Shape extends z.ZodRawShape>(shape: Shape) =>
 
 /** A point in the past: a position of the log, or an ISO 8601 time with its offset. */
 export const At = z
-  .union([z.string().regex(/^\d{20}\/\d{20}$/), z.iso.datetime({ offset: true })])
+  .union([z.string().regex(/^\d{20}\/\d{20}$/), z.iso.datetime({ offset: true })], {
+    error: 'must be a position of the log (as writes and history answer it) or an ISO 8601 time',
+  })
   .meta({
     id: 'At',
     description:
