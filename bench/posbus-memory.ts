@@ -82,7 +82,7 @@ const run = async (backend: string, env: Record<string, string>, results: Result
     await client.join(world.id);
     let received = 0;
     client.on('event', () => received++);
-    const metricsNow = async () => json<Metrics>(await fetch(`${server.url}/metrics`));
+    const metricsNow = async () => json<Metrics>(await fetch(`${server.url}/metrics.json`));
     const idle = (await metricsNow()).process.rssBytes;
     const samples: Array<{ at: number; rss: number }> = [];
     const sampling = setInterval(() => {

@@ -15,6 +15,8 @@ const WORKERS = Number(
   process.env.BENCH_WORKERS ?? Math.max(1, Math.min(4, availableParallelism())),
 );
 const HZ = 10;
+// BENCH_ACKS=on: the simulated clients acknowledge ticks, and the server judges them by that.
+const ACKS = process.env.BENCH_ACKS === 'on';
 // About 100 users in a 3×3 neighbourhood of 32-unit cells.
 const SIDE = Math.sqrt((USERS * 96 * 96) / 100);
 
@@ -192,7 +194,7 @@ export const posbusBench = async () => {
     await loadAndMeasure(
       'ws',
       './posbus-worker.ts',
-      { url: server.url, worldId: world.id },
+      { url: server.url, worldId: world.id, acknowledgeTicks: ACKS, totalUsers: USERS },
       `${server.url}/metrics.json`,
       server.child.pid!,
       results,

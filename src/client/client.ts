@@ -233,6 +233,14 @@ export class PosBusClient extends EventEmitter<PosBusClientEvents> {
   /** The WebSocket class used when the options name none (the Node entry sets `ws` on Node 20). */
   static defaultWebSocket: WebSocketConstructor | undefined;
 
+  /**
+   * WebSocket classes that can hand binary messages over as Node Buffers (`ws`; the Node entry
+   * adds it). With those the client reads each message where it arrived: as an ArrayBuffer,
+   * `ws` copies every message into a new backing store, which with thousands of position frames
+   * a second is most of what a client spends on them.
+   */
+  static readonly nodeBufferSockets = new Set<WebSocketConstructor>();
+
   /** A signed-in client (rejected when the server refuses the token). */
   static async connect(url: string, token: TokenSource, options: PosBusClientOptions = {}) {
     const client = new PosBusClient(url, token, options);
@@ -257,11 +265,14 @@ export class PosBusClient extends EventEmitter<PosBusClientEvents> {
     this.setState(this.state === 'reconnecting' ? 'reconnecting' : 'connecting');
     const token = typeof this.token === 'function' ? await this.token() : this.token;
     const socket = new this.WebSocketImpl(this.endpoint);
-    socket.binaryType = 'arraybuffer';
+    socket.binaryType = PosBusClient.nodeBufferSockets.has(this.WebSocketImpl)
+      ? 'nodebuffer'
+      : 'arraybuffer';
     this.socket = socket;
     socket.onmessage = ({ data }) => {
       if (this.socket !== socket || typeof data === 'string') return;
-      this.receive(new Uint8Array(data as ArrayBuffer));
+      // A Buffer is a Uint8Array already: no copy.
+      this.receive(data instanceof Uint8Array ? data : new Uint8Array(data as ArrayBuffer));
     };
     socket.onerror = () => undefined;
     await new Promise<void>((resolve, reject) => {

@@ -8,5 +8,7 @@ import { platformWebSocket, type WebSocketConstructor } from './socket.js';
  */
 PosBusClient.defaultWebSocket ??=
   platformWebSocket() ?? (WsWebSocket as unknown as WebSocketConstructor);
+// An app may pass `ws` itself (options.WebSocket) on any Node version.
+PosBusClient.nodeBufferSockets.add(WsWebSocket as unknown as WebSocketConstructor);
 
 export * from './index.js';

@@ -6,10 +6,17 @@ export interface PosBusOptions {
   /** Past this many buffered bytes a client skips position frames and gets a keyframe later. */
   skipPositionsAboveBytes: number;
   /**
-   * A client that acknowledges ticks (ClientOp.ack) and has left a position frame unacknowledged
-   * this long is lagging: it gets no positions until it catches up, then a keyframe.
+   * A client that acknowledges ticks (ClientOp.ack) is lagging when, owing acknowledgements, it
+   * makes no progress for this long: it gets no positions until it acknowledges the last frame
+   * sent, then a keyframe. Counted in ticks run (tickHz), so that a gateway that is itself
+   * behind does not blame its clients for the delay.
    */
   lagAfterMs: number;
+  /**
+   * Lagging too: a client whose newest acknowledgement is this far (in ticks run) behind the
+   * newest frame it was sent. It reads, but slower than positions come.
+   */
+  lagBehindMs: number;
   /** Past this many buffered bytes the client is closed with `resume`: it reconnects and resumes. */
   closeAboveBytes: number;
   /** Side of a grid cell, in world units; a client sees its cell and the eight around it. */
@@ -29,6 +36,7 @@ export const DEFAULT_POSBUS_OPTIONS: PosBusOptions = {
   maxInvalidFrames: 10,
   skipPositionsAboveBytes: 256 * 1024,
   lagAfterMs: 2_000,
+  lagBehindMs: 5_000,
   closeAboveBytes: 8 * 1024 * 1024,
   cellSize: 32,
   visibleCap: 100,

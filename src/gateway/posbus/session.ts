@@ -33,8 +33,14 @@ interface SessionBase extends Avatar {
   ackedTick: number | undefined;
   /** The tick of the last position frame sent to it. */
   lastSentTick: number;
-  /** The first tick sent that is not acknowledged yet; undefined when all are. */
-  firstUnackedTick: number | undefined;
+  /**
+   * The tick since which the client has owed an acknowledgement without making progress: set
+   * when a frame goes to a client that owed none, moved to the current tick after each ack that
+   * leaves frames unacknowledged; undefined while everything sent is acknowledged.
+   */
+  owesAckSince: number | undefined;
+  /** An ack made progress since the last tick (the tick moves `owesAckSince` on). */
+  ackProgressed: boolean;
   /** Behind by acknowledgement: no positions until it acknowledges the last frame sent. */
   lagging: boolean;
   invalidFrames: number;
@@ -97,7 +103,8 @@ export const newSession = (id: string, connection: Connection, index: number): S
   rate: newRateBuckets(),
   ackedTick: undefined,
   lastSentTick: 0,
-  firstUnackedTick: undefined,
+  owesAckSince: undefined,
+  ackProgressed: false,
   lagging: false,
   invalidFrames: 0,
   replaced: false,

@@ -7,8 +7,6 @@ import type { InWorldSession } from './session.js';
 import { planTick, SKIPPED } from './tick-planner.js';
 import type { WorldRoom } from './world-room.js';
 
-const TICK_HISTORY = 4096;
-
 /**
  * Once per tick per world: the planner decides which prepared frame each member gets, and this
  * sends them (the same bytes to everyone of a cell), except to clients that are behind (by their
@@ -18,20 +16,27 @@ const TICK_HISTORY = 4096;
 export const startTicker = (ctx: PosBusContext, rooms: () => Iterable<WorldRoom>) => {
   const { options, outbox, counters, relay } = ctx;
   let tick = 0;
-  // When each recent tick ran: how long a frame has gone unacknowledged.
-  const tickTimes = new Float64Array(TICK_HISTORY);
+  // Lag is counted in ticks run, not in wall time: when the gateway itself falls behind (a busy
+  // core), its ticks slow down with it, and so do the acks it reads between them; in ticks, a
+  // client that reads is never blamed for that. A client that stopped reading makes no progress
+  // whatever the gateway's pace.
+  const silentTicks = Math.max(1, Math.round((options.lagAfterMs * options.tickHz) / 1000));
+  const behindTicks = Math.max(1, Math.round((options.lagBehindMs * options.tickHz) / 1000));
   const backlogged = (member: InWorldSession) => {
     if (member.lagging) return true;
-    const since = member.firstUnackedTick;
-    if (
-      since !== undefined &&
-      (tick - since >= TICK_HISTORY ||
-        (tickTimes[since % TICK_HISTORY] ?? 0) <
-          tickTimes[tick % TICK_HISTORY]! - options.lagAfterMs)
-    ) {
-      member.lagging = true;
-      counters.lagged++;
-      return true;
+    if (member.owesAckSince !== undefined) {
+      if (member.ackProgressed) {
+        member.owesAckSince = tick;
+        member.ackProgressed = false;
+      }
+      if (
+        tick - member.owesAckSince >= silentTicks ||
+        member.lastSentTick - (member.ackedTick ?? 0) > behindTicks
+      ) {
+        member.lagging = true;
+        counters.lagged++;
+        return true;
+      }
     }
     return member.connection.bufferedAmount > options.skipPositionsAboveBytes;
   };
@@ -39,7 +44,6 @@ export const startTicker = (ctx: PosBusContext, rooms: () => Iterable<WorldRoom>
     const started = performance.now();
     tick++;
     const at = Date.now();
-    tickTimes[tick % TICK_HISTORY] = at;
     for (const room of rooms()) {
       const remote = [...room.remote.values()].map((gateway) => gateway.avatars.values());
       const plan = planTick<InWorldSession, PreparedFrame>(
@@ -67,7 +71,7 @@ export const startTicker = (ctx: PosBusContext, rooms: () => Iterable<WorldRoom>
         if (frame) {
           outbox.sendPrepared(member.connection, frame);
           member.lastSentTick = tick;
-          if (member.ackedTick !== undefined) member.firstUnackedTick ??= tick;
+          if (member.ackedTick !== undefined) member.owesAckSince ??= tick;
         }
         member.needsKeyframe = false;
       }

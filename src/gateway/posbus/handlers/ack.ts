@@ -4,7 +4,8 @@ import type { Session } from '../session.js';
 
 /**
  * The client applied position frames up to a tick. Having acknowledged the last frame it was
- * sent, it is no longer behind: a lagging client gets a keyframe at the next tick.
+ * sent, it owes nothing, and a lagging client gets a keyframe at the next tick; an ack that
+ * leaves frames unacknowledged still shows that it reads (the tick takes note, see tick.ts).
  */
 export const acknowledge = (ctx: PosBusContext, session: Session, frame: Uint8Array) => {
   const tick = decodeAck(frame);
@@ -13,14 +14,15 @@ export const acknowledge = (ctx: PosBusContext, session: Session, frame: Uint8Ar
     throw new MalformedFrame(`tick ${tick} was not sent yet (last ${session.lastSentTick})`);
   if (session.ackedTick !== undefined && tick <= session.ackedTick) return;
   session.ackedTick = tick;
-  if (tick >= session.lastSentTick) {
-    session.firstUnackedTick = undefined;
-    if (session.lagging) {
-      session.lagging = false;
-      session.needsKeyframe = true;
-      ctx.counters.caughtUp++;
-    }
-  } else if (session.firstUnackedTick !== undefined && session.firstUnackedTick <= tick)
-    // The next frame sent after it is no earlier than the next tick.
-    session.firstUnackedTick = tick + 1;
+  if (tick < session.lastSentTick) {
+    session.ackProgressed = true;
+    return;
+  }
+  session.owesAckSince = undefined;
+  session.ackProgressed = false;
+  if (session.lagging) {
+    session.lagging = false;
+    session.needsKeyframe = true;
+    ctx.counters.caughtUp++;
+  }
 };
