@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PosBusClient } from '../src/client/posbus-client.js';
 
@@ -77,6 +78,10 @@ const walkers = clients.map(() => ({
   z: Math.random() * job.side,
   heading: Math.random() * 360,
 }));
+// How late this thread's own event loop ran during the walk: a stalled generator reads nothing,
+// and the server rightly sees its clients lag.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 const started = Date.now();
 const step = setInterval(() => {
   clients.forEach((client, i) => {
@@ -98,5 +103,6 @@ parentPort!.postMessage({
   bytes,
   records,
   seconds: (Date.now() - started) / 1000,
+  loopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
 });
 await Promise.all(clients.map((c) => c.close().catch(() => undefined)));

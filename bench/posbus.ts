@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Wallet } from 'ethers';
@@ -36,15 +36,21 @@ const metrics: Metric[] = [
   { name: 'clients closed by the server (kicks)', unit: 'clients' },
   { name: 'resume buffer (bytes-bounded) at the end', unit: 'KB' },
   { name: 'clients seen lagging by their acks', unit: 'clients' },
+  { name: 'load generator event-loop delay, worst thread max', unit: 'ms' },
+  // On a shared machine the CPU share moves with the neighbours' load; per message it moves less.
+  { name: 'server CPU per 1,000 messages in and out', unit: 'ms' },
 ];
 
 interface ServerMetrics {
   process: { cpuMicros: number; rssBytes: number };
   posbus: {
     skippedFrames: number;
+    messagesIn?: number;
+    messagesOut?: number;
     tickMsP99?: number;
     kicks?: number;
     lagged?: number;
+    laggedBehind?: number;
     hub?: { bufferedBytes?: number };
   };
 }
@@ -53,6 +59,7 @@ interface WorkerReport {
   latencies: number[];
   bytes: number;
   records: number;
+  loopDelayMs?: { p99: number; max: number };
 }
 
 const json = async <T = Record<string, string>>(response: Response) => {
@@ -140,6 +147,31 @@ const loadAndMeasure = async (
   if (after.posbus.hub?.bufferedBytes !== undefined)
     put(metrics[9]!, after.posbus.hub.bufferedBytes / 1024);
   if (after.posbus.lagged !== undefined) put(metrics[10]!, after.posbus.lagged);
+  if (after.posbus.laggedBehind !== undefined)
+    console.error(
+      `  ${backend}: of the lagging, ${after.posbus.laggedBehind} by acking too far behind`,
+    );
+  const delays = finished.flatMap((f) => (f.loopDelayMs ? [f.loopDelayMs] : []));
+  if (delays.length)
+    console.error(
+      `  ${backend}: load generator event-loop delay p99 ${Math.max(...delays.map((d) => d.p99)).toFixed(0)} ms, max ${Math.max(...delays.map((d) => d.max)).toFixed(0)} ms (worst thread)`,
+    );
+  if (delays.length) put(metrics[11]!, Math.max(...delays.map((d) => d.max)));
+  const messages =
+    (after.posbus.messagesIn ?? 0) +
+    (after.posbus.messagesOut ?? 0) -
+    (joined.posbus.messagesIn ?? 0) -
+    (joined.posbus.messagesOut ?? 0);
+  if (messages > 0)
+    put(
+      metrics[11]!,
+      (after.process.cpuMicros - joined.process.cpuMicros) / 1000 / (messages / 1000),
+    );
+  console.error(
+    `  ${backend}: load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ')} (1, 5, 15 min) at the end of the walk, on ${cpus().length} cores`,
+  );
 };
 
 /** The Socket.IO baseline gateway in its own process; resolves with its URL. */

@@ -29,12 +29,11 @@ export const startTicker = (ctx: PosBusContext, rooms: () => Iterable<WorldRoom>
         member.owesAckSince = tick;
         member.ackProgressed = false;
       }
-      if (
-        tick - member.owesAckSince >= silentTicks ||
-        member.lastSentTick - (member.ackedTick ?? 0) > behindTicks
-      ) {
+      const behind = member.lastSentTick - (member.ackedTick ?? 0) > behindTicks;
+      if (behind || tick - member.owesAckSince >= silentTicks) {
         member.lagging = true;
         counters.lagged++;
+        if (behind) counters.laggedBehind++;
         return true;
       }
     }
