@@ -50,7 +50,6 @@ interface ServerMetrics {
     tickMsP99?: number;
     kicks?: number;
     lagged?: number;
-    laggedBehind?: number;
     hub?: { bufferedBytes?: number };
   };
 }
@@ -147,10 +146,6 @@ const loadAndMeasure = async (
   if (after.posbus.hub?.bufferedBytes !== undefined)
     put(metrics[9]!, after.posbus.hub.bufferedBytes / 1024);
   if (after.posbus.lagged !== undefined) put(metrics[10]!, after.posbus.lagged);
-  if (after.posbus.laggedBehind !== undefined)
-    console.error(
-      `  ${backend}: of the lagging, ${after.posbus.laggedBehind} by acking too far behind`,
-    );
   const delays = finished.flatMap((f) => (f.loopDelayMs ? [f.loopDelayMs] : []));
   if (delays.length)
     console.error(
@@ -164,7 +159,7 @@ const loadAndMeasure = async (
     (joined.posbus.messagesOut ?? 0);
   if (messages > 0)
     put(
-      metrics[11]!,
+      metrics[12]!,
       (after.process.cpuMicros - joined.process.cpuMicros) / 1000 / (messages / 1000),
     );
   console.error(

@@ -41,8 +41,8 @@ export const CLIENT_MESSAGE_DOCS: Readonly<Record<keyof typeof ClientOp, Message
     body:
       '5 bytes, not msgpack: the type byte, then the u32 tick (little-endian) of the newest `transforms` frame ' +
       'applied. Send one at most every 500 ms while frames arrive (the TypeScript client does with `acknowledgeTicks: true`). ' +
-      'A client that owes acks and makes no progress for 20 ticks (2 s at 10 Hz), or whose newest ack is 50 ticks (5 s) ' +
-      'behind the newest frame it was sent, gets no positions until it acknowledges the last one sent, then a keyframe. ' +
+      'A client that owes acks and makes no progress for 20 ticks (2 s at 10 Hz) ' +
+      'gets no positions until it acknowledges the last one sent, then a keyframe. ' +
       'Counted in ticks the server ran, so a busy server does not count its own delay against its clients. ' +
       'A client that never acks is judged by its socket buffer instead. Reset after a reconnect: ' +
       'an ack of a tick not sent on this connection is an invalid frame',

@@ -6,8 +6,6 @@ export interface Counters {
   skippedFrames: number;
   /** Times a client was found lagging by its acks, and times one caught up again. */
   lagged: number;
-  /** Of those, the times it was by acking too far behind (the rest: no progress for a while). */
-  laggedBehind: number;
   caughtUp: number;
   /** Messages over their class's budget, dropped. */
   droppedMessages: number;
@@ -25,7 +23,6 @@ export const newCounters = (): Counters => ({
   bytesOut: 0,
   skippedFrames: 0,
   lagged: 0,
-  laggedBehind: 0,
   caughtUp: 0,
   droppedMessages: 0,
   kicks: 0,
@@ -77,7 +74,6 @@ export const metricsReader = (counters: Counters) => {
       tickMsP99: percentile(counters.tickMs, 99),
       skippedFrames: counters.skippedFrames,
       lagged: counters.lagged,
-      laggedBehind: counters.laggedBehind,
       caughtUp: counters.caughtUp,
       droppedMessages: counters.droppedMessages,
       kicks: counters.kicks,

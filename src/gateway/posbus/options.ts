@@ -12,11 +12,6 @@ export interface PosBusOptions {
    * behind does not blame its clients for the delay.
    */
   lagAfterMs: number;
-  /**
-   * Lagging too: a client whose newest acknowledgement is this far (in ticks run) behind the
-   * newest frame it was sent. It reads, but slower than positions come.
-   */
-  lagBehindMs: number;
   /** Past this many buffered bytes the client is closed with `resume`: it reconnects and resumes. */
   closeAboveBytes: number;
   /** Side of a grid cell, in world units; a client sees its cell and the eight around it. */
@@ -36,7 +31,6 @@ export const DEFAULT_POSBUS_OPTIONS: PosBusOptions = {
   maxInvalidFrames: 10,
   skipPositionsAboveBytes: 256 * 1024,
   lagAfterMs: 2_000,
-  lagBehindMs: 5_000,
   closeAboveBytes: 8 * 1024 * 1024,
   cellSize: 32,
   visibleCap: 100,

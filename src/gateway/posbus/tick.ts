@@ -21,7 +21,6 @@ export const startTicker = (ctx: PosBusContext, rooms: () => Iterable<WorldRoom>
   // client that reads is never blamed for that. A client that stopped reading makes no progress
   // whatever the gateway's pace.
   const silentTicks = Math.max(1, Math.round((options.lagAfterMs * options.tickHz) / 1000));
-  const behindTicks = Math.max(1, Math.round((options.lagBehindMs * options.tickHz) / 1000));
   const backlogged = (member: InWorldSession) => {
     if (member.lagging) return true;
     if (member.owesAckSince !== undefined) {
@@ -29,11 +28,9 @@ export const startTicker = (ctx: PosBusContext, rooms: () => Iterable<WorldRoom>
         member.owesAckSince = tick;
         member.ackProgressed = false;
       }
-      const behind = member.lastSentTick - (member.ackedTick ?? 0) > behindTicks;
-      if (behind || tick - member.owesAckSince >= silentTicks) {
+      if (tick - member.owesAckSince >= silentTicks) {
         member.lagging = true;
         counters.lagged++;
-        if (behind) counters.laggedBehind++;
         return true;
       }
     }
