@@ -118,7 +118,11 @@ const onBackend = (name: string, open: () => Promise<SqlClient | undefined>) =>
       const byPage = await verifyLog(store, { ...options, source, pageSize: 3, threads: 2 });
       assert.deepEqual(byPage, byEvent, 'raw pages on workers and events one by one disagree');
       const inThread = await verifyLog(store, { ...options, source, pageSize: 4, threads: 0 });
-      assert.deepEqual(inThread, byEvent, 'raw pages on this thread and events one by one disagree');
+      assert.deepEqual(
+        inThread,
+        byEvent,
+        'raw pages on this thread and events one by one disagree',
+      );
       return byEvent;
     };
     const exportTo = async (name: string, streamPrefixes?: string[]) => {

@@ -30,7 +30,8 @@ export const linkFailure = (
   } else {
     if (revision !== 0)
       return `the stream's first event has revision ${revision}: earlier events are missing`;
-    if (prevHash !== null) return "the stream's first event has a prevHash: earlier events are missing";
+    if (prevHash !== null)
+      return "the stream's first event has a prevHash: earlier events are missing";
   }
   return undefined;
 };

@@ -91,7 +91,10 @@ export const checkSeals = (
 };
 
 /** Whether the checker's state at a seal's position is what the seal signed. */
-export const compareWithSeal = (checker: Pick<LogChecker, 'events' | 'heads'>, seal: Seal): string | undefined => {
+export const compareWithSeal = (
+  checker: Pick<LogChecker, 'events' | 'heads'>,
+  seal: Seal,
+): string | undefined => {
   if (checker.events !== seal.events)
     return `it covers ${seal.events} events but the log holds ${checker.events} up to its position: events were removed or added`;
   if (checker.heads.size !== seal.streams)
