@@ -11,6 +11,7 @@ import { superviseFollower } from '../../src/projections/supervisor.js';
 import { createLogger } from '../../src/shared/log.js';
 import type { EventStore, NewEvent } from '../../src/storage/event-store/port.js';
 import type { SnapshotStore } from '../../src/storage/event-store/snapshots.js';
+import { openKurrentDbEventStore } from '../../src/storage/kurrentdb/kurrentdb-event-store.js';
 import { openPgliteClient } from '../../src/storage/sql/pglite-client.js';
 import { openPostgresClient } from '../../src/storage/sql/postgres-client.js';
 import type { SqlClient } from '../../src/storage/sql/sql-client.js';
@@ -54,7 +55,16 @@ const until = async (what: string, holds: () => Promise<boolean>) => {
 
 const noSnapshots: SnapshotStore = { latest: async () => undefined, save: async () => undefined };
 
-const onBackend = (name: string, open: () => Promise<SqlClient | undefined>) =>
+/** Where the events are: in the SQL database beside the snapshots, or in KurrentDB. */
+type OpenEvents = (client: SqlClient, schema: string) => Promise<EventStore>;
+const eventsInSql: OpenEvents = (client, schema) =>
+  openSqlEventStore(client, { schema, pollIntervalMs: 100 });
+
+const onBackend = (
+  name: string,
+  open: () => Promise<SqlClient | undefined>,
+  openEvents: OpenEvents = eventsInSql,
+) =>
   describe(`as-of snapshots kept as the log grows, on ${name}`, function () {
     let client: SqlClient;
     let schema: string;
@@ -69,12 +79,12 @@ const onBackend = (name: string, open: () => Promise<SqlClient | undefined>) =>
     after(async () => client?.close());
     beforeEach(async () => {
       schema = `s_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-      store = await openSqlEventStore(client, { schema, pollIntervalMs: 100 });
+      store = await openEvents(client, schema);
       snapshots = await openSqlSnapshotStore(client, { schema });
     });
     afterEach(async () => {
       await store.close();
-      await client.exec(`DROP SCHEMA "${schema}" CASCADE`);
+      await client.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     });
 
     it('keeps a snapshot every N revisions without any read, each the fold up to it', async () => {
@@ -135,4 +145,13 @@ const onBackend = (name: string, open: () => Promise<SqlClient | undefined>) =>
 onBackend('PGlite', () => openPgliteClient());
 onBackend('PostgreSQL', async () =>
   (await postgresUnavailable()) ? undefined : openPostgresClient(testDatabaseUrl),
+);
+
+// KurrentDB cannot run on the development machines (compose.yaml provides one): the events there,
+// the snapshots and the writer's checkpoint in PGlite, as the server keeps them.
+const kurrentDbUrl = process.env.KURRENTDB_URL;
+onBackend(
+  'KurrentDB (snapshots in PGlite)',
+  async () => (kurrentDbUrl ? openPgliteClient() : undefined),
+  async () => openKurrentDbEventStore(kurrentDbUrl!, { log: { warn: () => {} } }),
 );
