@@ -91,20 +91,29 @@ export const checkBatch = (page: string): BatchVerdict => {
     tuples.map(([, , , , id, type, data, metadata]) => ({ id, type, data, metadata })),
   );
   const runs = new Map<string, StreamRun>();
+  const fail = (index: number, reason: string, ownRun?: StreamRun): BatchVerdict => {
+    const [tx, position, stream, revision, id] = tuples[index]!;
+    const before = tuples[index - 1];
+    return {
+      checked: index,
+      runs: [...runs.values()],
+      ...(before ? { last: { tx: before[0], position: before[1] } } : {}),
+      failure: {
+        index,
+        at: { tx, position, stream, revision, id },
+        reason,
+        ...(ownRun ? { run: ownRun } : {}),
+      },
+    };
+  };
   let previous: RawTuple | undefined;
   for (let index = 0; index < tuples.length; index++) {
     const tuple = tuples[index]!;
     const [tx, position, stream, revision, id, , , , prevHash, eventHash] = tuple;
-    const at: EventAt = { tx, position, stream, revision, id };
     const run = runs.get(stream);
-    const fail = (reason: string, ownRun?: StreamRun): BatchVerdict => ({
-      checked: index,
-      runs: [...runs.values()],
-      ...(previous ? { last: { tx: previous[0], position: previous[1] } } : {}),
-      failure: { index, at, reason, ...(ownRun ? { run: ownRun } : {}) },
-    });
     if (previous && !keyAfter(tx, position, previous[0], previous[1]))
       return fail(
+        index,
         `its position does not come after the previous event's: the global order is broken`,
       );
     if (run) {
@@ -113,23 +122,27 @@ export const checkBatch = (page: string): BatchVerdict => {
         revision,
         prevHash,
       );
-      if (linkBroken) return fail(linkBroken);
+      if (linkBroken) return fail(index, linkBroken);
     }
     const digest = hash('sha256', texts[index]!, 'buffer');
-    const ownRun: StreamRun = {
-      first: { ...at, index, prevHash },
-      lastRevision: revision,
-      lastHash: eventHash,
-    };
-    if (chainHashOf(prevHash, stream, revision, digest) !== eventHash)
-      return fail(
-        'its content does not match its hash: the event was changed in place',
-        run ? undefined : ownRun,
-      );
-    if (run) {
+    const matches = chainHashOf(prevHash, stream, revision, digest) === eventHash;
+    if (run && matches) {
       run.lastRevision = revision;
       run.lastHash = eventHash;
-    } else runs.set(stream, ownRun);
+    } else {
+      const ownRun: StreamRun = {
+        first: { tx, position, stream, revision, id, index, prevHash },
+        lastRevision: revision,
+        lastHash: eventHash,
+      };
+      if (!matches)
+        return fail(
+          index,
+          'its content does not match its hash: the event was changed in place',
+          run ? undefined : ownRun,
+        );
+      runs.set(stream, ownRun);
+    }
     previous = tuple;
   }
   return {
