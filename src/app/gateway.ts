@@ -6,7 +6,9 @@ import { openSqlSnapshotStore } from '../storage/sql/snapshot-store.js';
 import type { Config } from './config.js';
 import type { Logger } from '../shared/log.js';
 import { PROJECTIONS } from '../projections/catalog.js';
-import { superviseProjection } from '../projections/supervisor.js';
+import { superviseFollower, superviseProjection } from '../projections/supervisor.js';
+import { createSnapshotWriter } from '../application/history/snapshot-writer.js';
+import { snapshotReactor } from './snapshot-reactor.js';
 import { liveTables } from '../projections/table-names.js';
 import type { Storage } from './open-storage.js';
 import type { IntegrityStatus } from './integrity.js';
@@ -86,6 +88,18 @@ export const createGateway = async (
       : PROJECTIONS.map((projection) =>
           superviseProjection(events, storage.sql, projection, log, { schema }),
         );
+  // Snapshots for reads as of a past point, kept as the log grows (not only by those reads).
+  const snapshots = await openSqlSnapshotStore(storage.sql, { schema });
+  const snapshotKeeper =
+    options.runProjections === false
+      ? undefined
+      : superviseFollower(
+          events,
+          storage.sql,
+          snapshotReactor(createSnapshotWriter(events, snapshots)),
+          log,
+          { schema },
+        );
   const secret = loadTokenSecret(config.auth.jwtSecret, config.dataDir);
   const tokens = createTokenService(secret, config.auth.tokenTtlSeconds);
   const challenges = createChallenges(await openUsedNonces(storage.sql, schema), {
@@ -106,12 +120,9 @@ export const createGateway = async (
       schema,
       timeoutMs: config.http.readWaitMs,
     }),
-    audit: createAudit(
-      application,
-      storage.events,
-      await openSqlSnapshotStore(storage.sql, { schema }),
-      { auditorWallets: config.auditorWallets },
-    ),
+    audit: createAudit(application, storage.events, snapshots, {
+      auditorWallets: config.auditorWallets,
+    }),
     chainReports: () => readChainReports(storage.sql, schema),
   };
   const routes = apiRoutes(context);
@@ -229,6 +240,7 @@ export const createGateway = async (
       await watchingDeletions;
       await activity.flush();
       await Promise.all(projections.map((projection) => projection.stop()));
+      await snapshotKeeper?.stop();
     },
   };
 };

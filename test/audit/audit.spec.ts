@@ -14,6 +14,7 @@ import { openSealStore, type SealStore } from '../../src/storage/audit/seal-stor
 import { verifyLog, type Verdict } from '../../src/storage/audit/verify-log.js';
 import type { EventStore } from '../../src/storage/event-store/port.js';
 import { openPgliteClient } from '../../src/storage/sql/pglite-client.js';
+import { openSqlAuditPages } from '../../src/storage/sql/audit-pages.js';
 import { openPostgresClient } from '../../src/storage/sql/postgres-client.js';
 import type { SqlClient } from '../../src/storage/sql/sql-client.js';
 import { openSqlEventStore } from '../../src/storage/sql/sql-event-store.js';
@@ -104,8 +105,26 @@ const onBackend = (name: string, open: () => Promise<SqlClient | undefined>) =>
       await store.append('user-c', [newEvent('Later', { i: 6 })]);
       return seal;
     };
-    const verify = async () =>
-      verifyLog(store, { seals: await seals.list(), trustedKeys: trusted() });
+    /**
+     * Verifies the log both ways: event by event through the store (KurrentDB's way), and from raw
+     * pages checked on worker threads (the SQL stores' way, odyssey audit verify's); both must
+     * reach the same verdict, naming the same first failure.
+     */
+    const verify = async () => {
+      const options = { seals: await seals.list(), trustedKeys: trusted() };
+      const byEvent = await verifyLog(store, options);
+      const source = openSqlAuditPages(client, { schema });
+      // Pages of three events: a stream's links and the failures cross page boundaries.
+      const byPage = await verifyLog(store, { ...options, source, pageSize: 3, threads: 2 });
+      assert.deepEqual(byPage, byEvent, 'raw pages on workers and events one by one disagree');
+      const inThread = await verifyLog(store, { ...options, source, pageSize: 4, threads: 0 });
+      assert.deepEqual(
+        inThread,
+        byEvent,
+        'raw pages on this thread and events one by one disagree',
+      );
+      return byEvent;
+    };
     const exportTo = async (name: string, streamPrefixes?: string[]) => {
       const out = join(folder, `${schema}-${name}`);
       const { mkdirSync } = await import('node:fs');

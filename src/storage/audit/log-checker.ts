@@ -16,6 +16,26 @@ export interface LogChecker {
   check(event: RecordedEvent): string | undefined;
 }
 
+/** Why an event does not continue its stream's head (undefined: the stream's first event). */
+export const linkFailure = (
+  head: StreamHead | undefined,
+  revision: number,
+  prevHash: string | null,
+): string | undefined => {
+  if (head) {
+    if (revision !== head.revision + 1)
+      return `revision ${revision} follows revision ${head.revision} of its stream: an event is missing or out of place`;
+    if (prevHash !== head.hash)
+      return 'its prevHash does not match the hash of the previous event of its stream: the stream was rewritten';
+  } else {
+    if (revision !== 0)
+      return `the stream's first event has revision ${revision}: earlier events are missing`;
+    if (prevHash !== null)
+      return "the stream's first event has a prevHash: earlier events are missing";
+  }
+  return undefined;
+};
+
 export const createLogChecker = (
   start: { heads?: Map<string, StreamHead>; events?: number; position?: Position | 'start' } = {},
 ): LogChecker => {
@@ -33,18 +53,8 @@ export const createLogChecker = (
     check: (event) => {
       if (!isAfter(event.position, position))
         return `its position ${event.position} does not come after ${position}: the global order is broken`;
-      const head = heads.get(event.stream);
-      if (head) {
-        if (event.revision !== head.revision + 1)
-          return `revision ${event.revision} follows revision ${head.revision} of its stream: an event is missing or out of place`;
-        if (event.prevHash !== head.hash)
-          return 'its prevHash does not match the hash of the previous event of its stream: the stream was rewritten';
-      } else {
-        if (event.revision !== 0)
-          return `the stream's first event has revision ${event.revision}: earlier events are missing`;
-        if (event.prevHash !== null)
-          return "the stream's first event has a prevHash: earlier events are missing";
-      }
+      const linkBroken = linkFailure(heads.get(event.stream), event.revision, event.prevHash);
+      if (linkBroken) return linkBroken;
       const expected = chainHash(
         event.prevHash,
         event.stream,

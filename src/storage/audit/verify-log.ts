@@ -4,9 +4,12 @@ import {
   type Position,
   type RecordedEvent,
 } from '../event-store/port.js';
+import { openBatchCheckers } from './batch-checkers.js';
 import { createLogChecker, type LogChecker } from './log-checker.js';
 import { merkleRoot, type Heads } from './merkle.js';
+import type { RawLogSource } from './raw-log-source.js';
 import { checkSealSignature, sealHash, type Seal } from './seal.js';
+import { followPages, type LogState } from './verify-pages.js';
 
 export type Failure =
   | {
@@ -47,7 +50,18 @@ export interface VerifyOptions {
   fromSeal?: number;
   onProgress?: (progress: VerifyProgress) => void;
   pageSize?: number;
+  /**
+   * The log as raw pages (SQL stores: sql/audit-pages.ts): pages are then checked side by side on
+   * worker threads, and only each page's ends are followed here. Without it (KurrentDB) every
+   * event is read through the store and checked on this thread.
+   */
+  source?: RawLogSource;
+  /** Worker threads checking raw pages (0: this thread); defaults to the cores, up to four. */
+  threads?: number;
 }
+
+/** Raw pages are large: one round trip and one worker message carry many events. */
+const RAW_PAGE_SIZE = 5000;
 
 export const describeFailure = (failure: Failure): string =>
   failure.kind === 'seal'
@@ -77,7 +91,10 @@ export const checkSeals = (
 };
 
 /** Whether the checker's state at a seal's position is what the seal signed. */
-export const compareWithSeal = (checker: LogChecker, seal: Seal): string | undefined => {
+export const compareWithSeal = (
+  checker: Pick<LogChecker, 'events' | 'heads'>,
+  seal: Seal,
+): string | undefined => {
   if (checker.events !== seal.events)
     return `it covers ${seal.events} events but the log holds ${checker.events} up to its position: events were removed or added`;
   if (checker.heads.size !== seal.streams)
@@ -147,19 +164,43 @@ export const verifyLog = async (store: EventStore, options: VerifyOptions): Prom
   const total = await store.countEvents?.({ after: from });
   const began = Date.now();
   let lastReport = 0;
+  const startedWith = checker.events;
+  let eventsNow = () => checker.events;
   const report = (force = false) => {
     const now = Date.now();
     if (!options.onProgress || (!force && now - lastReport < 500)) return;
     lastReport = now;
-    const checked =
-      checker.events -
-      (fromSeal === undefined ? 0 : (seals.find((s) => s.sequence === fromSeal)?.events ?? 0));
+    const checked = eventsNow() - startedWith;
     options.onProgress({
       checked,
       ...(total === undefined ? {} : { total }),
       eventsPerSecond: checked / Math.max(0.001, (now - began) / 1000),
     });
   };
+
+  if (options.source) {
+    const state: LogState = {
+      heads: checker.heads,
+      events: checker.events,
+      position: checker.position,
+    };
+    eventsNow = () => state.events;
+    const verdict = await verifyPages(options.source, state, pending, {
+      pageSize: options.pageSize ?? RAW_PAGE_SIZE,
+      ...(options.threads === undefined ? {} : { threads: options.threads }),
+      onPage: () => report(),
+    });
+    if (verdict) return verdict;
+    report(true);
+    return {
+      ok: true,
+      events: state.events,
+      streams: state.heads.size,
+      seals: seals.length,
+      position: state.position,
+      heads: state.heads,
+    };
+  }
 
   const settleSealsBefore = (position: Position | undefined): Failure | undefined => {
     while (pending[0] && (position === undefined || isAfter(position, pending[0].position))) {
@@ -197,4 +238,51 @@ export const verifyLog = async (store: EventStore, options: VerifyOptions): Prom
     position: checker.position,
     heads: checker.heads,
   };
+};
+
+/**
+ * verifyLog's loop over raw pages: up to each pending seal's position, compare with the seal, and
+ * on to the end of the log. A failed verdict, or undefined when everything holds.
+ */
+const verifyPages = async (
+  source: RawLogSource,
+  state: LogState,
+  seals: readonly Seal[],
+  options: { pageSize: number; threads?: number; onPage: () => void },
+): Promise<Verdict | undefined> => {
+  const checkers = openBatchCheckers(options.threads);
+  const failed = (failure: Failure): Verdict => ({ ok: false, failure, events: state.events });
+  try {
+    for (const until of [...seals, undefined]) {
+      const broken = await followPages(
+        source,
+        checkers,
+        state,
+        until?.position,
+        options.pageSize,
+        options.onPage,
+      );
+      if (broken)
+        return failed({
+          kind: 'event',
+          position: broken.position,
+          stream: broken.at.stream,
+          revision: broken.at.revision,
+          id: broken.at.id,
+          reason: broken.reason,
+        });
+      if (!until) return undefined;
+      if (isAfter(until.position, state.position))
+        return failed({
+          kind: 'seal',
+          sequence: until.sequence,
+          reason: `the log holds no event at its position ${until.position} (the last event before it is at ${state.position}): events were removed`,
+        });
+      const bad = compareWithSeal(state, until);
+      if (bad) return failed({ kind: 'seal', sequence: until.sequence, reason: bad });
+    }
+    return undefined;
+  } finally {
+    await checkers.close();
+  }
 };
