@@ -326,6 +326,23 @@ export const createChainLedger = (
     }
   };
 
+  /**
+   * At the head with nothing new: the tip held in memory over empty ranges is written once
+   * `checkpointEveryMs` has passed, so the stored checkpoint (and the read model's last block)
+   * does not stay behind for as long as the chain stays quiet.
+   */
+  const settle = async () => {
+    const tip = position.tip;
+    if (!tip || persistedTip === undefined || tip.number <= persistedTip) return;
+    if (Date.now() - lastAppendAt < chain.checkpointEveryMs) return;
+    await appendChunk(
+      persistedTip + 1,
+      { transfers: [], end: { ...tip, timestamp: tip.timestamp ?? null } },
+      position.recent,
+      [],
+    );
+  };
+
   const stored: StoredChain = {
     position: () => position,
     blocks: () => storedBlocks(store, chain.id),
@@ -336,6 +353,8 @@ export const createChainLedger = (
     position: () => position,
     /** Transfers appended since this ledger was created. */
     transfers: () => transfers,
+    /** Writes the checkpoint of a tip moved in memory over empty blocks, when one is due. */
+    settle,
     /** Reads where the stream stands: at start, after a conflict, when looking for a resume. */
     load: async () => {
       const stored = await readChainPosition(store, chain.id);
