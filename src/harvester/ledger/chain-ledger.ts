@@ -17,7 +17,13 @@ import {
   type NativeBalanceData,
 } from '../../domain/chain/events.js';
 import type { StoredChain } from '../sync/ancestry.js';
-import type { Backfilled, BlocksRead, Halted, Reorganized } from '../sync/facts.js';
+import {
+  windowed,
+  type Backfilled,
+  type BlocksRead,
+  type Halted,
+  type Reorganized,
+} from '../sync/facts.js';
 import { backfilled, reconcileSources, rewound } from '../sync/sources.js';
 import {
   backfilledEvent,
@@ -64,13 +70,6 @@ const chunksOf = (found: readonly ChainTransfer[], end: Chunk['end']): Chunk[] =
   }
   chunks.push({ transfers: current, end });
   return chunks;
-};
-
-/** Known hashes within the reorg window of `tip`, oldest first, one per block. */
-const windowed = (blocks: Iterable<KnownBlock>, tip: number, depth: number): KnownBlock[] => {
-  const byNumber = new Map<number, string>();
-  for (const [n, h] of blocks) if (n >= tip - depth && n <= tip) byNumber.set(n, h);
-  return [...byNumber].sort((a, b) => a[0] - b[0]);
 };
 
 export type RecordedFact = BlocksRead | Backfilled | Reorganized | Halted;
