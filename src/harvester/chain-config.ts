@@ -46,6 +46,11 @@ export interface ChainConfig {
    * a chain of quarter-second blocks would otherwise append a checkpoint per poll, forever.
    */
   checkpointEveryMs: number;
+  /**
+   * A chain that reached the head once and has been behind it this long is `lagging`: a minute
+   * (or ten polls) unless set; a chain of quarter-second blocks may want to know sooner.
+   */
+  laggingAfterMs: number;
   contracts: ContractConfig[];
   /**
    * Wallets whose balance of the chain's own coin (ETH) is read at the end of every range that
@@ -104,6 +109,7 @@ const Chain = z
     maxRange: z.number().int().min(1).max(1_000_000).optional(),
     requestTimeoutMs: z.number().int().min(100).max(600_000).optional(),
     checkpointEveryMs: z.number().int().min(0).max(3_600_000).optional(),
+    laggingAfterMs: z.number().int().min(100).max(86_400_000).optional(),
     contracts: z.array(Contract).optional(),
     nativeBalances: NativeBalances.optional(),
   })
@@ -141,6 +147,7 @@ const parseChain = (raw: unknown, index: number): ChainConfig => {
     maxRange: c.maxRange ?? 100_000,
     requestTimeoutMs: c.requestTimeoutMs ?? 10_000,
     checkpointEveryMs: c.checkpointEveryMs ?? 10_000,
+    laggingAfterMs: c.laggingAfterMs ?? Math.max(60_000, 10 * (c.pollMs ?? 1000)),
     contracts: (c.contracts ?? []).map((contract) => ({
       address: lowerCase(contract.address),
       kind: contract.kind,

@@ -157,6 +157,7 @@ export const startChainPipeline = (
       if (fact.kind === 'backfill') progress('backfill');
       return;
     }
+    await ledger.settle();
     idleSteps++;
     settleWaiters();
     progress('live');

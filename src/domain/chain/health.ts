@@ -77,7 +77,8 @@ export const chainStateOf = (
 /** A harvester's report on one chain, written every few seconds and whenever its state changes. */
 export type ChainReport = {
   chain: string;
-  state: Exclude<ChainState, 'stopped'>;
+  /** `stopped` only in the last report of a harvester that stopped cleanly. */
+  state: ChainState;
   reason: string | null;
   /** The followed head (after confirmations) and the last block processed. */
   head: number | null;
@@ -98,7 +99,9 @@ export const reportAsSeen = (
   now: number,
 ): Omit<ChainReport, 'state'> & { state: ChainState } => {
   const age = now - Date.parse(report.reportedAt);
-  if (report.state === 'halted' || age <= report.staleAfterMs) return report;
+  if (report.state === 'halted' || report.state === 'stopped' || age <= report.staleAfterMs) {
+    return report;
+  }
   return {
     ...report,
     state: 'stopped',

@@ -20,8 +20,6 @@ export interface ChainMonitorOptions {
 
 /** A report older than this (and its renewal period thrice) says its harvester is gone. */
 const STALE_AFTER_MS = 30_000;
-/** Behind the head for longer than this (or ten polls), a following chain is `lagging`. */
-const LAG_AFTER_MS = 60_000;
 
 const progressOf = (from: number, block: number, to: number): BackfillProgress => {
   const span = Math.max(1, to - from + 1);
@@ -64,7 +62,7 @@ export const startChainMonitor = async (
             : null),
         reachedHead: status.reachedHead,
         behindSince: status.behindSince,
-        lagAfterMs: Math.max(LAG_AFTER_MS, 10 * chain.pollMs),
+        lagAfterMs: chain.laggingAfterMs,
       },
       now,
     );
@@ -110,7 +108,10 @@ export const startChainMonitor = async (
   };
 
   let looking: Promise<void> = Promise.resolve();
+  /** Once stopped, a pipeline's last progress must not write over the `stopped` report. */
+  let stopping = false;
   const lookNow = () => {
+    if (stopping) return looking;
     looking = looking
       .then(look)
       .catch((error: unknown) =>
@@ -122,12 +123,37 @@ export const startChainMonitor = async (
   timer.unref();
   await lookNow();
 
+  /**
+   * A harvester that stops cleanly says so at once, instead of leaving its last report to go
+   * stale (30 s): `stopped`, keeping where it stood. A halt stays a halt. Another harvester still
+   * running the chain overwrites this with its next report (within `renewMs`).
+   */
+  const sayStopped = async () => {
+    const now = Date.now();
+    for (const pipeline of pipelines) {
+      const chain = chains.find((c) => c.id === pipeline.chain);
+      if (!chain) continue;
+      const report = reportOn(pipeline, chain, now);
+      if (report.state === 'halted') continue;
+      await writeChainReport(options.sql, schema, {
+        ...report,
+        state: 'stopped',
+        reason: `its harvester stopped at ${report.reportedAt}`,
+        backfill: null,
+      }).catch((error: unknown) =>
+        log.warn({ err: error, chain: chain.id }, 'could not report the chain as stopped'),
+      );
+    }
+  };
+
   return {
     /** Writes every chain's report now (tests, and a stopping harvester's last word). */
     flush: lookNow,
     stop: async () => {
+      stopping = true;
       clearInterval(timer);
       await looking;
+      await sayStopped();
     },
   };
 };

@@ -17,7 +17,13 @@ import {
   type NativeBalanceData,
 } from '../../domain/chain/events.js';
 import type { StoredChain } from '../sync/ancestry.js';
-import type { Backfilled, BlocksRead, Halted, Reorganized } from '../sync/facts.js';
+import {
+  windowed,
+  type Backfilled,
+  type BlocksRead,
+  type Halted,
+  type Reorganized,
+} from '../sync/facts.js';
 import { backfilled, reconcileSources, rewound } from '../sync/sources.js';
 import {
   backfilledEvent,
@@ -64,13 +70,6 @@ const chunksOf = (found: readonly ChainTransfer[], end: Chunk['end']): Chunk[] =
   }
   chunks.push({ transfers: current, end });
   return chunks;
-};
-
-/** Known hashes within the reorg window of `tip`, oldest first, one per block. */
-const windowed = (blocks: Iterable<KnownBlock>, tip: number, depth: number): KnownBlock[] => {
-  const byNumber = new Map<number, string>();
-  for (const [n, h] of blocks) if (n >= tip - depth && n <= tip) byNumber.set(n, h);
-  return [...byNumber].sort((a, b) => a[0] - b[0]);
 };
 
 export type RecordedFact = BlocksRead | Backfilled | Reorganized | Halted;
@@ -326,6 +325,23 @@ export const createChainLedger = (
     }
   };
 
+  /**
+   * At the head with nothing new: the tip held in memory over empty ranges is written once
+   * `checkpointEveryMs` has passed, so the stored checkpoint (and the read model's last block)
+   * does not stay behind for as long as the chain stays quiet.
+   */
+  const settle = async () => {
+    const tip = position.tip;
+    if (!tip || persistedTip === undefined || tip.number <= persistedTip) return;
+    if (Date.now() - lastAppendAt < chain.checkpointEveryMs) return;
+    await appendChunk(
+      persistedTip + 1,
+      { transfers: [], end: { ...tip, timestamp: tip.timestamp ?? null } },
+      position.recent,
+      [],
+    );
+  };
+
   const stored: StoredChain = {
     position: () => position,
     blocks: () => storedBlocks(store, chain.id),
@@ -336,6 +352,8 @@ export const createChainLedger = (
     position: () => position,
     /** Transfers appended since this ledger was created. */
     transfers: () => transfers,
+    /** Writes the checkpoint of a tip moved in memory over empty blocks, when one is due. */
+    settle,
     /** Reads where the stream stands: at start, after a conflict, when looking for a resume. */
     load: async () => {
       const stored = await readChainPosition(store, chain.id);

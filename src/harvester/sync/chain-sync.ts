@@ -8,8 +8,9 @@ import {
 } from '../adapter.js';
 import type { ChainConfig } from '../chain-config.js';
 import type { KnownBlock } from '../../domain/chain/events.js';
+import type { ChainPosition } from '../checkpoint.js';
 import { findReorg, type StoredChain } from './ancestry.js';
-import type { ChainFact } from './facts.js';
+import { windowed, type BlocksRead, type ChainFact } from './facts.js';
 import { grown, shrunk, type RangeWindow } from './range-window.js';
 import { liveContracts, nextBackfill, walletSource, type BackfillRange } from './sources.js';
 
@@ -117,12 +118,21 @@ const walletsStep = async (
   };
 };
 
-const readStep = async (sync: ChainSync): Promise<ChainFact | typeof AGAIN> => {
+/**
+ * One step from `position`: the stored one, or (read ahead) the one the ledger will hold once it
+ * has recorded the range before. Read ahead, a step that finds a fork tells nothing: the step
+ * from the stored position walks the stored hashes back to the ancestor.
+ */
+const readStep = async (
+  sync: ChainSync,
+  position: ChainPosition = sync.stored.position(),
+  ahead = false,
+): Promise<ChainFact | typeof AGAIN> => {
   const { chain, adapter, stored } = sync;
   const head = await adapter.followedHead();
-  const position = stored.position();
   const tip = position.tip;
-  const reorg = async () => (await findReorg(chain, adapter, stored, head)) ?? AGAIN;
+  const reorg = async () =>
+    ahead ? AGAIN : ((await findReorg(chain, adapter, stored, head)) ?? AGAIN);
   // Block -1: a chain re-read from genesis after a resume, whose parent hash is zero.
   if (tip && tip.number >= 0) {
     const [now] = await adapter.headers([tip.number]);
@@ -205,8 +215,59 @@ const readStep = async (sync: ChainSync): Promise<ChainFact | typeof AGAIN> => {
  * Ends only by throwing (a node that fails); a new sync over the same `window` takes over.
  */
 export async function* syncChain(sync: ChainSync): AsyncGenerator<ChainFact, never, undefined> {
-  for (;;) {
-    const fact = await readStep(sync);
-    if (fact !== AGAIN) yield fact;
+  let next: ReadAhead | undefined;
+  try {
+    for (;;) {
+      const tip = sync.stored.position().tip;
+      const ahead = next;
+      next = undefined;
+      // Read ahead from where the ledger now stands (it recorded the range before): its answer
+      // holds. Otherwise (a conflict, a reload) it is dropped and the step read again.
+      const fact =
+        ahead && tip?.number === ahead.from.number && tip.hash === ahead.from.hash
+          ? await ahead.taken()
+          : await readStep(sync);
+      if (fact === AGAIN) continue;
+      if (fact.kind === 'blocks' && fact.to.number < fact.head) next = readAhead(sync, fact);
+      yield fact;
+    }
+  } finally {
+    next?.drop();
   }
 }
+
+interface ReadAhead {
+  /** The tip the read starts from: the last block of the range being recorded. */
+  from: { number: number; hash: string };
+  /** The step's fact, or what it threw. */
+  taken: () => Promise<ChainFact | typeof AGAIN>;
+  drop: () => void;
+}
+
+/**
+ * During a backfill, the next range is read while the ledger appends this one: the node's
+ * answer overlaps our appends instead of following them. It starts from the position the ledger
+ * will hold after recording `fact` (its tip and the hashes a reorg may still replace).
+ */
+const readAhead = (sync: ChainSync, fact: BlocksRead): ReadAhead => {
+  const position = sync.stored.position();
+  const assumed: ChainPosition = {
+    ...position,
+    tip: fact.to,
+    recent: windowed(fact.known, fact.to.number, sync.chain.maxReorgDepth),
+  };
+  const settled = readStep(sync, assumed, true).then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  return {
+    from: fact.to,
+    taken: async () => {
+      const outcome = await settled;
+      if ('error' in outcome) throw outcome.error;
+      return outcome.value;
+    },
+    // A dropped read's failure is nobody's: the step is read again from the stored position.
+    drop: () => void settled,
+  };
+};

@@ -63,3 +63,14 @@ export interface CaughtUp {
   kind: 'caught-up';
   head: number;
 }
+
+/** Known hashes within the reorg window of `tip`, oldest first, one per block. */
+export const windowed = (
+  blocks: Iterable<KnownBlock>,
+  tip: number,
+  depth: number,
+): KnownBlock[] => {
+  const byNumber = new Map<number, string>();
+  for (const [n, h] of blocks) if (n >= tip - depth && n <= tip) byNumber.set(n, h);
+  return [...byNumber].sort((a, b) => a[0] - b[0]);
+};
