@@ -1,12 +1,8 @@
 import { getAddress, Signature } from 'ethers';
-import { SiweMessage } from 'siwe';
-import { u8aWrapBytes } from '@polkadot/util';
-import {
-  cryptoWaitReady,
-  decodeAddress,
-  encodeAddress,
-  signatureVerify,
-} from '@polkadot/util-crypto';
+// Only the address codecs at start: the rest of @polkadot/util-crypto (its WebAssembly crypto)
+// and siwe are loaded at the first signature they check, about 10 MiB of an idle server.
+import { decodeAddress } from '@polkadot/util-crypto/address/decode';
+import { encodeAddress } from '@polkadot/util-crypto/address/encode';
 import type { Network, Wallet } from '../../domain/user/user.js';
 import { ApiError } from '../http/api/errors.js';
 
@@ -39,6 +35,7 @@ const ethereumSigned = async (message: string, signature: string, wallet: Wallet
   try {
     // siwe logs a signature it cannot read before refusing it; such a one is refused here first.
     Signature.from(signature);
+    const { SiweMessage } = await import('siwe');
     // EIP-191 personal_sign over the EIP-4361 text: what MetaMask and ethers' signMessage produce.
     const verified = await new SiweMessage(message).verify(
       { signature, time: now.toISOString() },
@@ -50,10 +47,19 @@ const ethereumSigned = async (message: string, signature: string, wallet: Wallet
   }
 };
 
-let polkadotReady: Promise<boolean> | undefined;
+const loadPolkadotCrypto = async () => {
+  const [{ u8aWrapBytes }, { cryptoWaitReady, signatureVerify }] = await Promise.all([
+    import('@polkadot/util'),
+    import('@polkadot/util-crypto'),
+  ]);
+  await cryptoWaitReady();
+  return { u8aWrapBytes, signatureVerify };
+};
+
+let polkadotCrypto: ReturnType<typeof loadPolkadotCrypto> | undefined;
 
 const polkadotSigned = async (message: string, signature: string, wallet: Wallet) => {
-  await (polkadotReady ??= cryptoWaitReady());
+  const { u8aWrapBytes, signatureVerify } = await (polkadotCrypto ??= loadPolkadotCrypto());
   const bytes = new TextEncoder().encode(message);
   const verifies = (signed: Uint8Array) => {
     try {
