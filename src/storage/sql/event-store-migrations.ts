@@ -277,5 +277,9 @@ CREATE TRIGGER es_events_append_only BEFORE UPDATE OR DELETE ON ${s}.es_events
 export const eventStoreMigrations: readonly Migration[] = [
   { id: 1, name: 'event log, append and delete functions', sql: createEventLog },
   { id: 2, name: 'append-only event log (audit)', sql: appendOnlyEvents },
-  { id: 3, name: 'appends read flat event rows; statement-level append-only guard', sql: flatAppend },
+  {
+    id: 3,
+    name: 'appends read flat event rows; statement-level append-only guard',
+    sql: flatAppend,
+  },
 ];
