@@ -1,3 +1,4 @@
+import { appendsBench } from './appends.js';
 import { assetsBench } from './assets.js';
 import { auditBench } from './audit.js';
 import { eventStoreBench } from './eventstore.js';
@@ -9,6 +10,7 @@ import { restBench } from './rest.js';
 
 const benchmarks: Record<string, () => Promise<void>> = {
   eventstore: eventStoreBench,
+  appends: appendsBench,
   projections: projectionsBench,
   rest: restBench,
   posbus: posbusBench,

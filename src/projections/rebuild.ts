@@ -61,9 +61,18 @@ const tableExists = async (db: SqlQueryable, qualified: string) =>
     )[0]?.found,
   );
 
+const isEmpty = async (db: SqlQueryable, qualified: string) =>
+  (await db.query(`SELECT 1 FROM ${qualified} LIMIT 1`)).length === 0;
+
 /**
  * Where the projection's shadow tables stand: resumed from an interrupted rebuild, or created
  * empty when there are none or they are of another version.
+ *
+ * Shadow tables are UNLOGGED while they load: every intermediate row version a rebuild writes
+ * (an object moved in each flush) would otherwise go to the WAL too. They become logged before the
+ * swap (see rebuildPass). A server crash empties unlogged tables while their checkpoint survives,
+ * so shadows that are all empty after progress was recorded start over: redoing is always
+ * correct, only slower.
  */
 const prepareShadow = async (
   sql: SqlClient,
@@ -74,11 +83,14 @@ const prepareShadow = async (
   const checkpoint = await readCheckpoint(sql, s, shadowCheckpoint(projection));
   const resumable =
     checkpoint?.version === projection.version &&
-    (await Promise.all(projection.tables.map((t) => tableExists(sql, shadow(t))))).every(Boolean);
+    (await Promise.all(projection.tables.map((t) => tableExists(sql, shadow(t))))).every(Boolean) &&
+    (checkpoint.processed === 0 ||
+      !(await Promise.all(projection.tables.map((t) => isEmpty(sql, shadow(t))))).every(Boolean));
   if (resumable) return checkpoint.position;
   await sql.transaction(async (tx) => {
     for (const t of projection.tables) await tx.exec(`DROP TABLE IF EXISTS ${shadow(t)}`);
     await tx.exec(projection.createTables(shadow));
+    for (const t of projection.tables) await tx.exec(`ALTER TABLE ${shadow(t)} SET UNLOGGED`);
     await tx.query(`DELETE FROM ${s}.projection_checkpoints WHERE name = $1`, [
       shadowCheckpoint(projection),
     ]);
@@ -186,9 +198,13 @@ const rebuildPass = async (pass: Pass): Promise<RebuildProgress> => {
   if (options.signal?.aborted) return progress('projecting');
 
   progress('swapping');
-  // New tables have no statistics yet; the planner would take them for empty.
   for (const projection of projections)
-    for (const t of projection.tables) await sql.exec(`ANALYZE ${shadow(t)}`);
+    for (const t of projection.tables) {
+      // Written to the WAL once, as they stand, instead of every row version along the way.
+      await sql.exec(`ALTER TABLE ${shadow(t)} SET LOGGED`);
+      // New tables have no statistics yet; the planner would take them for empty.
+      await sql.exec(`ANALYZE ${shadow(t)}`);
+    }
   await sql.transaction(async (tx) => {
     for (const projection of projections) {
       // Holding the live checkpoint pauses the live runner until the new tables are in place.

@@ -440,6 +440,54 @@ for (const [backend, connect] of backends) {
       assert.deepEqual(await dump(schema), await dump(clean));
     });
 
+    it('starts an interrupted rebuild over when a server crash emptied its unlogged shadow tables', async () => {
+      for (let i = 0; i < 4; i++) await script();
+      const schema = newSchema();
+      const stop = new AbortController();
+      const [first] = await rebuildProjections(store, client, [objectsProjection], {
+        schema,
+        batchSize: 10,
+        flushEvery: 30,
+        signal: stop.signal,
+        onProgress: (p) => {
+          if (p.processed >= 40) stop.abort();
+        },
+      });
+      assert.equal(first?.phase, 'projecting');
+      const shadows = objectsProjection.tables.map((t) => `"${schema}"."${t}_rebuild"`);
+      const persistence = await client.query<{ relpersistence: string }>(
+        `SELECT relpersistence FROM pg_class WHERE oid = ANY($1::regclass[])`,
+        [shadows],
+      );
+      assert.deepEqual(
+        persistence.map((r) => r.relpersistence),
+        ['u', 'u'],
+        'shadow tables load unlogged',
+      );
+      // What crash recovery does to unlogged tables; their checkpoint, logged, survives.
+      for (const shadow of shadows) await client.exec(`TRUNCATE ${shadow}`);
+      // Objects start over with worlds and users instead of resuming: one pass for all three.
+      const second = await rebuildProjections(store, client, ALL, { schema, batchSize: 10 });
+      assert.deepEqual(
+        second.map((r) => [r.projections, r.phase]),
+        [[['worlds', 'objects', 'users'], 'done']],
+      );
+      const swapped = await client.query<{ relpersistence: string }>(
+        `SELECT relpersistence FROM pg_class WHERE oid = ANY($1::regclass[])`,
+        [objectsProjection.tables.map((t) => `"${schema}"."${t}"`)],
+      );
+      assert.deepEqual(
+        swapped.map((r) => r.relpersistence),
+        ['p', 'p'],
+        'the swapped-in tables are logged',
+      );
+      const clean = newSchema();
+      const fresh = await runAll(clean);
+      await untilHead(fresh);
+      await Promise.all(fresh.map((r) => r.stop()));
+      assert.deepEqual(await dump(schema), await dump(clean));
+    });
+
     it('gives the same tables whether events come one at a time or a thousand at once', async () => {
       const { worldId, alice, bob } = await script();
       // Sequences that must fold correctly inside one batch.

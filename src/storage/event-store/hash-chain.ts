@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
 import type { RecordedEvent } from './port.js';
 
@@ -17,8 +17,8 @@ type HashedContent = Pick<RecordedEvent, 'id' | 'type' | 'data' | 'metadata'>;
 export const canonicalEvent = ({ id, type, data, metadata }: HashedContent): string =>
   canonicalJson({ id, type, data, metadata }, 'event');
 
-export const digestOf = (canonicalText: string): string =>
-  createHash('sha256').update(canonicalText).digest('hex');
+// One-shot hash: a third of createHash's cost for texts this short, and every append pays it per event.
+export const digestOf = (canonicalText: string): string => hash('sha256', canonicalText, 'hex');
 
 export const contentDigest = (event: HashedContent): string => digestOf(canonicalEvent(event));
 

@@ -183,7 +183,103 @@ CREATE TRIGGER es_events_no_truncate BEFORE TRUNCATE ON ${s}.es_events
   FOR EACH STATEMENT EXECUTE FUNCTION ${s}.es_events_append_only();
 `;
 
+/**
+ * Appends read their events in one pass: each event arrives as one flat JSON object
+ * {d, id, type, data, metadata} (the canonical text with the digest spliced in), which
+ * jsonb_to_recordset turns into columns once, instead of extracting e->'e'->... four times per
+ * event. The nested {d, e} form of migration 1 is still read, so that a process started before
+ * this migration keeps appending until it is restarted.
+ *
+ * The append-only guard fires once per statement instead of once per row: it refuses the same
+ * UPDATE and DELETE (even of no rows), and a refused mass rewrite stops at once.
+ */
+const flatAppend = (s: string) => `
+CREATE OR REPLACE FUNCTION ${s}.es_append(p_stream text, p_expected bigint, p_events jsonb)
+RETURNS TABLE (out_revision bigint, out_tx text, out_position bigint)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_version bigint; v_last_tx xid8; v_tomb boolean; v_deleted boolean; v_head bytea;
+  v_found bigint; v_matched bigint; v_prev bytea; v_digest bytea;
+  v_hashes bytea[] := '{}'; v_pos bigint;
+  v_n int := jsonb_array_length(p_events);
+BEGIN
+  SELECT version, last_tx, tombstoned, deleted, last_hash
+    INTO v_version, v_last_tx, v_tomb, v_deleted, v_head
+    FROM ${s}.es_streams WHERE stream_id = p_stream FOR UPDATE;
+  IF NOT FOUND THEN
+    INSERT INTO ${s}.es_streams (stream_id, version, last_tx)
+      VALUES (p_stream, -1, pg_current_xact_id()) ON CONFLICT DO NOTHING;
+    SELECT version, last_tx, tombstoned, deleted, last_hash
+      INTO v_version, v_last_tx, v_tomb, v_deleted, v_head
+      FROM ${s}.es_streams WHERE stream_id = p_stream FOR UPDATE;
+  END IF;
+  IF v_tomb THEN
+    RAISE EXCEPTION USING ERRCODE = 'OD002', MESSAGE = p_stream;
+  END IF;
+  -- An older transaction appending after a newer one would be delivered before it.
+  IF pg_current_xact_id() < v_last_tx THEN
+    RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'stream ' || p_stream || ' has a newer writer; retry';
+  END IF;
+
+  -- Idempotent retry: the same ids at the same place answer as the first time did.
+  SELECT stream_version INTO v_found FROM ${s}.es_events
+    WHERE event_id = coalesce(p_events->0->>'id', p_events->0->'e'->>'id')::uuid AND stream_id = p_stream;
+  IF FOUND THEN
+    -- Only where the expected revision would have put them: elsewhere they were used by another append.
+    IF (p_expected = -1 AND v_found <> 0) OR (p_expected >= 0 AND v_found <> p_expected + 1) THEN
+      RAISE EXCEPTION USING ERRCODE = 'OD003',
+        MESSAGE = 'the event ids are recorded at revision ' || v_found || ', not where the expected revision puts them';
+    END IF;
+    SELECT count(*) INTO v_matched
+      FROM jsonb_array_elements(p_events) WITH ORDINALITY AS b(e, ord)
+      JOIN ${s}.es_events ev ON ev.stream_id = p_stream
+        AND ev.stream_version = v_found + b.ord - 1
+        AND ev.event_id = coalesce(b.e->>'id', b.e->'e'->>'id')::uuid;
+    IF v_matched <> v_n THEN
+      RAISE EXCEPTION USING ERRCODE = 'OD003', MESSAGE = 'a retried append must repeat the same events';
+    END IF;
+    RETURN QUERY SELECT ev.stream_version, ev.tx_id::text, ev.global_position
+      FROM ${s}.es_events ev WHERE ev.stream_id = p_stream AND ev.stream_version = v_found + v_n - 1;
+    RETURN;
+  END IF;
+
+  PERFORM ${s}.es_check_expected(p_expected, v_version, v_deleted);
+
+  v_prev := coalesce(v_head, '\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
+  FOR v_digest IN SELECT decode(b.d, 'hex') FROM jsonb_to_recordset(p_events) AS b(d text) LOOP
+    v_prev := sha256(v_prev || convert_to(p_stream, 'UTF8') || '\\x00'::bytea
+      || int8send(v_version + 1 + cardinality(v_hashes)) || v_digest);
+    v_hashes := v_hashes || v_prev;
+  END LOOP;
+
+  WITH inserted AS (
+    INSERT INTO ${s}.es_events (stream_id, stream_version, event_id, type, data, metadata, prev_hash, hash)
+    SELECT p_stream, v_version + b.ord, coalesce(b.id, (b.e->>'id')::uuid), coalesce(b.type, b.e->>'type'),
+           coalesce(b.data, b.e->'data'), coalesce(b.metadata, b.e->'metadata'),
+           CASE WHEN b.ord = 1 THEN v_head ELSE v_hashes[b.ord - 1] END, v_hashes[b.ord]
+      FROM ROWS FROM (jsonb_to_recordset(p_events) AS (id uuid, type text, data jsonb, metadata jsonb, e jsonb))
+           WITH ORDINALITY AS b(id, type, data, metadata, e, ord)
+     ORDER BY b.ord
+    RETURNING global_position)
+  SELECT max(global_position) INTO v_pos FROM inserted;
+
+  UPDATE ${s}.es_streams
+     SET version = v_version + v_n, last_tx = pg_current_xact_id(), last_hash = v_prev, deleted = false
+   WHERE stream_id = p_stream;
+  RETURN QUERY SELECT v_version + v_n, pg_current_xact_id()::text, v_pos;
+END $fn$;
+
+DROP TRIGGER es_events_append_only ON ${s}.es_events;
+CREATE TRIGGER es_events_append_only BEFORE UPDATE OR DELETE ON ${s}.es_events
+  FOR EACH STATEMENT EXECUTE FUNCTION ${s}.es_events_append_only();
+`;
+
 export const eventStoreMigrations: readonly Migration[] = [
   { id: 1, name: 'event log, append and delete functions', sql: createEventLog },
   { id: 2, name: 'append-only event log (audit)', sql: appendOnlyEvents },
+  {
+    id: 3,
+    name: 'appends read flat event rows; statement-level append-only guard',
+    sql: flatAppend,
+  },
 ];

@@ -230,9 +230,13 @@ const mapAppendError = (error: unknown, stream: string, expected: ExpectedRevisi
   }
 };
 
-/** es_append's argument, built from the canonical texts already made for hashing. */
+/**
+ * es_append's argument, built from the canonical texts already made for hashing: each event's
+ * canonical object {data, id, metadata, type} with its digest spliced in as the first key, so the
+ * database reads every event as one flat row.
+ */
 const toPayload = (events: readonly PreparedEvent[]) =>
-  `[${events.map((event) => `{"d":"${event.digest}","e":${event.canonical}}`).join(',')}]`;
+  `[${events.map((event) => `{"d":"${event.digest}",${event.canonical.slice(1)}`).join(',')}]`;
 
 const isRetryable = (error: unknown) => ['40001', '40P01'].includes(sqlState(error) ?? '');
 
