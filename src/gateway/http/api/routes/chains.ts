@@ -55,7 +55,7 @@ const Chain = z
       description:
         'backfilling (reading history; see backfill), following (at the head), lagging (behind ' +
         'the head for over a minute), rpc_down (no endpoint answers), halted (a reorg deeper ' +
-        'than its limit; see reason), stopped (no harvester has reported on it lately)',
+        'than its limit; see reason), stopped (its harvester stopped cleanly, or none has reported on it for 30 s)',
     }),
     reason: z.string().nullable().meta({ description: 'Why it is not following' }),
     haltedReason: z.string().nullable(),
