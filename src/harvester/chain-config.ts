@@ -1,4 +1,4 @@
-import { CONTRACT_KINDS, type ContractKind } from '../domain/chain/events.js';
+import { CONTRACT_KINDS, NATIVE_CONTRACT, type TransferKind } from '../domain/chain/events.js';
 import { readFileSync } from 'node:fs';
 import { getAddress, isAddress } from 'ethers';
 import { z } from 'zod';
@@ -21,7 +21,8 @@ export type ChainKind = (typeof CHAIN_KINDS)[number];
 export interface ContractConfig {
   /** Lower-case 0x address; on Substrate `assets:<id>`, `uniques:<class>` or `nfts:<collection>`. */
   address: string;
-  kind: ContractKind;
+  /** `native` only on Substrate: the chain's own coin, whose `balances.Transfer`s are history. */
+  kind: TransferKind;
   name: string;
   /**
    * Where its transfers begin (the chain's `startBlock` unless set): added to a chain already
@@ -164,6 +165,17 @@ const parseSubstrateChain = (raw: unknown, name: string): ChainConfig => {
     requestTimeoutMs: c.requestTimeoutMs ?? 10_000,
     checkpointEveryMs: c.checkpointEveryMs ?? 10_000,
     contracts: [
+      // The followed wallets' `balances.Transfer`s, as the history of the chain's own coin.
+      ...(c.nativeBalances
+        ? [
+            {
+              address: NATIVE_CONTRACT,
+              kind: 'native' as const,
+              name: 'native',
+              startBlock: c.startBlock ?? 0,
+            },
+          ]
+        : []),
       ...assets.map((a) => ({
         address: a.contract,
         kind: 'erc20' as const,

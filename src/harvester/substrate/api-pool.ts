@@ -132,7 +132,12 @@ export const openApiPool = (options: ApiPoolOptions) => {
             Date.now() + Math.min(30_000, backoffMs * 1.5 ** (endpoint.failures - 1));
           drop(endpoint);
           log.warn(
-            { chain, endpoint: endpoint.url, failures: endpoint.failures, err: describe(error) },
+            {
+              chain,
+              endpoint: endpoint.url,
+              failures: endpoint.failures,
+              problem: describe(error),
+            },
             `substrate ${what} failed; trying again`,
           );
         }

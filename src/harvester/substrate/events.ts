@@ -1,5 +1,10 @@
 import type { Codec } from '@polkadot/types/types';
-import { ZERO_ADDRESS, type ContractKind } from '../../domain/chain/events.js';
+import {
+  NATIVE_CONTRACT,
+  ZERO_ADDRESS,
+  type ContractKind,
+  type TransferKind,
+} from '../../domain/chain/events.js';
 import type { ChainTransfer } from '../adapter.js';
 import type { SubstrateSettings } from './substrate-config.js';
 
@@ -29,12 +34,18 @@ export type DecodedTransfer = Omit<ChainTransfer, 'txHash'> & {
 };
 
 export interface Followed {
+  /** Wallets (public keys) whose `balances.Transfer`s are kept; empty: none. */
+  wallets: ReadonlySet<string>;
   assets: ReadonlyMap<string, string>;
   collections: ReadonlyMap<string, { contract: string; kind: ContractKind }>;
 }
 
 /** What the registry entry follows, keyed as the decoder finds it (`<pallet>:<id>`). */
-export const followedOf = (settings: SubstrateSettings): Followed => ({
+export const followedOf = (
+  settings: SubstrateSettings,
+  wallets: readonly string[] = [],
+): Followed => ({
+  wallets: new Set(wallets),
   assets: new Map(settings.assets.map((a) => [String(a.id), a.contract])),
   collections: new Map(
     settings.collections.map((c) => [
@@ -49,7 +60,7 @@ const decimal = (codec: Codec | undefined) => BigInt(codec?.toString() ?? '0').t
 
 interface Movement {
   contract: string;
-  contractKind: ContractKind;
+  contractKind: TransferKind;
   from: string;
   to: string;
   amount: string;
@@ -62,6 +73,23 @@ const movementOf = (
   data: readonly Codec[],
   followed: Followed,
 ): Movement | undefined => {
+  if (section === 'balances') {
+    // Transfer(from, to, amount): history of the followed wallets' own coin. Their balance is
+    // read from system.account, which fees (Withdraw), rewards (Deposit), reserves and dust
+    // change too, so these are not summed.
+    if (method !== 'Transfer' || followed.wallets.size === 0) return undefined;
+    const from = account(data[0]);
+    const to = account(data[1]);
+    if (!followed.wallets.has(from) && !followed.wallets.has(to)) return undefined;
+    return {
+      contract: NATIVE_CONTRACT,
+      contractKind: 'native',
+      from,
+      to,
+      amount: decimal(data[2]),
+      tokenId: null,
+    };
+  }
   if (section === 'assets') {
     const contract = followed.assets.get(data[0]?.toString() ?? '');
     if (!contract) return undefined;
@@ -92,6 +120,8 @@ const movementOf = (
   if (section !== 'uniques' && section !== 'nfts') return undefined;
   const collection = followed.collections.get(`${section}:${data[0]?.toString() ?? ''}`);
   if (!collection) return undefined;
+  // Only these three carry an item second: Created, for one, has an account there.
+  if (method !== 'Transferred' && method !== 'Issued' && method !== 'Burned') return undefined;
   const nft = {
     contract: collection.contract,
     contractKind: collection.kind,
@@ -105,8 +135,6 @@ const movementOf = (
       return { ...nft, from: ZERO_ADDRESS, to: account(data[2]) };
     case 'Burned':
       return { ...nft, from: account(data[2]), to: ZERO_ADDRESS };
-    default:
-      return undefined;
   }
 };
 

@@ -11,6 +11,7 @@ import {
   type TokenMetadata,
 } from '../adapter.js';
 import type { ChainConfig } from '../chain-config.js';
+import { NATIVE_CONTRACT } from '../../domain/chain/events.js';
 import { openApiPool } from './api-pool.js';
 import { decodeBlockEvents, followedOf, type EventRecordLike } from './events.js';
 
@@ -46,7 +47,6 @@ interface AssetMetadataLike {
   name: { toU8a(bare: boolean): Uint8Array };
   symbol: { toU8a(bare: boolean): Uint8Array };
   decimals: { toNumber(): number };
-  isEmpty: boolean;
 }
 
 type BlockApi = Awaited<ReturnType<ApiPromise['at']>>;
@@ -105,7 +105,7 @@ export const createSubstrateAdapter = (chain: ChainConfig, log: Logger): ChainAd
     timeoutMs: chain.requestTimeoutMs,
     log,
   });
-  const allFollowed = followedOf(settings);
+  const allFollowed = followedOf(settings, chain.nativeBalances.wallets);
   const pallets = [
     ...(settings.assets.length > 0 ? ['assets'] : []),
     ...new Set(settings.collections.map((c) => c.pallet)),
@@ -147,6 +147,7 @@ export const createSubstrateAdapter = (chain: ChainConfig, log: Logger): ChainAd
     if (numbers.length === 0 || contracts.length === 0) return [];
     const wanted = new Set(contracts);
     const followed = {
+      wallets: wanted.has(NATIVE_CONTRACT) ? allFollowed.wallets : new Set<string>(),
       assets: new Map([...allFollowed.assets].filter(([, c]) => wanted.has(c))),
       collections: new Map([...allFollowed.collections].filter(([, c]) => wanted.has(c.contract))),
     };
@@ -244,20 +245,29 @@ export const createSubstrateAdapter = (chain: ChainConfig, log: Logger): ChainAd
       }),
     tokenMetadata: (contract): Promise<TokenMetadata> =>
       pool.run(`describing ${contract.address}`, async (api) => {
+        if (contract.kind === 'native') {
+          // The chain's own coin, as its chain spec names it (DOT, KSM, ROC).
+          return {
+            name: api.runtimeChain.toString() || null,
+            symbol: api.registry.chainTokens[0] ?? null,
+            decimals: api.registry.chainDecimals[0] ?? null,
+          };
+        }
         const [pallet, id] = contract.address.split(':');
         if (pallet !== 'assets' || id === undefined) {
           // Collections describe themselves in free-form bytes (often IPFS links), not as names.
           return { name: null, symbol: null, decimals: null };
         }
-        const metadata = (await storageItem(api, 'assets', 'metadata')(
-          id,
-        )) as unknown as AssetMetadataLike;
-        if (metadata.isEmpty) return { name: null, symbol: null, decimals: null };
-        return {
-          name: text(metadata.name.toU8a(true)),
-          symbol: text(metadata.symbol.toU8a(true)),
-          decimals: metadata.decimals.toNumber(),
-        };
+        const metadata = (await storageItem(
+          api,
+          'assets',
+          'metadata',
+        )(id)) as unknown as AssetMetadataLike;
+        const name = text(metadata.name.toU8a(true));
+        const symbol = text(metadata.symbol.toU8a(true));
+        // An asset without metadata reads as the default: empty names and 0 decimals.
+        if (name === null && symbol === null) return { name, symbol, decimals: null };
+        return { name, symbol, decimals: metadata.decimals.toNumber() };
       }),
     close: () => pool.close(),
   };

@@ -8,6 +8,7 @@ import { startHarvester, type Harvester } from '../../../src/harvester/harvester
 import { ChainHaltedError } from '../../../src/harvester/pipeline.js';
 import { resumeChain } from '../../../src/harvester/resume.js';
 import { startChopsticks, storage, tx, type Chopsticks } from './chopsticks-chain.js';
+import { createLogger } from '../../../src/shared/log.js';
 import { openChainsStore, silent, type ChainsStore } from '../fixture.js';
 import { runOdyssey } from '../../support/odyssey-process.js';
 import { freePort } from '../../support/anvil.js';
@@ -24,6 +25,9 @@ import { join } from 'node:path';
 const ASSET = 7;
 const CLASS = 3;
 const UNIT = 10n ** 12n;
+
+/** HARVEST_LOG=debug shows what the harvester does. */
+const log = process.env['HARVEST_LOG'] ? createLogger(process.env['HARVEST_LOG']) : silent;
 
 const keyOf = (pair: KeyringPair) => u8aToHex(pair.publicKey);
 
@@ -146,7 +150,7 @@ describe('harvester substrate: a chain on chopsticks', function () {
     })[0]!;
 
   const harvest = async (store: ChainsStore, config: ChainConfig) => {
-    const harvester = await startHarvester(store.store, [config], silent);
+    const harvester = await startHarvester(store.store, [config], log);
     harvesters.push(harvester);
     return harvester;
   };
