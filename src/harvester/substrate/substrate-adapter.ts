@@ -13,6 +13,7 @@ import {
 import type { ChainConfig } from '../chain-config.js';
 import { NATIVE_CONTRACT } from '../../domain/chain/events.js';
 import { openApiPool } from './api-pool.js';
+import { routePolkadotLogs } from './polkadot-logs.js';
 import { decodeBlockEvents, followedOf, type EventRecordLike } from './events.js';
 
 /**
@@ -99,6 +100,7 @@ const text = (bytes: Uint8Array): string | null => {
 export const createSubstrateAdapter = (chain: ChainConfig, log: Logger): ChainAdapter => {
   const settings = chain.substrate;
   if (!settings) throw new Error(`chain ${chain.id} has no substrate settings`);
+  routePolkadotLogs(log);
   const pool = openApiPool({
     chain: chain.id,
     urls: chain.rpc,

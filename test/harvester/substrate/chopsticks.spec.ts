@@ -13,6 +13,9 @@ import { openChainsStore, silent, type ChainsStore } from '../fixture.js';
 import { runOdyssey } from '../../support/odyssey-process.js';
 import { freePort } from '../../support/anvil.js';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { worldIdForNft } from '../../../src/application/world/world-of-nft.js';
+import { apiClient, openBackend, startApiServer } from '../../support/api-server.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -24,6 +27,7 @@ import { join } from 'node:path';
 
 const ASSET = 7;
 const CLASS = 3;
+const WORLD_CLASS = 9;
 const UNIT = 10n ** 12n;
 
 /** HARVEST_LOG=debug shows what the harvester does. */
@@ -80,6 +84,8 @@ describe('harvester substrate: a chain on chopsticks', function () {
         tx(api, 'assets', 'transfer')(ASSET, charlie.address, 500),
         tx(api, 'uniques', 'transfer')(CLASS, 1, bob.address),
         tx(api, 'uniques', 'transfer')(CLASS, 2, charlie.address),
+        // The chain's own coin: kept as history of the followed wallets (kind native).
+        tx(api, 'balances', 'transferKeepAlive')(bob.address, 5n * UNIT),
       ]),
     );
     await chain.newBlocks();
@@ -206,8 +212,21 @@ describe('harvester substrate: a chain on chopsticks', function () {
     const harvester = await harvest(store, configOf('ah-state'));
     await harvester.pipeline('ah-state').caughtUp();
     assert.deepEqual(await mismatches(store, 'ah-state'), []);
-    // Mint, two transfers, a transfer on, a burn: 5 asset moves; 5 mints, 3 transfers, 1 burn.
-    assert.equal((await transferIds(store, 'ah-state')).length, 5 + 9);
+    // Mint, two transfers, a transfer on, a burn: 5 asset moves; 5 mints, 3 transfers, 1 burn;
+    // one transfer of the chain's own coin.
+    assert.equal((await transferIds(store, 'ah-state')).length, 5 + 9 + 1);
+    const native = await store.sql.query<{
+      from_address: string;
+      to_address: string;
+      amount: string;
+    }>(
+      `SELECT from_address, to_address, amount::text AS amount FROM ${store.table('rm_transfers')}
+        WHERE chain = $1 AND kind = 'native'`,
+      ['ah-state'],
+    );
+    assert.deepEqual(native, [
+      { from_address: keyOf(people[0]!), to_address: keyOf(people[1]!), amount: String(5n * UNIT) },
+    ]);
     // A transfer carries the hash of the extrinsic it came from.
     const [first] = (await store.store.readStream(chainStream('ah-state'))).filter(
       (e) => e.type === 'TokenTransferred',
@@ -228,7 +247,7 @@ describe('harvester substrate: a chain on chopsticks', function () {
     const second = await harvest(store, config);
     await second.pipeline('ah-restart').caughtUp();
     const ids = await transferIds(store, 'ah-restart');
-    assert.equal(ids.length, 14);
+    assert.equal(ids.length, 15);
     assert.equal(new Set(ids).size, ids.length);
     assert.deepEqual(await mismatches(store, 'ah-restart'), []);
   });
@@ -302,6 +321,98 @@ describe('harvester substrate: a chain on chopsticks', function () {
       }
     }
     assert.deepEqual(await mismatches(store, 'ah-halt'), []);
+  });
+
+  it('a world NFT collection moves edit rights between two Polkadot-signed-in users', async function () {
+    const { api, alice, keyring } = chain!;
+    const sql = await openBackend('PostgreSQL');
+    if (!sql) return this.skip();
+    const server = await startApiServer(sql, (c) => ({
+      ...c,
+      http: { ...c.http, signInPerMinute: 10_000, writesPerMinute: 10_000 },
+    }));
+    const ownershipSchema = `wo_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+    try {
+      const client = await apiClient(server.url);
+      const [a, b] = [keyring.addFromUri('//WorldA'), keyring.addFromUri('//WorldB')];
+      await chain!.fund([a.address, b.address], 1000n * UNIT);
+      const signIn = async (pair: KeyringPair) => {
+        const challenge = await client.request(
+          'GET',
+          `/api/v1/auth/challenge?wallet=${pair.address}&network=polkadot`,
+        );
+        const message = challenge.body.challenge as string;
+        const signedIn = await client.request('POST', '/api/v1/auth/token', {
+          body: {
+            wallet: pair.address,
+            network: 'polkadot',
+            signature: u8aToHex(pair.sign(new TextEncoder().encode(message))),
+            challenge: message,
+          },
+        });
+        assert.equal(signedIn.status, 200, JSON.stringify(signedIn.body));
+        return { token: signedIn.body.token as string, userId: signedIn.body.user.id as string };
+      };
+      const [userA, userB] = [await signIn(a), await signIn(b)];
+      await chain!.send(
+        alice,
+        tx(
+          api,
+          'utility',
+          'batchAll',
+        )([
+          tx(api, 'uniques', 'create')(WORLD_CLASS, alice.address),
+          // Minted to A under the Kusama prefix: the same key as A's sign-in.
+          tx(api, 'uniques', 'mint')(WORLD_CLASS, 1, encodeAddress(a.publicKey, 2)),
+        ]),
+      );
+      await chain!.newBlocks();
+      const harvester = await startHarvester(
+        server.storage.events,
+        [
+          configOf('ah-worlds', {
+            nfts: [{ pallet: 'uniques', collection: WORLD_CLASS, kind: 'world-nft' }],
+          }),
+        ],
+        log,
+        { worldOwnership: { sql, schema: ownershipSchema } },
+      );
+      harvesters.push(harvester);
+      const worldId = worldIdForNft('ah-worlds', `uniques:${WORLD_CLASS}`, '1');
+      const world = (token: string) =>
+        client.request('GET', `/api/v1/worlds/${worldId}`, { token });
+      const rename = (token: string) =>
+        client.request('PATCH', `/api/v1/worlds/${worldId}`, {
+          token,
+          body: { name: `renamed ${randomUUID().slice(0, 8)}` },
+        });
+      const ownedBy = async (userId: string, what: string) => {
+        const deadline = Date.now() + 120_000;
+        for (;;) {
+          const answer = await world(userA.token);
+          if (answer.status === 200 && answer.body.ownerId === userId) return;
+          assert.ok(Date.now() < deadline, `${what}; last answer: ${JSON.stringify(answer.body)}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      };
+      await ownedBy(userA.userId, 'the world is created for A');
+      assert.equal((await rename(userA.token)).status, 200, 'A holds the NFT and may edit');
+      assert.equal((await rename(userB.token)).status, 403, 'B may not, yet');
+
+      await chain!.send(a, tx(api, 'uniques', 'transfer')(WORLD_CLASS, 1, b.address));
+      await chain!.newBlocks();
+      await ownedBy(userB.userId, 'the world moves to B');
+      assert.equal((await rename(userB.token)).status, 200, 'B may edit now');
+      assert.equal((await rename(userA.token)).status, 403, 'A may not any more');
+      const held = await client.request('GET', `/api/v1/nfts/ah-worlds/uniques:${WORLD_CLASS}/1`);
+      assert.equal(held.status, 200);
+      assert.equal(held.body.owner, keyOf(b));
+      assert.equal(held.body.worldId, worldId);
+    } finally {
+      await Promise.all(harvesters.splice(0).map((h) => h.stop()));
+      await sql.exec(`DROP SCHEMA IF EXISTS "${ownershipSchema}" CASCADE`);
+      await server.stop();
+    }
   });
 
   it('refuses bad configuration with one line naming the chain, exit 78', async () => {
