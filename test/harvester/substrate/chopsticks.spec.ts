@@ -9,7 +9,7 @@ import { ChainHaltedError } from '../../../src/harvester/pipeline.js';
 import { resumeChain } from '../../../src/harvester/resume.js';
 import { startChopsticks, storage, tx, type Chopsticks } from './chopsticks-chain.js';
 import { createLogger } from '../../../src/shared/log.js';
-import { openChainsStore, silent, type ChainsStore } from '../fixture.js';
+import { openChainsStore, seeded, silent, type ChainsStore } from '../fixture.js';
 import { runOdyssey } from '../../support/odyssey-process.js';
 import { freePort } from '../../support/anvil.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -258,7 +258,10 @@ describe('harvester substrate: a chain on chopsticks', function () {
     const store = await openStore();
     const harvester = await harvest(store, configOf('ah-reorg'));
     const pipeline = harvester.pipeline('ah-reorg');
-    for (const depth of [1, 2, 3]) {
+    // Depths 1 to 20, and one more drawn (seeded, so a failure can be replayed).
+    const random = seeded(16);
+    const depths = [1, 2, 3, 5, 10, 20, 4 + Math.floor(random() * 16)];
+    for (const depth of depths) {
       await pipeline.caughtUp();
       const base = await chain!.head();
       // `depth` blocks with a transfer to Bob each, harvested.
@@ -279,9 +282,12 @@ describe('harvester substrate: a chain on chopsticks', function () {
     const reorgs = events.filter((e) => e.type === 'ChainReorganized');
     assert.deepEqual(
       reorgs.map((e) => (e.data as { depth: number }).depth),
-      [1, 2, 3],
+      depths,
     );
-    assert.equal(events.filter((e) => e.type === 'TokenTransferReverted').length, 1 + 2 + 3);
+    assert.equal(
+      events.filter((e) => e.type === 'TokenTransferReverted').length,
+      depths.reduce((sum, d) => sum + d, 0),
+    );
   });
 
   it('halts on a reorg deeper than its limit, and re-syncs once resumed', async () => {
