@@ -236,7 +236,8 @@ describe('harvester substrate: a chain on chopsticks', function () {
 
   it('restarted mid-backfill, goes on without a gap or a duplicate', async () => {
     const store = await openStore();
-    const config = configOf('ah-restart', { initialRange: 1, maxRange: 1 });
+    // Finalized heads (the default; chopsticks finalizes every block at once).
+    const config = configOf('ah-restart', { initialRange: 1, maxRange: 1, follow: 'finalized' });
     const first = await harvest(store, config);
     const deadline = Date.now() + 300_000;
     while ((first.pipeline('ah-restart').status().tip?.number ?? -1) < 2) {
