@@ -10,7 +10,7 @@ import {
   followedOf,
   type EventRecordLike,
 } from '../../../src/harvester/substrate/events.js';
-import { ZERO_ADDRESS } from '../../../src/domain/chain/events.js';
+import { NATIVE_CONTRACT, ZERO_ADDRESS } from '../../../src/domain/chain/events.js';
 
 /**
  * Current Asset Hubs (Polkadot statemint 2000000, Kusama statemine 1009003) have the `nfts`
@@ -131,6 +131,25 @@ for (const [name, hex] of [
           ['nfts:7', 'world-nft', '42', hexKey(2), ZERO_ADDRESS, '1', 4, 4],
         ],
       );
+    });
+
+    it("given balances transfers, keeps those of followed wallets as the native coin's history", () => {
+      const events = systemEvents(registry, [
+        record(registry, 1, 'Balances', 'Transfer', [key(1), key(2), u128(5n)]),
+        // Neither side followed: not kept.
+        record(registry, 1, 'Balances', 'Transfer', [key(3), key(4), u128(6n)]),
+        record(registry, 2, 'Balances', 'Transfer', [key(4), key(1), u128(7n)]),
+      ]);
+      const found = decodeBlockEvents(events, block, followedOf(chain.substrate!, [hexKey(1)]));
+      assert.deepEqual(
+        found.map((t) => [t.contract, t.contractKind, t.from, t.to, t.amount, t.tokenId]),
+        [
+          [NATIVE_CONTRACT, 'native', hexKey(1), hexKey(2), '5', null],
+          [NATIVE_CONTRACT, 'native', hexKey(4), hexKey(1), '7', null],
+        ],
+      );
+      // Without followed wallets, none.
+      assert.deepEqual(decodeBlockEvents(events, block, followed), []);
     });
 
     it('given assets transferred, issued and burned, reads the followed asset id only', () => {
