@@ -7,6 +7,7 @@ import { posbusMemoryBench } from './posbus-memory.js';
 import { posbusBench } from './posbus.js';
 import { projectionsBench } from './projections.js';
 import { restBench } from './rest.js';
+import { substrateBench } from './substrate.js';
 
 const benchmarks: Record<string, () => Promise<void>> = {
   eventstore: eventStoreBench,
@@ -17,6 +18,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   'posbus-memory': posbusMemoryBench,
   assets: assetsBench,
   harvester: harvesterBench,
+  substrate: substrateBench,
   audit: auditBench,
 };
 

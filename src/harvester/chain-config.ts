@@ -1,20 +1,28 @@
-import { CONTRACT_KINDS, type ContractKind } from '../domain/chain/events.js';
+import { CONTRACT_KINDS, NATIVE_CONTRACT, type TransferKind } from '../domain/chain/events.js';
 import { readFileSync } from 'node:fs';
 import { getAddress, isAddress } from 'ethers';
 import { z } from 'zod';
+import {
+  assetContract,
+  collectionContract,
+  SUBSTRATE_NETWORKS,
+  SubstrateChain,
+  type SubstrateSettings,
+} from './substrate/substrate-config.js';
 
 /**
  * The chain registry: which chains to follow, through which RPC endpoints, how far behind the
  * head to stay, how deep a reorg may go before a human must look, and which contracts to read.
  */
 
-export const CHAIN_KINDS = ['evm'] as const;
+export const CHAIN_KINDS = ['evm', 'substrate'] as const;
 export type ChainKind = (typeof CHAIN_KINDS)[number];
 
 export interface ContractConfig {
-  /** Lower-case 0x address. */
+  /** Lower-case 0x address; on Substrate `assets:<id>`, `uniques:<class>` or `nfts:<collection>`. */
   address: string;
-  kind: ContractKind;
+  /** `native` only on Substrate: the chain's own coin, whose `balances.Transfer`s are history. */
+  kind: TransferKind;
   name: string;
   /**
    * Where its transfers begin (the chain's `startBlock` unless set): added to a chain already
@@ -27,7 +35,7 @@ export interface ChainConfig {
   /** A short slug naming the chain in streams, URLs and logs: `ethereum`, `arbitrum`. */
   id: string;
   kind: ChainKind;
-  /** The chain id the endpoints must answer with. */
+  /** The chain id the endpoints must answer with (0 on Substrate: see `substrate.genesisHash`). */
   chainId: number;
   rpc: string[];
   /** Which head to follow: the latest block less `confirmations`, or the node's `finalized` tag. */
@@ -58,6 +66,8 @@ export interface ChainConfig {
    * when none are configured.
    */
   nativeBalances: { wallets: string[] };
+  /** Substrate only: the network's identity and what its pallets hold (see substrate/). */
+  substrate?: SubstrateSettings;
 }
 
 export class ChainConfigError extends Error {
@@ -125,11 +135,90 @@ const Registry = z.strictObject({ chains: z.array(z.unknown()) });
 const describeIssue = (issue: z.core.$ZodIssue) =>
   `${issue.path.length > 0 ? `${issue.path.join('.')} ` : ''}${issue.message}`;
 
+/** A Substrate chain's entry, with its assets and collections as the contracts it follows. */
+const parseSubstrateChain = (raw: unknown, name: string): ChainConfig => {
+  const parsed = SubstrateChain.safeParse(raw);
+  if (!parsed.success) throw new ChainConfigError(name, describeIssue(parsed.error.issues[0]!));
+  const c = parsed.data;
+  const assets = (c.assets ?? []).map((a) => ({
+    id: a.id,
+    contract: assetContract(a.id),
+    name: a.name,
+    startBlock: a.startBlock,
+  }));
+  const collections = (c.nfts ?? []).map((n) => ({
+    pallet: n.pallet,
+    collection: n.collection,
+    contract: collectionContract(n.pallet, n.collection),
+    world: n.kind === 'world-nft',
+    name: n.name,
+    startBlock: n.startBlock,
+  }));
+  return {
+    id: c.id,
+    kind: 'substrate',
+    chainId: 0,
+    rpc: c.rpc,
+    // Best heads move back and forth; GRANDPA finality is a few blocks behind and does not.
+    follow: c.follow ?? 'finalized',
+    confirmations: c.confirmations ?? 0,
+    maxReorgDepth: c.maxReorgDepth ?? 64,
+    startBlock: c.startBlock ?? 0,
+    pollMs: c.pollMs ?? 2000,
+    // Substrate has no eth_getLogs: every block's events are read, so ranges stay small.
+    initialRange: c.initialRange ?? 20,
+    maxRange: c.maxRange ?? 200,
+    requestTimeoutMs: c.requestTimeoutMs ?? 10_000,
+    checkpointEveryMs: c.checkpointEveryMs ?? 10_000,
+    contracts: [
+      // The followed wallets' `balances.Transfer`s, as the history of the chain's own coin.
+      ...(c.nativeBalances
+        ? [
+            {
+              address: NATIVE_CONTRACT,
+              kind: 'native' as const,
+              name: 'native',
+              startBlock: c.startBlock ?? 0,
+            },
+          ]
+        : []),
+      ...assets.map((a) => ({
+        address: a.contract,
+        kind: 'erc20' as const,
+        name: a.name ?? a.contract,
+        startBlock: a.startBlock ?? c.startBlock ?? 0,
+      })),
+      ...collections.map((n) => ({
+        address: n.contract,
+        kind: n.world ? ('world-nft' as const) : ('erc721' as const),
+        name: n.name ?? n.contract,
+        startBlock: n.startBlock ?? c.startBlock ?? 0,
+      })),
+    ],
+    nativeBalances: { wallets: [...new Set(c.nativeBalances?.wallets ?? [])] },
+    substrate: {
+      // The schema refuses an entry with neither.
+      genesisHash: (c.genesisHash ?? SUBSTRATE_NETWORKS[c.network!]).toLowerCase(),
+      network: c.network ?? null,
+      assets: assets.map(({ id, contract }) => ({ id, contract })),
+      collections: collections.map(({ pallet, collection, contract, world }) => ({
+        pallet,
+        collection,
+        contract,
+        world,
+      })),
+    },
+  };
+};
+
 const parseChain = (raw: unknown, index: number): ChainConfig => {
   const name =
     raw && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string'
       ? (raw as { id: string }).id
       : `#${index + 1}`;
+  if (raw && typeof raw === 'object' && (raw as { kind?: unknown }).kind === 'substrate') {
+    return parseSubstrateChain(raw, name);
+  }
   const parsed = Chain.safeParse(raw);
   if (!parsed.success) throw new ChainConfigError(name, describeIssue(parsed.error.issues[0]!));
   const c = parsed.data;

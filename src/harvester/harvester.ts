@@ -6,6 +6,7 @@ import type { ChainConfig, ChainKind } from './chain-config.js';
 import { describeContracts } from './contracts.js';
 import { createEvmAdapter } from './evm/evm-adapter.js';
 import { checkChainIdentity } from './identity.js';
+import { createSubstrateAdapter } from './substrate/substrate-adapter.js';
 import { startChainPipeline, type ChainPipeline, type PipelineOptions } from './pipeline.js';
 import { superviseFollower, type SupervisedFollower } from '../projections/supervisor.js';
 import { worldOwnershipReactor } from './world-ownership.js';
@@ -14,6 +15,7 @@ import { startChainMonitor, type ChainMonitor } from './health/chain-monitor.js'
 /** Adapters by chain family: a new family is one more entry. */
 const ADAPTERS: Record<ChainKind, AdapterFactory> = {
   evm: createEvmAdapter,
+  substrate: createSubstrateAdapter,
 };
 
 export interface HarvesterOptions extends PipelineOptions {

@@ -10,6 +10,21 @@ import { migrate, type Migration } from '../storage/sql/migrate.js';
 import { assertSchemaName, quoteIdent, type SqlClient } from '../storage/sql/sql-client.js';
 import { ZERO_ADDRESS, type ChainEvent, type TransferData } from '../domain/chain/events.js';
 import { worldIdForNft } from '../application/world/world-of-nft.js';
+import type { Wallet } from '../domain/user/user.js';
+import { accountKey, isAccountKey, signInAddress } from './substrate/accounts.js';
+
+/**
+ * The signed-in wallet of an NFT holder: Substrate chains record holders as public keys, which
+ * sign-in stores as Polkadot wallets (SS58, generic prefix); EVM chains as Ethereum addresses.
+ */
+const walletOfHolder = (owner: string): Wallet =>
+  isAccountKey(owner)
+    ? { network: 'polkadot', address: signInAddress(owner) }
+    : { network: 'ethereum', address: owner };
+
+/** How the holders table spells a signed-in wallet. */
+const holderOfWallet = (wallet: Wallet) =>
+  wallet.network === 'polkadot' ? accountKey(wallet.address) : wallet.address;
 
 /**
  * Worlds follow their Odyssey world NFT. Minting one to a wallet creates the world for the
@@ -91,9 +106,7 @@ export const worldOwnershipReactor = (
   const settleWorld = async (nft: WorldNft, cause: RecordedEvent) => {
     const worldId = worldIdForNft(nft.chain, nft.contract, nft.token_id);
     const holder =
-      nft.owner === ZERO_ADDRESS
-        ? null
-        : await app.user.walletHolder({ network: 'ethereum', address: nft.owner });
+      nft.owner === ZERO_ADDRESS ? null : await app.user.walletHolder(walletOfHolder(nft.owner));
     const world = await app.world.load(worldId);
     const envelope = envelopeFor(cause, worldId);
     let command: Unstamped<WorldCommand> | undefined;
@@ -131,11 +144,11 @@ export const worldOwnershipReactor = (
 
   const handle = async (event: RecordedEvent) => {
     if (event.type === 'WalletClaimed' || event.type === 'WalletReleased') {
-      const { wallet } = event.data as { wallet: { network: string; address: string } };
-      if (wallet.network !== 'ethereum') return;
+      const { wallet } = event.data as unknown as { wallet: Wallet };
+      if (wallet.network !== 'ethereum' && wallet.network !== 'polkadot') return;
       const nfts = await sql.query<WorldNft>(
         `SELECT chain, contract, token_id, owner FROM ${s}.harvester_world_nfts WHERE owner = $1`,
-        [wallet.address],
+        [holderOfWallet(wallet)],
       );
       for (const nft of nfts) await settleWorld(nft, event);
       return;

@@ -289,10 +289,10 @@ describe('harvester: bad configuration names the chain', () => {
     assert.throws(
       () =>
         loadConfig({
-          CHAINS: JSON.stringify({ chains: [chain({ id: 'polkadot', kind: 'substrate' })] }),
+          CHAINS: JSON.stringify({ chains: [chain({ id: 'cosmoshub', kind: 'cosmos' })] }),
         }),
       (error: unknown) =>
-        error instanceof ConfigError && /CHAINS chain polkadot: kind/.test(error.message),
+        error instanceof ConfigError && /CHAINS chain cosmoshub: kind/.test(error.message),
     );
     const bad = await runOdyssey(['harvest'], {
       CHAINS: JSON.stringify({

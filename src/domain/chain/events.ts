@@ -3,11 +3,16 @@ import type { Event } from '../decider.js';
 /** What kind of contract a transfer came from: it decides how the transfer counts. */
 export const CONTRACT_KINDS = ['erc20', 'erc721', 'erc1155', 'world-nft'] as const;
 export type ContractKind = (typeof CONTRACT_KINDS)[number];
+/**
+ * What a transfer moved: a contract's token, or the chain's own coin (`native`: a Substrate
+ * `balances.Transfer`, kept as history only, since native balances are read, not summed).
+ */
+export type TransferKind = ContractKind | 'native';
 
 /** One token movement read from a chain, before it becomes an event (a type, so it is JSON). */
 export type ChainTransfer = {
   contract: string;
-  contractKind: ContractKind;
+  contractKind: TransferKind;
   from: string;
   to: string;
   /** Fungible amount as a decimal string; "1" for an NFT. */
@@ -166,7 +171,7 @@ export type ContractDescribed = Event<
   {
     chain: string;
     contract: string;
-    kind: ContractKind;
+    kind: TransferKind;
     /** The registry's name for it. */
     name: string;
     token: TokenMetadata;

@@ -143,7 +143,8 @@ export const createEvmAdapter = (chain: ChainConfig, log: Logger): ChainAdapter 
     timeoutMs: chain.requestTimeoutMs,
     log,
   });
-  const kinds = new Map(chain.contracts.map((c) => [c.address, c.kind]));
+  const kinds = new Map<string, ContractKind>();
+  for (const c of chain.contracts) if (c.kind !== 'native') kinds.set(c.address, c.kind);
   const topics = [TRANSFER_TOPIC];
   if (chain.contracts.some((c) => c.kind === 'erc1155')) {
     topics.push(TRANSFER_SINGLE_TOPIC, TRANSFER_BATCH_TOPIC);

@@ -136,6 +136,9 @@ const foldChains = (events: readonly RecordedEvent[]) => {
       address: t.contract,
       kind: t.contractKind,
     });
+    // The chain's own coin: its balance is read from the chain (NativeBalanceChanged), and its
+    // transfers are history only; summing them would leave out fees and rewards.
+    if (t.contractKind === 'native') return;
     if (t.contractKind === 'erc1155') {
       const addToken = (wallet: string, delta: bigint) => {
         if (wallet === ZERO_ADDRESS || t.tokenId === null) return;

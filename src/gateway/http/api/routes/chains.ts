@@ -1,4 +1,6 @@
 import { getAddress, isAddress } from 'ethers';
+import { u8aToHex } from '@polkadot/util';
+import { decodeAddress } from '@polkadot/util-crypto';
 import { z } from 'zod';
 import { worldIdForNft } from '../../../../application/world/world-of-nft.js';
 import {
@@ -193,6 +195,44 @@ const EvmAddress = z
   .refine(isAddress, { message: 'must be a 0x address' })
   .transform((a) => getAddress(a).toLowerCase());
 
+/**
+ * A wallet as the harvester records it: an EVM address in lower-case hex, or a Substrate account
+ * (SS58 under any prefix, or its 32-byte public key) as that key in lower-case hex.
+ */
+const substrateKey = (address: string): string | undefined => {
+  if (/^0x[0-9a-fA-F]{64}$/.test(address)) return address.toLowerCase();
+  if (/^0x/i.test(address)) return undefined;
+  try {
+    const key = decodeAddress(address);
+    return key.length === 32 ? u8aToHex(key) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+const WalletAddress = z
+  .string()
+  .max(66)
+  .transform((a, ctx) => {
+    if (isAddress(a)) return getAddress(a).toLowerCase();
+    const key = substrateKey(a);
+    if (key) return key;
+    ctx.addIssue({ code: 'custom', message: 'must be a 0x address or an SS58 address' });
+    return z.NEVER;
+  });
+
+/** An EVM contract, or a Substrate asset or collection (`assets:<id>`, `uniques:<id>`, `nfts:<id>`). */
+const ContractId = z.union([
+  EvmAddress,
+  z.string().regex(/^(assets|uniques|nfts):\d{1,10}$/, {
+    message: 'must be a 0x address or assets:<id>, uniques:<id>, nfts:<id>',
+  }),
+]);
+
+/** How the harvester spells a signed-in wallet. */
+const recordedWallet = (wallet: { network: string; address: string }) =>
+  wallet.network === 'polkadot' ? substrateKey(wallet.address) : wallet.address;
+
 const orNull = (n: string | null) => (n === null ? null : Number(n));
 
 const ChainId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/);
@@ -322,7 +362,7 @@ export const chainRoutes = (context: ApiContext): Route[] => {
     const rows = await listTransfers(context.sql, context.table, filter, before, query.limit + 1);
     return pageOf(rows, query.limit, toTransfer, transferKey);
   };
-  const ContractParams = z.strictObject({ chain: ChainId, contract: EvmAddress });
+  const ContractParams = z.strictObject({ chain: ChainId, contract: ContractId });
   return [
     route({
       method: 'get',
@@ -331,7 +371,7 @@ export const chainRoutes = (context: ApiContext): Route[] => {
       summary: "A wallet's transfers (sent and received) on every followed chain, newest first",
       tags: ['chains'],
       auth: 'none',
-      params: z.strictObject({ address: EvmAddress }),
+      params: z.strictObject({ address: WalletAddress }),
       query: PageQuery,
       responses: { 200: { description: 'A page of transfers', schema: page(Transfer) } },
       handle: async ({ params, query }) => {
@@ -450,7 +490,7 @@ export const chainRoutes = (context: ApiContext): Route[] => {
       summary: "A wallet's token balances on every followed chain",
       tags: ['chains'],
       auth: 'none',
-      params: z.strictObject({ address: EvmAddress }),
+      params: z.strictObject({ address: WalletAddress }),
       query: AfterQuery,
       responses: {
         200: {
@@ -471,7 +511,7 @@ export const chainRoutes = (context: ApiContext): Route[] => {
       summary: 'Who holds an NFT, and the world it stands for',
       tags: ['chains'],
       auth: 'none',
-      params: z.strictObject({ chain: ChainId, contract: EvmAddress, tokenId: TokenId }),
+      params: z.strictObject({ chain: ChainId, contract: ContractId, tokenId: TokenId }),
       query: AfterQuery,
       responses: { 200: { description: 'The NFT', schema: Nft } },
       handle: async ({ params, query }) => {
@@ -526,15 +566,13 @@ export const chainRoutes = (context: ApiContext): Route[] => {
         const rows = await balancesOf(
           context.sql,
           context.table,
-          wallets.filter((w) => w.network === 'ethereum').map((w) => w.address),
+          wallets.flatMap((w) => recordedWallet(w) ?? []),
         );
         return {
           body: {
             items: wallets.map((wallet) => ({
               wallet,
-              balances: rows
-                .filter((r) => wallet.network === 'ethereum' && r.wallet === wallet.address)
-                .map(toBalance),
+              balances: rows.filter((r) => r.wallet === recordedWallet(wallet)).map(toBalance),
             })),
           },
         };
