@@ -170,6 +170,7 @@ const parseSubstrateChain = (raw: unknown, name: string): ChainConfig => {
     maxRange: c.maxRange ?? 200,
     requestTimeoutMs: c.requestTimeoutMs ?? 10_000,
     checkpointEveryMs: c.checkpointEveryMs ?? 10_000,
+    laggingAfterMs: c.laggingAfterMs ?? Math.max(60_000, 10 * (c.pollMs ?? 2000)),
     contracts: [
       // The followed wallets' `balances.Transfer`s, as the history of the chain's own coin.
       ...(c.nativeBalances

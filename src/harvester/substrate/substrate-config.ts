@@ -95,6 +95,7 @@ export const SubstrateChain = z
     maxRange: z.number().int().min(1).max(10_000).optional(),
     requestTimeoutMs: z.number().int().min(100).max(600_000).optional(),
     checkpointEveryMs: z.number().int().min(0).max(3_600_000).optional(),
+    laggingAfterMs: z.number().int().min(100).max(86_400_000).optional(),
     assets: z
       .array(
         z.strictObject({
