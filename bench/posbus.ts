@@ -225,7 +225,13 @@ export const posbusBench = async () => {
       `${server.url}/metrics.json`,
       server.child.pid!,
       results,
-    );
+    ).catch((error: unknown) => {
+      // A server that went away says why in its last lines.
+      console.error(
+        `  ws: server exit code ${server.child.exitCode}, signal ${server.child.signalCode}; its last log lines:\n${server.logs.slice(-15).join('\n')}`,
+      );
+      throw error;
+    });
   });
   if (process.env.BENCH_BASELINE !== 'off') {
     const baseline = await startSocketIoGateway();

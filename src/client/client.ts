@@ -78,10 +78,10 @@ export interface PosBusClientOptions {
   /**
    * True: acknowledge the position ticks applied (`ack`, at most every 500 ms), so that the
    * server sees this client lag as soon as it stops reading and sends it a keyframe when it
-   * catches up. Off by default for now: with 2,000 simulated clients on one core the server took
-   * every one of them for lagging and fan-out p99 went from 107 ms to 1.3 s (`npm run bench --
-   * posbus`), so the rule needs work first. Without acks the server judges a client by its
-   * socket buffer.
+   * catches up. The server counts lag in its own ticks (no progress for 20 ticks), so a slow
+   * server does not take its readers for stopped ones. Off by default until the 2,000-user
+   * benchmark with acks (`BENCH_ACKS=on npm run bench -- posbus`) has run on a quiet machine
+   * with that rule; without acks the server judges a client by its socket buffer.
    */
   acknowledgeTicks?: boolean;
 }
