@@ -2,6 +2,7 @@ import { CONTRACT_KINDS, NATIVE_CONTRACT, type TransferKind } from '../domain/ch
 import { readFileSync } from 'node:fs';
 import { getAddress, isAddress } from 'ethers';
 import { z } from 'zod';
+import { ChainIdSlug, followSettings } from './follow-settings.js';
 import {
   assetContract,
   collectionContract,
@@ -98,9 +99,7 @@ const NativeBalances = z.strictObject({
 
 const Chain = z
   .strictObject({
-    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, {
-      message: 'must be a lower-case slug of up to 32 letters, digits and dashes',
-    }),
+    id: ChainIdSlug,
     kind: z.enum(CHAIN_KINDS),
     chainId: z.number().int().positive(),
     rpc: z
@@ -110,16 +109,7 @@ const Chain = z
         }),
       )
       .min(1),
-    follow: z.enum(['latest', 'finalized']).optional(),
-    confirmations: z.number().int().min(0).max(10_000).optional(),
-    maxReorgDepth: z.number().int().min(1).max(100_000).optional(),
-    startBlock: z.number().int().min(0).optional(),
-    pollMs: z.number().int().min(10).max(600_000).optional(),
-    initialRange: z.number().int().min(1).max(1_000_000).optional(),
-    maxRange: z.number().int().min(1).max(1_000_000).optional(),
-    requestTimeoutMs: z.number().int().min(100).max(600_000).optional(),
-    checkpointEveryMs: z.number().int().min(0).max(3_600_000).optional(),
-    laggingAfterMs: z.number().int().min(100).max(86_400_000).optional(),
+    ...followSettings(1_000_000),
     contracts: z.array(Contract).optional(),
     nativeBalances: NativeBalances.optional(),
   })

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ChainIdSlug, followSettings } from '../follow-settings.js';
 import { accountKey } from './accounts.js';
 
 /**
@@ -70,9 +71,7 @@ const Account = z.string().transform((address, ctx) => {
 
 export const SubstrateChain = z
   .strictObject({
-    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, {
-      message: 'must be a lower-case slug of up to 32 letters, digits and dashes',
-    }),
+    id: ChainIdSlug,
     kind: z.literal('substrate'),
     network: z.enum(Object.keys(SUBSTRATE_NETWORKS) as [SubstrateNetwork]).optional(),
     genesisHash: z
@@ -86,16 +85,7 @@ export const SubstrateChain = z
         }),
       )
       .min(1),
-    follow: z.enum(['latest', 'finalized']).optional(),
-    confirmations: z.number().int().min(0).max(10_000).optional(),
-    maxReorgDepth: z.number().int().min(1).max(100_000).optional(),
-    startBlock: z.number().int().min(0).optional(),
-    pollMs: z.number().int().min(10).max(600_000).optional(),
-    initialRange: z.number().int().min(1).max(10_000).optional(),
-    maxRange: z.number().int().min(1).max(10_000).optional(),
-    requestTimeoutMs: z.number().int().min(100).max(600_000).optional(),
-    checkpointEveryMs: z.number().int().min(0).max(3_600_000).optional(),
-    laggingAfterMs: z.number().int().min(100).max(86_400_000).optional(),
+    ...followSettings(10_000),
     assets: z
       .array(
         z.strictObject({
